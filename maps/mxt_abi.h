@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * mxt_abi.h - the one source of truth for everything the XDP program and
+ * userspace share: map names, key and value layouts, classes, modes and
+ * defaults.  Fixed-width fields only, explicit padding, no bool or enum
+ * fields, so the layout is the same for clang -target bpf and gcc, and so
+ * that bpftool prints every field by name from BTF.
+ *
+ * Byte order: addresses are kept in network order (as on the wire); every
+ * other field is host order.
+ */
+#ifndef MXT_ABI_H
+#define MXT_ABI_H
+
+#include <linux/types.h>
+#include "mxt_reasons.h"
+
+/* Bump on any change to a struct below, a map's type, or the reason order. */
+#define MXT_ABI_VERSION 1
+
+#define MXT_PIN_ROOT "/sys/fs/bpf"
+#define MXT_PIN_DIR  MXT_PIN_ROOT "/mxthrottle"
+#define MXT_PROG_NAME "mxt_xdp"          /* program name; pinned as MXT_PIN_DIR/mxt_xdp */
+
+/* Map names, shared as tokens so a typo fails to compile, not at run time. */
+#define MXT_MAP_CONFIG  mxt_config
+#define MXT_MAP_SOURCES mxt_sources
+#define MXT_MAP_POLICY  mxt_policy
+#define MXT_MAP_ALLOW   mxt_allow
+#define MXT_MAP_STATS   mxt_stats
+#define MXT_MAP_GLOBAL  mxt_global
+#define MXT_STR_(x) #x
+#define MXT_STR(x) MXT_STR_(x)
+
+/* Default sizes; the loader may change them before load (max_sources). */
+#ifndef MXT_MAX_SOURCES
+#define MXT_MAX_SOURCES (1 << 18)
+#endif
+#ifndef MXT_MAX_POLICY
+#define MXT_MAX_POLICY (1 << 18)
+#endif
+#ifndef MXT_MAX_ALLOW
+#define MXT_MAX_ALLOW 4096
+#endif
+#define MXT_MAX_PORTS 8
+
+/* Address families in keys (not AF_* so that the BPF side needs no libc). */
+#define MXT_FAMILY_IPV4 4
+#define MXT_FAMILY_IPV6 6
+
+/* Source classes: written by userspace into mxt_policy, chosen by the model. */
+#define MXT_CLASS_UNKNOWN     0  /* no policy entry: never seen by the controller */
+#define MXT_CLASS_GRAYLISTED  1  /* new sender on probation */
+#define MXT_CLASS_ESTABLISHED 2  /* sender with a clean history */
+#define MXT_CLASS_THROTTLED   3  /* sender above its own baseline */
+#define MXT_CLASS_BLOCKED     4  /* every SYN dropped */
+#define MXT_CLASS_MAX         5
+
+/* Modes. */
+#define MXT_MODE_MONITOR 0  /* count would-be drops, pass everything */
+#define MXT_MODE_ENFORCE 1
+
+/* mxt_policy.flags */
+#define MXT_POLICY_F_OVERRIDE 0x1 /* use mxt_policy.limit, not the class limit */
+
+/* A rate of this value means "no limit" (interval_ns 0). */
+#define MXT_RATE_UNLIMITED 0xffffffffu
+
+/*
+ * A limit, enforced as GCRA (the "virtual scheduling" form of a token
+ * bucket): admit a SYN at time t if tat - t <= tolerance, then move tat
+ * forward by one interval.  rate and burst are what operators set; the
+ * interval and tolerance are derived from them by userspace
+ * (mxt_limit_derive() in gcra.h) so the fast path does no division.
+ *   rate == MXT_RATE_UNLIMITED        -> interval_ns 0: always admit
+ *   rate == 0 (burst must be 0 too)   -> admit nothing
+ */
+struct mxt_limit {
+	__u32 rate;          /* SYNs per minute, long-run average */
+	__u32 burst;         /* SYNs admitted back to back from idle */
+	__u64 interval_ns;   /* derived: 60e9 / rate (0 = unlimited) */
+	__u64 tolerance_ns;  /* derived: interval_ns * (burst - 1) */
+};
+
+/* Key of mxt_sources and mxt_policy: the source address masked to the
+ * configured prefix.  Zero it whole before filling: padding is hashed. */
+struct mxt_key {
+	__u8  family;        /* MXT_FAMILY_IPV4 or MXT_FAMILY_IPV6 */
+	__u8  prefixlen;     /* mask applied to addr (e.g. 32, 64) */
+	__u8  pad[2];
+	__u32 addr[4];       /* network order; IPv4 in addr[0], rest zero */
+};
+
+/* Value of mxt_sources (LRU): what the kernel saw from one source. */
+struct mxt_source {
+	__u64 syns;          /* counted SYNs (admitted + dropped + monitor) */
+	__u64 dropped;       /* SYNs dropped (or would-be drops in monitor) */
+	__u64 first_seen_ns; /* bpf_ktime_get_coarse_ns() of the first SYN */
+	__u64 last_seen_ns;  /* ... of the latest SYN */
+	__u64 tat_ns;        /* GCRA theoretical arrival time */
+};
+
+/* Value of mxt_policy (plain hash, never evicted by traffic). */
+struct mxt_policy {
+	__u32 class;         /* MXT_CLASS_* */
+	__u32 flags;         /* MXT_POLICY_F_* */
+	struct mxt_limit limit; /* used when MXT_POLICY_F_OVERRIDE */
+	__u64 updated_unix;  /* wall-clock second the controller wrote this */
+};
+
+/* Key of mxt_allow (LPM trie).  prefixlen counts bits of family+addr:
+ * 8 + CIDR prefix. */
+struct mxt_lpm_key {
+	__u32 prefixlen;
+	__u8  family;
+	__u8  addr[16];      /* network order */
+	__u8  pad[3];
+};
+
+/* Value of mxt_allow. */
+struct mxt_allow {
+	__u64 hits;          /* SYNs admitted through this entry (atomic add) */
+	__u64 added_unix;    /* wall-clock second the entry was added */
+};
+
+/* Value of the single entry of mxt_config (array, key 0). */
+struct mxt_config {
+	__u32 abi_version;   /* MXT_ABI_VERSION; 0 = unconfigured, pass all */
+	__u32 mode;          /* MXT_MODE_* */
+	__u16 ports[MXT_MAX_PORTS]; /* destination ports, host order */
+	__u32 nports;        /* used entries of ports[] (1..8) */
+	__u8  v4_prefix;     /* source key prefix for IPv4 (8..32) */
+	__u8  v6_prefix;     /* source key prefix for IPv6 (16..128) */
+	__u16 pad;
+	__u32 nr_cpus;       /* CPUs the global budget is split over */
+	__u32 pad2;
+	struct mxt_limit class_limit[MXT_CLASS_MAX]; /* per-class limits */
+	struct mxt_limit global; /* budget for SYNs of sources w/o policy; the
+				  * interval/tolerance are per CPU (x nr_cpus) */
+};
+
+/* Value of mxt_global (per-CPU array, key 0): this CPU's share of the
+ * global budget. */
+struct mxt_global_state {
+	__u64 tat_ns;
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct mxt_limit) == 24, "mxt_limit layout");
+_Static_assert(sizeof(struct mxt_key) == 20, "mxt_key layout");
+_Static_assert(sizeof(struct mxt_source) == 40, "mxt_source layout");
+_Static_assert(sizeof(struct mxt_policy) == 40, "mxt_policy layout");
+_Static_assert(sizeof(struct mxt_lpm_key) == 24, "mxt_lpm_key layout");
+_Static_assert(sizeof(struct mxt_allow) == 16, "mxt_allow layout");
+_Static_assert(sizeof(struct mxt_config) == 40 + 24 * (MXT_CLASS_MAX + 1), "mxt_config layout");
+#endif
+
+#endif /* MXT_ABI_H */
