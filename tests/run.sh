@@ -20,8 +20,10 @@ run_cmocka() {
 	local bin=$1 out rc p f
 	out=$("$bin" 2>&1); rc=$?
 	printf '%s\n' "$out"
-	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
-	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+	# cmocka writes its summary lines to stdout and stderr, which may
+	# interleave mid-line: match the markers anywhere.
+	p=$(printf '%s\n' "$out" | grep -oE '\[  PASSED  \] [0-9]+ test' | awk '{s+=$4} END {print s+0}')
+	f=$(printf '%s\n' "$out" | grep -oE '\[  FAILED  \] [0-9]+ test' | awk '{s+=$4} END {print s+0}')
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi   # crash, sanitizer abort
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi    # ran nothing: not a pass
 	passed=$((passed + p)); failed=$((failed + f))

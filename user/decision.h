@@ -33,6 +33,13 @@ struct mxt_decision {
 	uint64_t first_seen;       /* unix seconds */
 	uint64_t next_change;      /* unix seconds: allowance grows / throttle lifts (0 = none) */
 	uint32_t retry_after;      /* seconds an MTA should wait (0 when not deferred) */
+	/* Added by the model (model.h): */
+	enum mxt_code reason;      /* why the source is in its state (code = this answer) */
+	double fast_rate;          /* sessions per hour, fast horizon (rate_fast_window) */
+	double rcpt_rate;          /* recipients per hour, short horizon */
+	uint64_t state_since;      /* unix seconds the state was entered */
+	uint64_t last_seen;        /* unix seconds of the last SYN or session (0 = never) */
+	int tracked;               /* 1: the model holds a record; 0: never seen (or forgotten) */
 };
 
 #endif /* MXT_DECISION_H */

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * mxthrottle.bpf.c - the XDP program: counts every frame under one verdict
+ * reason and rate-limits bare TCP SYNs to the configured (mail) ports per
+ * source prefix, with a GCRA bucket per source (mxt_sources, LRU), a class
+ * or override limit chosen by userspace (mxt_policy), an allowlist of
+ * connector CIDRs (mxt_allow) and a per-CPU global budget for sources that
+ * userspace has never classified (mxt_global).
+ *
+ * Decision order for a frame (first match wins, one mxt_stats reason each):
+ *   config missing or of another ABI         UNCONFIGURED   pass
+ *   parser anomaly / not IP / not TCP / ...  (parse.bpf.h)  pass
+ *   TCP without SYN, or with ACK or RST      NOT_SYN        pass
+ *   SYN to a port not in config.ports        OTHER_PORT     pass
+ *   source address in mxt_allow              ALLOWLISTED    pass
+ *   no mxt_policy entry, global budget spent GLOBAL_BUDGET  drop
+ *   per-source state cannot be created       MAP_ERROR      pass
+ *   policy class blocked                     BLOCKED        drop
+ *   over the source's GCRA limit             SOURCE_LIMIT   drop
+ *   otherwise                                ADMITTED       pass
+ * In monitor mode (anything but MXT_MODE_ENFORCE: unknown modes fail open)
+ * every drop above is counted as MONITOR instead and passed.
+ *
+ * Races, accepted deliberately (see also gcra.h):
+ *  - The GCRA read-modify-write of mxt_source.tat_ns and the syns/dropped/
+ *    last_seen updates are plain loads and stores on a shared map value.  Two
+ *    CPUs taking SYNs from one source at the same instant may both admit on
+ *    the same token (at most one extra SYN per CPU per race) and may lose a
+ *    counter increment.  An atomic or a bpf_spin_lock would cost more than
+ *    the error; the counters are statistics, not accounting.
+ *  - mxt_allow.hits is the one atomic add: it is off the hot path (an
+ *    allowlisted SYN skips all per-source work) and operators read it to
+ *    prune the allowlist.
+ *  - mxt_global is per-CPU, so it has no race: userspace splits the budget
+ *    evenly over CPUs (interval and tolerance x nr_cpus).  The sum matches
+ *    the configured budget when RSS spreads SYNs evenly; if RSS steers them
+ *    all to one CPU only 1/nr_cpus of it is available (stricter, for
+ *    unclassified sources only).  It is a flood guard, not a meter.
+ *  - A SYN admitted by the global budget may still be refused by its
+ *    per-source bucket: the global token is spent anyway (no refund).
+ *  - Between a failed lookup and the BPF_NOEXIST insert another CPU may
+ *    insert the same key: -EEXIST is not an error, we look it up again.
+ *  - mxt_config is an array value that userspace overwrites in place: a SYN
+ *    decided during the write may see a mix of old and new fields (at worst
+ *    one SYN judged by a half-updated limit).  A mxt_policy update replaces
+ *    the hash element, so a reader normally sees the old or the new value
+ *    (a preallocated element freed and reused under a reader is the kernel's
+ *    known, rare exception, with the same one-SYN consequence).
+ *
+ * Maps are pinned by name (LIBBPF_PIN_BY_NAME); the loader points libbpf's
+ * pin root at MXT_PIN_DIR.  Tests and benchmarks clear the pin paths.
+ */
+#include <linux/errno.h>
+#include "parse.bpf.h"
+#include "gcra.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Configuration: one struct mxt_config at key 0, written by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxt_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_CONFIG SEC(".maps");
+
+/* Per-source state (GCRA bucket, counters), created by the program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MXT_MAX_SOURCES);
+	__type(key, struct mxt_key);
+	__type(value, struct mxt_source);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_SOURCES SEC(".maps");
+
+/* Per-source class and limit, written by userspace only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MXT_MAX_POLICY);
+	__type(key, struct mxt_key);
+	__type(value, struct mxt_policy);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_POLICY SEC(".maps");
+
+/* Allowlisted CIDRs (never limited), written by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, MXT_MAX_ALLOW);
+	__type(key, struct mxt_lpm_key);
+	__type(value, struct mxt_allow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_ALLOW SEC(".maps");
+
+/* Per-CPU packet counters, indexed by enum mxt_reason. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MXT_R_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_STATS SEC(".maps");
+
+/* This CPU's share of the global budget for sources without policy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mxt_global_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_GLOBAL SEC(".maps");
+
+#ifdef MXT_TEST_CLOCK
+/* The clock of the test build: tests set it through the skeleton's bss. */
+volatile __u64 mxt_test_now_ns;
+
+/* Current time in ns (test build: the global that tests set). */
+static __always_inline __u64 mxt_now(void)
+{
+	return mxt_test_now_ns;
+}
+#else
+/* Current time in ns: the coarse clock (one tick of resolution) is enough
+ * for limits of SYNs per minute and costs a load instead of a clock read. */
+static __always_inline __u64 mxt_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+#endif
+
+/* Count the frame under 'reason' on this CPU and return 'action'. */
+static __always_inline int mxt_count(__u32 reason, int action)
+{
+	__u64 *c = bpf_map_lookup_elem(&MXT_MAP_STATS, &reason);
+
+	if (c)
+		*c += 1;  /* per-CPU: no atomic needed */
+	return action;
+}
+
+/* Is host-order 'port' one of config.ports[0..nports)? */
+static __always_inline int mxt_port_match(const struct mxt_config *cfg, __u16 port)
+{
+	__u32 n = cfg->nports;
+	int i;
+
+#pragma unroll
+	for (i = 0; i < MXT_MAX_PORTS; i++) {
+		if (i >= n)
+			break;
+		if (cfg->ports[i] == port)
+			return 1;
+	}
+	return 0;
+}
+
+/* Mask of the first 'bits' bits of a 32-bit word, network order;
+ * bits is clamped to 0..32, so no shift is ever out of range. */
+static __always_inline __u32 mxt_mask32(int bits)
+{
+	if (bits <= 0)
+		return 0;
+	if (bits >= 32)
+		return 0xffffffff;
+	return bpf_htonl((__u32)(0xffffffff00000000ULL >> bits));
+}
+
+/* Fill the source key: family, prefix (clamped to the family's width) and
+ * the address masked to it.  The key is zeroed first: padding is hashed. */
+static __always_inline void mxt_source_key(struct mxt_key *k, const struct mxt_config *cfg,
+					   const struct mxt_pkt *pkt)
+{
+	int plen, i;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->family = pkt->family;
+	if (pkt->family == MXT_FAMILY_IPV4) {
+		plen = cfg->v4_prefix;
+		if (plen > 32)
+			plen = 32;
+		k->prefixlen = plen;
+		k->addr[0] = pkt->saddr[0] & mxt_mask32(plen);
+		return;
+	}
+	plen = cfg->v6_prefix;
+	if (plen > 128)
+		plen = 128;
+	k->prefixlen = plen;
+#pragma unroll
+	for (i = 0; i < 4; i++)
+		k->addr[i] = pkt->saddr[i] & mxt_mask32(plen - 32 * i);
+}
+
+/* Look the full source address up in the allowlist; on a hit count it. */
+static __always_inline int mxt_allowlisted(const struct mxt_pkt *pkt)
+{
+	struct mxt_lpm_key lk = {};
+	struct mxt_allow *a;
+
+	lk.family = pkt->family;
+	if (pkt->family == MXT_FAMILY_IPV4) {
+		lk.prefixlen = 8 + 32;
+		__builtin_memcpy(lk.addr, pkt->saddr, 4);
+	} else {
+		lk.prefixlen = 8 + 128;
+		__builtin_memcpy(lk.addr, pkt->saddr, 16);
+	}
+	a = bpf_map_lookup_elem(&MXT_MAP_ALLOW, &lk);
+	if (!a)
+		return 0;
+	__sync_fetch_and_add(&a->hits, 1);
+	return 1;
+}
+
+/* Count a would-be drop: XDP_DROP under 'reason' when enforcing, else
+ * XDP_PASS under MONITOR. */
+static __always_inline int mxt_drop(const struct mxt_config *cfg, __u32 reason)
+{
+	if (cfg->mode == MXT_MODE_ENFORCE)
+		return mxt_count(reason, XDP_DROP);
+	return mxt_count(MXT_R_MONITOR, XDP_PASS);
+}
+
+/* Decide a counted SYN (right port, bare SYN). */
+static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mxt_pkt *pkt)
+{
+	const struct mxt_limit *lim;
+	struct mxt_policy *pol;
+	struct mxt_source *src;
+	struct mxt_key key;
+	__u32 zero = 0;
+	__u64 now;
+	__u32 cls;
+
+	if (mxt_allowlisted(pkt))
+		return mxt_count(MXT_R_ALLOWLISTED, XDP_PASS);
+
+	now = mxt_now();
+	mxt_source_key(&key, cfg, pkt);
+	pol = bpf_map_lookup_elem(&MXT_MAP_POLICY, &key);
+
+	if (!pol) {
+		/* Flood guard (as in katran): a source the controller has never
+		 * classified is charged to this CPU's global budget before it
+		 * may create per-source state, so a spoofed SYN flood from
+		 * random addresses neither churns the LRU nor evicts real
+		 * senders.  A refused SYN updates an existing entry's counters
+		 * but never creates one. */
+		struct mxt_global_state *gs = bpf_map_lookup_elem(&MXT_MAP_GLOBAL, &zero);
+
+		if (gs && mxt_gcra_admit(&gs->tat_ns, now, &cfg->global) != MXT_GCRA_ADMIT) {
+			src = bpf_map_lookup_elem(&MXT_MAP_SOURCES, &key);
+			if (src) {
+				src->syns++;
+				src->dropped++;
+				src->last_seen_ns = now;
+			}
+			return mxt_drop(cfg, MXT_R_GLOBAL_BUDGET);
+		}
+	}
+
+	src = bpf_map_lookup_elem(&MXT_MAP_SOURCES, &key);
+	if (!src) {
+		struct mxt_source init = { .first_seen_ns = now };
+		long err;
+
+		err = bpf_map_update_elem(&MXT_MAP_SOURCES, &key, &init, BPF_NOEXIST);
+		if (err && err != -EEXIST)  /* -EEXIST: another CPU won the race */
+			return mxt_count(MXT_R_MAP_ERROR, XDP_PASS);
+		src = bpf_map_lookup_elem(&MXT_MAP_SOURCES, &key);
+		if (!src)  /* evicted at once by a full LRU: fail open */
+			return mxt_count(MXT_R_MAP_ERROR, XDP_PASS);
+	}
+	src->syns++;
+	src->last_seen_ns = now;
+
+	if (pol) {
+		cls = pol->class;
+		if (cls == MXT_CLASS_BLOCKED) {
+			src->dropped++;
+			return mxt_drop(cfg, MXT_R_BLOCKED);
+		}
+		if (pol->flags & MXT_POLICY_F_OVERRIDE)
+			lim = &pol->limit;
+		else if (cls < MXT_CLASS_MAX)
+			lim = &cfg->class_limit[cls];
+		else  /* a class this program does not know: treat as unknown */
+			lim = &cfg->class_limit[MXT_CLASS_UNKNOWN];
+	} else {
+		lim = &cfg->class_limit[MXT_CLASS_UNKNOWN];
+	}
+
+	if (mxt_gcra_admit(&src->tat_ns, now, lim) == MXT_GCRA_ADMIT)
+		return mxt_count(MXT_R_ADMITTED, XDP_PASS);
+	src->dropped++;
+	return mxt_drop(cfg, MXT_R_SOURCE_LIMIT);
+}
+
+/* The XDP entry point: count every frame under one reason, drop only
+ * counted SYNs over a limit in enforce mode. */
+SEC("xdp")
+int mxt_xdp(struct xdp_md *ctx)
+{
+	const struct mxt_config *cfg;
+	struct mxt_pkt pkt;
+	__u32 zero = 0;
+	int r;
+
+	cfg = bpf_map_lookup_elem(&MXT_MAP_CONFIG, &zero);
+	if (!cfg || cfg->abi_version != MXT_ABI_VERSION)
+		return mxt_count(MXT_R_UNCONFIGURED, XDP_PASS);
+
+	r = mxt_parse(ctx, &pkt);
+	if (r != MXT_PARSE_TCP)
+		return mxt_count(r, XDP_PASS);
+	if ((pkt.tcp_flags & (MXT_TCP_SYN | MXT_TCP_ACK | MXT_TCP_RST)) != MXT_TCP_SYN)
+		return mxt_count(MXT_R_NOT_SYN, XDP_PASS);
+	if (!mxt_port_match(cfg, pkt.dport))
+		return mxt_count(MXT_R_OTHER_PORT, XDP_PASS);
+	return mxt_syn(cfg, &pkt);
+}

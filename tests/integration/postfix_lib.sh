@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# postfix_lib.sh - a private Postfix instance for tests, sourced by
+# integration scripts.  The instance lives in its own config/queue
+# directory (postfix -c DIR), listens only on the given address inside the
+# given network namespace, delivers every message to the discard transport
+# (the "local sink") and logs to a file (maillog_file), because Postfix's
+# commands print nothing without a terminal and no syslog runs in CI.
+#   pf_start NS DIR LISTEN_ADDR POLICY   POLICY: "inet:127.0.0.1:PORT", "unix:/path" or "none"
+#   pf_stop NS DIR
+#   pf_log DIR                           the instance's maillog
+# Postfix's commands are run under script(1) so their messages are captured.
+
+# Writes main.cf/master.cf for an instance under DIR.
+pf_write_config() {
+	local dir=$1 listen=$2 policy=$3 restrictions
+	mkdir -p "$dir/etc" "$dir/spool" "$dir/data"
+	chown postfix "$dir/data"
+	cp /etc/postfix/master.cf "$dir/etc/master.cf"
+	# No chroot for smtpd: the policy socket path is then the real path.
+	sed -i -E 's/^(smtp +inet +n +- +)y/\1n/' "$dir/etc/master.cf"
+	restrictions="reject_unauth_destination"
+	if [ "$policy" != none ]; then
+		# Fail open: if the policy service is down, DUNNO (accept).
+		restrictions="$restrictions, check_policy_service { $policy, default_action=DUNNO, timeout=10s }"
+	fi
+	cat > "$dir/etc/main.cf" <<EOT
+compatibility_level = 3.6
+queue_directory = $dir/spool
+data_directory = $dir/data
+maillog_file = $dir/maillog
+maillog_file_prefixes = $dir
+mail_owner = postfix
+myhostname = mx.mxthrottle.test
+mydomain = mxthrottle.test
+mydestination = sink.mxthrottle.test
+local_recipient_maps =
+inet_interfaces = $listen
+inet_protocols = all
+mynetworks = 127.0.0.0/8
+local_transport = discard:
+default_transport = discard:
+relay_domains =
+smtpd_peername_lookup = no
+smtpd_recipient_restrictions = $restrictions, permit
+smtpd_client_connection_rate_limit = 0
+smtpd_client_connection_count_limit = 0
+default_process_limit = 200
+biff = no
+alias_maps =
+alias_database =
+EOT
+}
+
+# Runs a postfix command in namespace NS with its output captured.
+pf_cmd() {
+	local ns=$1 dir=$2; shift 2
+	ip netns exec "$ns" script -qec "postfix -c $dir/etc $*" /dev/null
+}
+
+pf_start() {
+	local ns=$1 dir=$2 listen=$3 policy=$4 i
+	pf_write_config "$dir" "$listen" "$policy"
+	pf_cmd "$ns" "$dir" check || return 1
+	pf_cmd "$ns" "$dir" start || return 1
+	for i in $(seq 1 50); do
+		grep -q 'daemon started' "$dir/maillog" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "postfix in $ns did not start:" >&2
+	cat "$dir/maillog" >&2 2>/dev/null
+	return 1
+}
+
+pf_stop() {
+	local ns=$1 dir=$2
+	pf_cmd "$ns" "$dir" stop >/dev/null 2>&1 || true
+}
+
+pf_log() {
+	cat "$1/maillog" 2>/dev/null
+}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * test_controller.c - the glue between Postfix requests, the model, the
+ * control commands and the history database, without a kernel (maps NULL)
+ * and with a virtual clock.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "cfgkeys.h"
+#include "controller.h"
+#include "history_db.h"
+#include "model.h"
+
+static uint64_t vclock = 1796000000; /* a Monday in 2026, 00:53 UTC */
+
+static uint64_t virtual_clock(void)
+{
+	return vclock;
+}
+
+struct fx {
+	struct mxt_model *m;
+	struct mxt_controller c;
+	struct mxt_config k;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	mxt_config_defaults(&f->k, 2);
+	f->m = mxt_model_new(NULL, 4096);
+	if (!f->m || mxt_ctl_init(&f->c, f->m, &f->k, NULL, 4096) < 0)
+		return -1;
+	f->c.clock = virtual_clock;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	mxt_ctl_fini(&f->c);
+	mxt_model_free(f->m);
+	free(f);
+	return 0;
+}
+
+/* A Postfix RCPT request of transaction 'inst' from 'addr'. */
+static struct mxt_policy_request rcpt(const char *addr, const char *inst)
+{
+	struct mxt_policy_request r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.request, sizeof(r.request), "smtpd_access_policy");
+	snprintf(r.protocol_state, sizeof(r.protocol_state), "RCPT");
+	snprintf(r.client_address, sizeof(r.client_address), "%s", addr);
+	snprintf(r.instance, sizeof(r.instance), "%s", inst);
+	r.recipient_count = 0;
+	return r;
+}
+
+/* Sessions of a new sender are admitted up to the day-0 allowance, then
+ * deferred with 4.7.500/AS101; the answer names when to retry. */
+static void new_sender_deferred_over_allowance(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_decision d;
+	char inst[32];
+	int admitted = 0, deferred = 0;
+
+	for (int i = 0; i < 40; i++) {
+		struct mxt_policy_request r;
+
+		snprintf(inst, sizeof(inst), "tx%d", i);
+		r = rcpt("198.18.7.1", inst);
+		assert_int_equal(mxt_ctl_decide(&f->c, &r, &d), 0);
+		if (d.defer) {
+			deferred++;
+			assert_int_equal(d.state, MXT_STATE_GRAYLISTED);
+			assert_true(d.code == MXT_CODE_NEW_SENDER || d.code == MXT_CODE_GLOBAL_BUDGET ||
+				    d.code == MXT_CODE_NEW_BURST);
+			assert_true(d.retry_after > 0);
+		} else {
+			admitted++;
+		}
+	}
+	/* Default schedule: 20 sessions in the first hour. */
+	if (admitted != 20)
+		fail_msg("admitted: got %d, want 20 (day-0 allowance)", admitted);
+	assert_int_equal(deferred, 20);
+}
+
+/* Several RCPTs of one transaction are one session, not several. */
+static void one_transaction_is_one_session(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_decision d;
+
+	for (int i = 0; i < 30; i++) {
+		struct mxt_policy_request r = rcpt("198.18.7.2", "same-tx");
+
+		assert_int_equal(mxt_ctl_decide(&f->c, &r, &d), 0);
+		if (d.defer && d.code == MXT_CODE_NEW_SENDER)
+			fail_msg("RCPT %d of one transaction: got NEW_SENDER deferral, want one session", i);
+	}
+	assert_true(d.used <= 1.0 + 1e-9);
+}
+
+/* Connectors are never deferred, however much they send. */
+static void connector_never_deferred(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_decision d;
+	char err[128], inst[32];
+
+	assert_int_equal(mxt_ctl_allow_add(&f->c, "198.18.9.0/24", 0, err, sizeof(err)), 0);
+	for (int i = 0; i < 200; i++) {
+		struct mxt_policy_request r;
+
+		snprintf(inst, sizeof(inst), "c%d", i);
+		r = rcpt("198.18.9.77", inst);
+		assert_int_equal(mxt_ctl_decide(&f->c, &r, &d), 0);
+		if (d.defer)
+			fail_msg("connector session %d: got defer, want accept", i);
+		assert_int_equal(d.code, MXT_CODE_OK_CONNECTOR);
+	}
+	assert_int_equal(mxt_ctl_allow_add(&f->c, "198.18.9.0/33", 0, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mxt_ctl_allow_del(&f->c, "198.18.9.0/24", 0, err, sizeof(err)), 0);
+	assert_int_equal(mxt_ctl_allow_del(&f->c, "198.18.9.0/24", 0, err, sizeof(err)), -ENOENT);
+}
+
+/* A request without a valid client address is refused, not decided. */
+static void bad_address_refused(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_decision d;
+	struct mxt_policy_request r = rcpt("not-an-ip", "x");
+
+	assert_int_equal(mxt_ctl_decide(&f->c, &r, &d), -EINVAL);
+}
+
+/* Runs a control command; returns its rc and its output in 'buf'. */
+static int command(struct fx *f, char *buf, size_t len, int argc, ...)
+{
+	char *argv[8], err[256] = "";
+	FILE *out = fmemopen(buf, len, "w");
+	va_list ap;
+	int rc;
+
+	va_start(ap, argc);
+	for (int i = 0; i < argc; i++)
+		argv[i] = va_arg(ap, char *);
+	va_end(ap);
+	rc = mxt_ctl_command(&f->c, argc, argv, out, err, sizeof(err));
+	fclose(out);
+	if (rc < 0)
+		snprintf(buf, len, "%s", err);
+	return rc;
+}
+
+/* explain, release, graylist list, history export and errors. */
+static void control_commands(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_decision d;
+	char buf[8192];
+	struct mxt_policy_request r = rcpt("198.18.7.3", "e1");
+
+	mxt_ctl_decide(&f->c, &r, &d);
+	assert_int_equal(command(f, buf, sizeof(buf), 2, "explain", "198.18.7.3"), 0);
+	assert_non_null(strstr(buf, "graylisted"));
+	assert_int_equal(command(f, buf, sizeof(buf), 3, "explain", "198.18.7.3", "--json"), 0);
+	assert_non_null(strstr(buf, "\"state\":\"graylisted\""));
+	assert_int_equal(command(f, buf, sizeof(buf), 2, "graylist", "list"), 0);
+	assert_non_null(strstr(buf, "198.18.7.3"));
+	assert_int_equal(command(f, buf, sizeof(buf), 3, "history", "export", "csv"), 0);
+	assert_non_null(strstr(buf, "source,state,"));
+	assert_non_null(strstr(buf, "198.18.7.3,graylisted,"));
+	assert_int_equal(command(f, buf, sizeof(buf), 2, "release", "198.18.7.3"), 0);
+	assert_int_equal(command(f, buf, sizeof(buf), 3, "explain", "198.18.7.3", "json"), 0);
+	if (!strstr(buf, "\"state\":\"established\""))
+		fail_msg("after release: got %s, want state established", buf);
+	assert_int_equal(command(f, buf, sizeof(buf), 2, "explain", "198.18.7.300"), -EINVAL);
+	assert_non_null(strstr(buf, "198.18.7.300"));
+	assert_int_equal(command(f, buf, sizeof(buf), 1, "frobnicate"), -EINVAL);
+	assert_int_equal(command(f, buf, sizeof(buf), 2, "forget", "198.18.250.1"), -ENOENT);
+}
+
+/* History survives a checkpoint and a new process (a new model loading
+ * the same database). */
+static void checkpoint_and_restore(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_decision d;
+	struct mxt_model *m2;
+	struct mxt_controller c2;
+	char dir[] = "/tmp/mxt-ctl-db-XXXXXX", path[64], err[256];
+	const struct mxt_sender *s;
+	struct mxt_key key;
+	struct mxt_addr a;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/history.mdb", dir);
+	assert_int_equal(mxt_hdb_open(path, 4096, 0, vclock, &f->c.db, err, sizeof(err)), 0);
+	for (int i = 0; i < 5; i++) {
+		char inst[16];
+		struct mxt_policy_request r;
+
+		snprintf(inst, sizeof(inst), "k%d", i);
+		r = rcpt("2001:2::42", inst);
+		mxt_ctl_decide(&f->c, &r, &d);
+	}
+	assert_true(mxt_ctl_checkpoint(&f->c) >= 1);
+	mxt_hdb_close(f->c.db);
+	f->c.db = NULL;
+
+	m2 = mxt_model_new(NULL, 4096);
+	assert_int_equal(mxt_ctl_init(&c2, m2, &f->k, NULL, 4096), 0);
+	c2.clock = virtual_clock;
+	assert_int_equal(mxt_hdb_open(path, 4096, 0, vclock, &c2.db, err, sizeof(err)), 0);
+	assert_int_equal(mxt_ctl_restore(&c2, err, sizeof(err)), 1);
+	mxt_addr_parse("2001:2::42", &a);
+	mxt_key_from_addr(&key, &a, 32, 64);
+	s = mxt_model_lookup(m2, &key);
+	assert_non_null(s);
+	assert_int_equal(s->state, MXT_STATE_GRAYLISTED);
+	assert_int_equal(s->day_sessions, 5);
+	mxt_hdb_close(c2.db);
+	mxt_ctl_fini(&c2);
+	mxt_model_free(m2);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/history.mdb-lock", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void event_names(void **state)
+{
+	(void)state;
+	assert_string_equal(mxt_ctl_event_name(-1, MXT_CLASS_GRAYLISTED), "GRAYLIST");
+	assert_string_equal(mxt_ctl_event_name(MXT_CLASS_GRAYLISTED, MXT_CLASS_ESTABLISHED), "ESTABLISH");
+	assert_string_equal(mxt_ctl_event_name(MXT_CLASS_ESTABLISHED, MXT_CLASS_THROTTLED), "THROTTLE");
+	assert_string_equal(mxt_ctl_event_name(MXT_CLASS_THROTTLED, MXT_CLASS_ESTABLISHED), "RELEASE");
+	assert_string_equal(mxt_ctl_event_name(MXT_CLASS_ESTABLISHED, MXT_CLASS_BLOCKED), "BLOCK");
+	assert_string_equal(mxt_ctl_event_name(MXT_CLASS_GRAYLISTED, MXT_CLASS_UNKNOWN), "EXPIRE");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(new_sender_deferred_over_allowance, setup, teardown),
+		cmocka_unit_test_setup_teardown(one_transaction_is_one_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(connector_never_deferred, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_address_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(control_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(checkpoint_and_restore, setup, teardown),
+		cmocka_unit_test(event_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

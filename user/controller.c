@@ -1,0 +1,910 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * controller.c - see controller.h.  The rule that shapes this file: the
+ * model's mutex is held only for in-memory work.  Kernel map reads happen
+ * before taking it, map writes and log lines after releasing it, so that a
+ * Postfix policy query is never queued behind a syscall.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/time.h>
+
+#include "cfgkeys.h"
+#include "controller.h"
+#include "gcra.h"
+#include "history_db.h"
+#include "jsonw.h"
+#include "log.h"
+#include "reply_codes.h"
+
+static uint64_t clock_unix(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+static uint64_t usec_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int mxt_ctl_init(struct mxt_controller *c, struct mxt_model *model, const struct mxt_config *kcfg,
+		 const struct mxt_maps *maps, size_t max_sources)
+{
+	memset(c, 0, sizeof(*c));
+	if (pthread_mutex_init(&c->lock, NULL))
+		return -ENOMEM;
+	c->model = model;
+	c->kcfg = *kcfg;
+	c->maps = maps;
+	c->clock = clock_unix;
+	c->deltas = mxt_syn_delta_new(max_sources ? max_sources : MXT_MAX_SOURCES);
+	if (!c->deltas) {
+		pthread_mutex_destroy(&c->lock);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void mxt_ctl_fini(struct mxt_controller *c)
+{
+	mxt_syn_delta_free(c->deltas);
+	c->deltas = NULL;
+	pthread_mutex_destroy(&c->lock);
+}
+
+void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config *kcfg)
+{
+	pthread_mutex_lock(&c->lock);
+	c->kcfg = *kcfg;
+	pthread_mutex_unlock(&c->lock);
+}
+
+const char *mxt_ctl_event_name(int old_class, uint32_t new_class)
+{
+	switch (new_class) {
+	case MXT_CLASS_GRAYLISTED:
+		return old_class == MXT_CLASS_GRAYLISTED ? "ALLOWANCE" : "GRAYLIST";
+	case MXT_CLASS_ESTABLISHED:
+		if (old_class == MXT_CLASS_THROTTLED || old_class == MXT_CLASS_BLOCKED)
+			return "RELEASE";
+		return old_class == MXT_CLASS_ESTABLISHED ? "LIMIT" : "ESTABLISH";
+	case MXT_CLASS_THROTTLED:
+		return old_class == MXT_CLASS_THROTTLED ? "LIMIT" : "THROTTLE";
+	case MXT_CLASS_BLOCKED:
+		return "BLOCK";
+	default:
+		return "EXPIRE";
+	}
+}
+
+/* ---- ticks ---------------------------------------------------------- */
+
+/* Changes collected under the lock, applied after it. */
+struct change_buf {
+	struct mxt_model_change *v;
+	struct mxt_decision *why;   /* the decision at the time, for the log */
+	size_t n, cap;
+	int oom;
+};
+
+static void change_collect(void *ctx, const struct mxt_model_change *ch)
+{
+	struct change_buf *b = ctx;
+
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		void *v = realloc(b->v, cap * sizeof(*b->v));
+		void *w;
+
+		if (!v) {
+			b->oom = 1;
+			return;
+		}
+		b->v = v;
+		w = realloc(b->why, cap * sizeof(*b->why));
+		if (!w) {
+			b->oom = 1;
+			return;
+		}
+		b->why = w;
+		b->cap = cap;
+	}
+	b->v[b->n++] = *ch;
+}
+
+/* Write one change into mxt_policy and log it. */
+static void change_apply(struct mxt_controller *c, const struct mxt_model_change *ch,
+			 const struct mxt_decision *d)
+{
+	const struct mxt_code_info *ci = mxt_code_info(ch->code);
+	char who[MXT_ADDRSTRLEN];
+	struct mxt_policy old, pol;
+	int old_class = -1, err = 0;
+	const char *ev;
+
+	mxt_key_format(&ch->key, who, sizeof(who));
+	if (c->maps) {
+		if (mxt_policy_lookup(c->maps, &ch->key, &old) == 0)
+			old_class = (int)old.class;
+		if (ch->klass == MXT_CLASS_UNKNOWN) {
+			err = mxt_policy_delete(c->maps, &ch->key);
+			if (err == -ENOENT)
+				err = 0;
+		} else {
+			memset(&pol, 0, sizeof(pol));
+			pol.class = ch->klass;
+			pol.flags = ch->flags;
+			pol.limit = ch->limit;
+			pol.updated_unix = c->clock();
+			err = mxt_policy_update(c->maps, &ch->key, &pol);
+		}
+		if (err) {
+			c->st.map_errors++;
+			mxt_log_warnx("cannot write policy of [%s]: %s", who, strerror(-err));
+			return;
+		}
+	}
+	c->st.changes_written++;
+	ev = mxt_ctl_event_name(old_class, ch->klass);
+	if (!strcmp(ev, "EXPIRE") || !strcmp(ev, "LIMIT") || !strcmp(ev, "ALLOWANCE")) {
+		mxt_log_debug("%s [%s] %s state=%s", ev, who, ci ? ci->as_tag : "-",
+			      mxt_state_name(ch->state));
+		return;
+	}
+	mxt_log_info("%s [%s] %s %s state=%s rate=%.1f/h baseline=%.1f/h ratio=%.1f allowance=%.0f/h kernel=%s%s (%s)",
+		     ev, who, ci ? ci->as_tag : "-", ci ? ci->status : "-",
+		     mxt_state_name(ch->state), d->current_rate, d->baseline_rate, d->ratio,
+		     d->allowance, mxt_class_name(ch->klass),
+		     ch->flags & MXT_POLICY_F_OVERRIDE ? "/override" : "",
+		     ci ? ci->text : "");
+}
+
+int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
+{
+	struct mxt_source_entry *src = NULL;
+	struct change_buf b = { 0 };
+	size_t n = 0;
+	uint64_t t0 = usec_now();
+	int err = 0;
+
+	/* 1. Kernel counters, outside the lock. */
+	if (c->maps) {
+		err = mxt_sources_dump(c->maps, &src, &n);
+		if (err) {
+			c->st.map_errors++;
+			mxt_log_warnx("cannot read mxt_sources: %s", strerror(-err));
+			n = 0;
+		}
+	}
+
+	/* 2. Model work, under the lock. */
+	pthread_mutex_lock(&c->lock);
+	mxt_syn_delta_begin(c->deltas);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ds, dd;
+
+		mxt_syn_delta_update(c->deltas, &src[i].key, &src[i].val, &ds, &dd);
+		if (ds)
+			mxt_model_observe_syns(c->model, &src[i].key, now, ds, dd);
+	}
+	/* A kernel entry unseen for 3 passes was evicted by the LRU. */
+	mxt_syn_delta_end(c->deltas, 3);
+	mxt_model_tick(c->model, now, change_collect, &b);
+	for (size_t i = 0; i < b.n; i++)
+		mxt_model_decide(c->model, &b.v[i].key, now, &b.why[i]);
+	pthread_mutex_unlock(&c->lock);
+	free(src);
+
+	/* 3. Kernel writes and log lines, outside the lock. */
+	for (size_t i = 0; i < b.n; i++)
+		change_apply(c, &b.v[i], &b.why[i]);
+	if (b.oom)
+		mxt_log_warnx("out of memory collecting policy changes: some wait for the next reseed");
+	free(b.v);
+	free(b.why);
+	c->st.ticks++;
+	c->st.sources_read = n;
+	c->st.tick_usec_last = usec_now() - t0;
+	return b.oom ? -ENOMEM : (int)b.n;
+}
+
+/* Iteration context of mxt_ctl_reseed_kernel(). */
+struct reseed {
+	struct mxt_controller *c;
+	struct change_buf *b;
+	uint64_t now;
+};
+
+static int reseed_one(void *ctx, const struct mxt_sender *s)
+{
+	struct reseed *r = ctx;
+	struct mxt_model_change ch;
+
+	if (s->kclass == MXT_CLASS_UNKNOWN)
+		return 0;
+	memset(&ch, 0, sizeof(ch));
+	ch.key = s->key;
+	ch.state = s->state;
+	ch.code = s->code;
+	ch.klass = s->kclass;
+	if (s->krate) {
+		ch.flags = MXT_POLICY_F_OVERRIDE;
+		ch.limit.rate = s->krate;
+		ch.limit.burst = s->krate / 4 > 0 ? s->krate / 4 : 1;
+		mxt_limit_derive(&ch.limit, 1);
+	}
+	change_collect(r->b, &ch);
+	return 0;
+}
+
+int mxt_ctl_reseed_kernel(struct mxt_controller *c, uint64_t now)
+{
+	struct change_buf b = { 0 };
+	struct reseed r = { c, &b, now };
+	int written = 0;
+
+	/* The model's own tick reports every restored record (they are
+	 * PENDING); this pass covers records that were not, e.g. after the
+	 * kernel maps were recreated under a running daemon. */
+	pthread_mutex_lock(&c->lock);
+	mxt_model_tick(c->model, now, change_collect, &b);
+	mxt_model_foreach(c->model, 0, reseed_one, &r);
+	for (size_t i = 0; i < b.n; i++)
+		mxt_model_decide(c->model, &b.v[i].key, now, &b.why[i]);
+	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < b.n; i++) {
+		struct mxt_policy pol;
+
+		if (!c->maps)
+			break;
+		if (b.v[i].klass == MXT_CLASS_UNKNOWN) {
+			mxt_policy_delete(c->maps, &b.v[i].key);
+			continue;
+		}
+		memset(&pol, 0, sizeof(pol));
+		pol.class = b.v[i].klass;
+		pol.flags = b.v[i].flags;
+		pol.limit = b.v[i].limit;
+		pol.updated_unix = now;
+		if (mxt_policy_update(c->maps, &b.v[i].key, &pol) == 0)
+			written++;
+		else
+			c->st.map_errors++;
+	}
+	free(b.v);
+	free(b.why);
+	return b.oom ? -ENOMEM : written;
+}
+
+/* ---- policy decisions --------------------------------------------------- */
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* 1 the first time a message transaction (instance, client) is seen:
+ * Postfix asks at RCPT (where main.cf puts us), once per recipient, so
+ * the first request of a transaction is what counts as a session.  A
+ * direct-mapped table: a collision costs one miscounted session, never
+ * memory. */
+static int instance_is_new(struct mxt_controller *c, const struct mxt_policy_request *req)
+{
+	uint64_t h = fnv1a(fnv1a(1469598103934665603ULL, req->instance), req->client_address);
+	uint64_t *slot;
+
+	if (!req->instance[0])
+		return 1; /* no instance attribute: every request is a session */
+	h |= 1; /* 0 marks an empty slot */
+	slot = &c->instances[(h >> 1) % MXT_CTL_INSTANCES];
+	if (*slot == h)
+		return 0;
+	*slot = h;
+	return 1;
+}
+
+/* Index of the connector holding 'a', or -1.  Linear: connectors are few
+ * (trusted partners and relays), and the scan touches no kernel map. */
+static int allow_find(const struct mxt_controller *c, const struct mxt_addr *a)
+{
+	for (int i = 0; i < c->nallow; i++)
+		if (mxt_addr_in_cidr(a, &c->allow[i].net, c->allow[i].prefixlen))
+			return i;
+	return -1;
+}
+
+/* The model's event for a Postfix protocol state. */
+static int obs_kind(const char *state, enum mxt_obs_kind *kind)
+{
+	if (!strcasecmp(state, "RCPT"))
+		*kind = MXT_OBS_RCPT;
+	else if (!strcasecmp(state, "DATA"))
+		*kind = MXT_OBS_DATA;
+	else if (!strcasecmp(state, "END-OF-MESSAGE"))
+		*kind = MXT_OBS_EOM;
+	else if (!strcasecmp(state, "CONNECT") || !strcasecmp(state, "EHLO") ||
+		 !strcasecmp(state, "HELO") || !strcasecmp(state, "MAIL"))
+		*kind = MXT_OBS_CONNECT;
+	else
+		return -EINVAL; /* VRFY, ETRN, ...: not mail, not counted */
+	return 0;
+}
+
+int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_decision *out)
+{
+	struct mxt_controller *c = ctx;
+	struct mxt_addr a;
+	struct mxt_key key;
+	enum mxt_obs_kind kind;
+	uint64_t now = c->clock();
+	int rc = 0, fresh;
+
+	memset(out, 0, sizeof(*out));
+	if (mxt_addr_parse(req->client_address, &a) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	c->st.decisions++;
+	mxt_key_from_addr(&key, &a, c->kcfg.v4_prefix, c->kcfg.v6_prefix);
+	if (obs_kind(req->protocol_state, &kind) < 0) {
+		rc = mxt_model_decide(c->model, &key, now, out);
+		out->defer = 0;
+		goto out;
+	}
+	fresh = instance_is_new(c, req);
+	if (allow_find(c, &a) >= 0) {
+		/* Connectors are never deferred, but their sessions are still
+		 * history: if one is removed later it is not a stranger. */
+		c->st.connector_sessions++;
+		if (fresh && kind != MXT_OBS_CONNECT)
+			mxt_model_observe_session(c->model, &key, now, MXT_OBS_CONNECT, 0, req->size);
+		mxt_model_observe_session(c->model, &key, now, kind,
+					  kind == MXT_OBS_RCPT ? 1 : 0, req->size);
+		mxt_model_decide(c->model, &key, now, out);
+		out->code = MXT_CODE_OK_CONNECTOR;
+		out->defer = 0;
+		out->retry_after = 0;
+		goto out;
+	}
+	if (fresh && kind != MXT_OBS_CONNECT) {
+		/* The transaction's first request stands for its session. */
+		rc = mxt_model_admit_session(c->model, &key, now, MXT_OBS_CONNECT, 0, req->size, out);
+		if (rc != 0)
+			goto out; /* deferred (1) or untracked (<0: out is filled) */
+	}
+	switch (kind) {
+	case MXT_OBS_RCPT:
+		rc = mxt_model_admit_session(c->model, &key, now, kind, 1, req->size, out);
+		break;
+	case MXT_OBS_EOM:
+		/* Recipients were counted at RCPT, unless this is the first
+		 * we hear of the transaction (policy only at END-OF-MESSAGE). */
+		rc = mxt_model_admit_session(c->model, &key, now, kind,
+					     fresh ? req->recipient_count : 0, req->size, out);
+		break;
+	default:
+		rc = mxt_model_admit_session(c->model, &key, now, kind, 0, req->size, out);
+		break;
+	}
+out:
+	pthread_mutex_unlock(&c->lock);
+	if (rc == -ENOSPC)
+		return 0; /* the model answered for an untracked newcomer */
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- connectors ---------------------------------------------------------- */
+
+/* Rewrite allow_file from memory: temp file + rename, so a crash leaves
+ * either the old list or the new one. */
+static int allow_save(struct mxt_controller *c)
+{
+	char tmp[sizeof(c->allow_file) + 8], text[MXT_ADDRSTRLEN];
+	FILE *f;
+	int fd;
+
+	if (!c->allow_file[0])
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->allow_file);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# connectors added at run time by 'mxthrottle allow add'; one CIDR per line\n");
+	for (int i = 0; i < c->nallow; i++) {
+		mxt_cidr_format(&c->allow[i].net, c->allow[i].prefixlen, text, sizeof(text));
+		fprintf(f, "%s\n", text);
+	}
+	fd = fileno(f);
+	if (fflush(f) || fsync(fd)) {
+		fclose(f);
+		unlink(tmp);
+		return -EIO;
+	}
+	fclose(f);
+	if (rename(tmp, c->allow_file) < 0)
+		return -errno;
+	return 0;
+}
+
+int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, char *err, size_t errlen)
+{
+	struct mxt_ctl_cidr x;
+	struct mxt_lpm_key lk;
+	int rc = 0, dup = 0;
+
+	if (mxt_cidr_parse(cidr, &x.net, &x.prefixlen, NULL) < 0) {
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 CIDR", cidr);
+		return -EINVAL;
+	}
+	if (c->maps) {
+		mxt_lpm_key_from_cidr(&lk, &x.net, x.prefixlen);
+		rc = mxt_allow_add(c->maps, &lk);
+		if (rc) {
+			snprintf(err, errlen, "cannot add %s to mxt_allow: %s", cidr, strerror(-rc));
+			return rc;
+		}
+	}
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < c->nallow; i++)
+		if (c->allow[i].prefixlen == x.prefixlen && !memcmp(&c->allow[i].net, &x.net, sizeof(x.net)))
+			dup = 1;
+	if (!dup) {
+		if (c->nallow == MXT_CTL_ALLOW_MAX)
+			rc = -ENOSPC;
+		else
+			c->allow[c->nallow++] = x;
+	}
+	if (!rc && persist)
+		rc = allow_save(c);
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		snprintf(err, errlen, "cannot record connector %s: %s", cidr, strerror(-rc));
+	return rc;
+}
+
+int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, char *err, size_t errlen)
+{
+	struct mxt_ctl_cidr x;
+	struct mxt_lpm_key lk;
+	int rc = -ENOENT;
+
+	if (mxt_cidr_parse(cidr, &x.net, &x.prefixlen, NULL) < 0) {
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 CIDR", cidr);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&c->lock);
+	for (int i = 0; i < c->nallow; i++) {
+		if (c->allow[i].prefixlen == x.prefixlen && !memcmp(&c->allow[i].net, &x.net, sizeof(x.net))) {
+			c->allow[i] = c->allow[--c->nallow];
+			rc = 0;
+			break;
+		}
+	}
+	if (!rc && persist)
+		rc = allow_save(c);
+	pthread_mutex_unlock(&c->lock);
+	if (c->maps) {
+		int krc;
+
+		mxt_lpm_key_from_cidr(&lk, &x.net, x.prefixlen);
+		krc = mxt_allow_delete(c->maps, &lk);
+		if (rc == -ENOENT && krc == 0)
+			rc = 0; /* only in the kernel (added with the CLI alone) */
+	}
+	if (rc)
+		snprintf(err, errlen, "%s: %s", cidr, rc == -ENOENT ? "not a connector" : strerror(-rc));
+	return rc;
+}
+
+int mxt_ctl_allow_load(struct mxt_controller *c, char *err, size_t errlen)
+{
+	char line[256];
+	FILE *f;
+	int lineno = 0, rc = 0;
+
+	if (!c->allow_file[0])
+		return 0;
+	f = fopen(c->allow_file, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, e[200];
+
+		lineno++;
+		p[strcspn(p, "\r\n")] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		rc = mxt_ctl_allow_add(c, p, 0, e, sizeof(e));
+		if (rc) {
+			snprintf(err, errlen, "%s:%d: %s", c->allow_file, lineno, e);
+			break;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+/* ---- explain ------------------------------------------------------------- */
+
+static void fmt_time(uint64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!t) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+void mxt_explain_print(FILE *out, const struct mxt_key *key, const struct mxt_decision *d,
+		       const struct mxt_sender *s, uint64_t now, int json)
+{
+	const struct mxt_code_info *ci = mxt_code_info(d->code);
+	char who[MXT_ADDRSTRLEN], t1[40], t2[40];
+
+	mxt_key_format(key, who, sizeof(who));
+	if (json) {
+		struct mxt_jw w;
+
+		mxt_jw_init(&w, out);
+		mxt_jw_obj_open(&w);
+		mxt_jw_kstr(&w, "source", who);
+		mxt_jw_kbool(&w, "tracked", s != NULL);
+		mxt_jw_kstr(&w, "state", mxt_state_name(d->state));
+		mxt_jw_kstr(&w, "code", ci ? ci->name : "");
+		mxt_jw_kstr(&w, "status", ci ? ci->status : "");
+		mxt_jw_kstr(&w, "as", ci ? ci->as_tag : "");
+		mxt_jw_kstr(&w, "reason", ci ? ci->text : "");
+		mxt_jw_kbool(&w, "defer", d->defer);
+		mxt_jw_key(&w, "current_rate");
+		mxt_jw_double(&w, d->current_rate, 2);
+		mxt_jw_key(&w, "baseline_rate");
+		mxt_jw_double(&w, d->baseline_rate, 2);
+		mxt_jw_key(&w, "ratio");
+		mxt_jw_double(&w, d->ratio, 2);
+		mxt_jw_key(&w, "allowance");
+		mxt_jw_double(&w, d->allowance, 1);
+		mxt_jw_key(&w, "used");
+		mxt_jw_double(&w, d->used, 1);
+		mxt_jw_ku64(&w, "days_active", d->days_active);
+		mxt_jw_ku64(&w, "first_seen", d->first_seen);
+		mxt_jw_ku64(&w, "next_change", d->next_change);
+		mxt_jw_ku64(&w, "retry_after", d->retry_after);
+		mxt_jw_ku64(&w, "now", now);
+		if (s) {
+			mxt_jw_ku64(&w, "state_since", s->state_since);
+			mxt_jw_ku64(&w, "last_session", s->last_session);
+			mxt_jw_kstr(&w, "kernel_class", mxt_class_name(s->kclass));
+			mxt_jw_ku64(&w, "kernel_rate", s->krate);
+		}
+		mxt_jw_obj_close(&w);
+		mxt_jw_finish(&w);
+		fputc('\n', out);
+		return;
+	}
+	fprintf(out, "%s: %s%s\n", who, mxt_state_name(d->state), s ? "" : " (not tracked)");
+	if (ci)
+		fprintf(out, "  reason:     %s %s %s: %s\n", ci->as_tag, ci->status, ci->name, ci->text);
+	fprintf(out, "  answer now: %s\n", d->defer ? "451 (deferred)" : "accept (DUNNO)");
+	fmt_time(d->first_seen, t1, sizeof(t1));
+	fprintf(out, "  first seen: %s, %u clean day(s)\n", t1, d->days_active);
+	fprintf(out, "  rate:       %.1f sessions/h now, baseline %.1f/h expected at this hour, ratio %.2f\n",
+		d->current_rate, d->baseline_rate, d->ratio);
+	fprintf(out, "  allowance:  %.0f sessions/h, %.0f used this hour\n", d->allowance, d->used);
+	fmt_time(d->next_change, t2, sizeof(t2));
+	if (d->next_change)
+		fprintf(out, "  next:       %s (in %lld s): %s\n", t2,
+			(long long)d->next_change - (long long)now,
+			d->state == MXT_STATE_THROTTLED || d->state == MXT_STATE_BLOCKED ?
+				"throttle may lift" : "allowance grows");
+	if (d->defer)
+		fprintf(out, "  retry after %u s\n", d->retry_after);
+	if (s)
+		fprintf(out, "  kernel:     class %s%s\n", mxt_class_name(s->kclass),
+			s->krate ? " with its own SYN limit" : "");
+}
+
+/* ---- control commands ---------------------------------------------------- */
+
+/* Key of a textual address under the current prefixes. */
+static int ctl_key(struct mxt_controller *c, const char *text, struct mxt_key *key,
+		   char *err, size_t errlen)
+{
+	struct mxt_addr a;
+
+	if (mxt_addr_parse(text, &a) < 0) {
+		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", text);
+		return -EINVAL;
+	}
+	mxt_key_from_addr(key, &a, c->kcfg.v4_prefix, c->kcfg.v6_prefix);
+	return 0;
+}
+
+/* Output of the record iterations below. */
+struct listing {
+	FILE *out;
+	struct mxt_jw *w;      /* NULL: text/CSV */
+	int only_state;        /* -1: all */
+	int csv;
+	const struct mxt_model *m;
+	uint64_t now;
+};
+
+static int list_one(void *ctx, const struct mxt_sender *s)
+{
+	struct listing *l = ctx;
+	const struct mxt_code_info *ci = mxt_code_info(s->code);
+	char who[MXT_ADDRSTRLEN];
+	double base;
+
+	if (l->only_state >= 0 && s->state != l->only_state)
+		return 0;
+	mxt_key_format(&s->key, who, sizeof(who));
+	base = mxt_model_expected(l->m, s, l->now);
+	if (l->w) {
+		mxt_jw_obj_open(l->w);
+		mxt_jw_kstr(l->w, "source", who);
+		mxt_jw_kstr(l->w, "state", mxt_state_name(s->state));
+		mxt_jw_kstr(l->w, "as", ci ? ci->as_tag : "");
+		mxt_jw_ku64(l->w, "first_seen", s->first_seen);
+		mxt_jw_ku64(l->w, "last_seen", s->last_seen);
+		mxt_jw_ku64(l->w, "last_session", s->last_session);
+		mxt_jw_ku64(l->w, "state_since", s->state_since);
+		mxt_jw_ku64(l->w, "days_active", s->days_active);
+		mxt_jw_key(l->w, "rate");
+		mxt_jw_double(l->w, s->r_slow, 2);
+		mxt_jw_key(l->w, "baseline");
+		mxt_jw_double(l->w, base, 2);
+		mxt_jw_kstr(l->w, "kernel_class", mxt_class_name(s->kclass));
+		mxt_jw_obj_close(l->w);
+	} else if (l->csv) {
+		fprintf(l->out, "%s,%s,%s,%u,%u,%u,%u,%u,%.2f,%.2f,%s\n", who, mxt_state_name(s->state),
+			ci ? ci->as_tag : "", s->first_seen, s->last_seen, s->last_session,
+			s->state_since, s->days_active, s->r_slow, base, mxt_class_name(s->kclass));
+	} else {
+		fprintf(l->out, "%-40s %-11s %-5s %4u %10.1f %10.1f\n", who, mxt_state_name(s->state),
+			ci ? ci->as_tag : "", s->days_active, s->r_slow, base);
+	}
+	return 0;
+}
+
+static int list_records(struct mxt_controller *c, FILE *out, int only_state, int json, int csv)
+{
+	struct mxt_jw w;
+	struct listing l = { out, json ? &w : NULL, only_state, csv, c->model, c->clock() };
+
+	if (json) {
+		mxt_jw_init(&w, out);
+		mxt_jw_arr_open(&w);
+	} else if (csv) {
+		fprintf(out, "source,state,as,first_seen,last_seen,last_session,state_since,days_active,rate_per_hour,baseline_per_hour,kernel_class\n");
+	} else {
+		fprintf(out, "%-40s %-11s %-5s %4s %10s %10s\n", "SOURCE", "STATE", "AS", "DAYS", "RATE/h", "BASE/h");
+	}
+	pthread_mutex_lock(&c->lock);
+	mxt_model_foreach(c->model, 0, list_one, &l);
+	pthread_mutex_unlock(&c->lock);
+	if (json) {
+		mxt_jw_arr_close(&w);
+		mxt_jw_finish(&w);
+		fputc('\n', out);
+	}
+	return 0;
+}
+
+static void status_print(struct mxt_controller *c, FILE *out, int json)
+{
+	struct mxt_model_counts k;
+
+	pthread_mutex_lock(&c->lock);
+	mxt_model_counts(c->model, &k);
+	pthread_mutex_unlock(&c->lock);
+	if (json) {
+		struct mxt_jw w;
+
+		mxt_jw_init(&w, out);
+		mxt_jw_obj_open(&w);
+		mxt_jw_ku64(&w, "tracked", k.tracked);
+		mxt_jw_ku64(&w, "capacity", k.capacity);
+		mxt_jw_key(&w, "states");
+		mxt_jw_obj_open(&w);
+		for (int s = 0; s < MXT_STATE_MAX; s++)
+			mxt_jw_ku64(&w, mxt_state_name(s), k.by_state[s]);
+		mxt_jw_obj_close(&w);
+		mxt_jw_ku64(&w, "throttles", k.throttles);
+		mxt_jw_ku64(&w, "established", k.established);
+		mxt_jw_ku64(&w, "blocks", k.blocks);
+		mxt_jw_ku64(&w, "admitted", k.admitted);
+		mxt_jw_ku64(&w, "ticks", c->st.ticks);
+		mxt_jw_ku64(&w, "tick_usec_last", c->st.tick_usec_last);
+		mxt_jw_ku64(&w, "decisions", c->st.decisions);
+		mxt_jw_ku64(&w, "checkpoints", c->st.checkpoints);
+		mxt_jw_ku64(&w, "checkpoint_errors", c->st.checkpoint_errors);
+		mxt_jw_ku64(&w, "map_errors", c->st.map_errors);
+		mxt_jw_ku64(&w, "connectors", (uint64_t)c->nallow);
+		mxt_jw_obj_close(&w);
+		mxt_jw_finish(&w);
+		fputc('\n', out);
+		return;
+	}
+	fprintf(out, "tracked %llu of %llu:", (unsigned long long)k.tracked, (unsigned long long)k.capacity);
+	for (int s = 0; s < MXT_STATE_MAX; s++)
+		fprintf(out, " %s=%llu", mxt_state_name(s), (unsigned long long)k.by_state[s]);
+	fprintf(out, "\nticks %llu (last %llu us), decisions %llu, checkpoints %llu (%llu errors), connectors %d\n",
+		(unsigned long long)c->st.ticks, (unsigned long long)c->st.tick_usec_last,
+		(unsigned long long)c->st.decisions, (unsigned long long)c->st.checkpoints,
+		(unsigned long long)c->st.checkpoint_errors, c->nallow);
+}
+
+/* 1 when argv ends with "json" or "--json" (then dropped from argc). */
+static int take_json(int *argc, char **argv)
+{
+	if (*argc > 1 && (!strcmp(argv[*argc - 1], "--json") || !strcmp(argv[*argc - 1], "json"))) {
+		(*argc)--;
+		return 1;
+	}
+	return 0;
+}
+
+int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
+		    char *err, size_t errlen)
+{
+	int json = take_json(&argc, argv);
+	struct mxt_key key;
+	uint64_t now = c->clock();
+	int rc;
+
+	if (argc < 1) {
+		snprintf(err, errlen, "empty command");
+		return -EINVAL;
+	}
+	if (!strcmp(argv[0], "explain") && argc == 2) {
+		struct mxt_decision d;
+		const struct mxt_sender *s;
+		struct mxt_sender copy;
+
+		if ((rc = ctl_key(c, argv[1], &key, err, errlen)))
+			return rc;
+		pthread_mutex_lock(&c->lock);
+		mxt_model_decide(c->model, &key, now, &d);
+		s = mxt_model_lookup(c->model, &key);
+		if (s)
+			copy = *s;
+		pthread_mutex_unlock(&c->lock);
+		mxt_explain_print(out, &key, &d, s ? &copy : NULL, now, json);
+		return 0;
+	}
+	if ((!strcmp(argv[0], "release") || !strcmp(argv[0], "reset") || !strcmp(argv[0], "forget")) &&
+	    argc == 2) {
+		char who[MXT_ADDRSTRLEN];
+
+		if ((rc = ctl_key(c, argv[1], &key, err, errlen)))
+			return rc;
+		pthread_mutex_lock(&c->lock);
+		if (!strcmp(argv[0], "release"))
+			rc = mxt_model_release(c->model, &key, now);
+		else if (!strcmp(argv[0], "reset"))
+			rc = mxt_model_reset(c->model, &key, now);
+		else
+			rc = mxt_model_forget(c->model, &key, now);
+		pthread_mutex_unlock(&c->lock);
+		mxt_key_format(&key, who, sizeof(who));
+		if (rc) {
+			snprintf(err, errlen, "%s %s: %s", argv[0], who,
+				 rc == -ENOENT ? "not tracked" : strerror(-rc));
+			return rc;
+		}
+		/* Operator actions are logged as such; the kernel follows at once. */
+		mxt_log_info("%s [%s] by operator", !strcmp(argv[0], "release") ? "RELEASE" :
+			     !strcmp(argv[0], "reset") ? "GRAYLIST" : "FORGET", who);
+		mxt_ctl_tick(c, now);
+		fprintf(out, "%s %s\n", !strcmp(argv[0], "release") ? "released" :
+			!strcmp(argv[0], "reset") ? "reset to probation" : "forgot", who);
+		return 0;
+	}
+	if (!strcmp(argv[0], "graylist") && (argc == 1 || (argc == 2 && !strcmp(argv[1], "list"))))
+		return list_records(c, out, MXT_STATE_GRAYLISTED, json, 0);
+	if (!strcmp(argv[0], "history") && argc >= 2 && !strcmp(argv[1], "export")) {
+		int csv = argc == 3 && !strcmp(argv[2], "csv");
+
+		if (argc == 3 && !csv && strcmp(argv[2], "json")) {
+			snprintf(err, errlen, "history export: format '%s' is not csv or json", argv[2]);
+			return -EINVAL;
+		}
+		return list_records(c, out, -1, json || (argc == 3 && !csv) || argc == 2, csv);
+	}
+	if (!strcmp(argv[0], "allow") && argc == 3 && !strcmp(argv[1], "add")) {
+		if ((rc = mxt_ctl_allow_add(c, argv[2], 1, err, errlen)))
+			return rc;
+		mxt_log_info("ALLOW [%s] connector added by operator", argv[2]);
+		fprintf(out, "connector %s added\n", argv[2]);
+		return 0;
+	}
+	if (!strcmp(argv[0], "allow") && argc == 3 && !strcmp(argv[1], "del")) {
+		if ((rc = mxt_ctl_allow_del(c, argv[2], 1, err, errlen)))
+			return rc;
+		mxt_log_info("DISALLOW [%s] connector removed by operator", argv[2]);
+		fprintf(out, "connector %s removed\n", argv[2]);
+		return 0;
+	}
+	if (!strcmp(argv[0], "status") && argc == 1) {
+		status_print(c, out, json);
+		return 0;
+	}
+	if (!strcmp(argv[0], "checkpoint") && argc == 1) {
+		rc = mxt_ctl_checkpoint(c);
+		if (rc < 0) {
+			snprintf(err, errlen, "checkpoint failed: %s", strerror(-rc));
+			return rc;
+		}
+		fprintf(out, "checkpoint: %d records written\n", rc);
+		return 0;
+	}
+	snprintf(err, errlen, "unknown command '%s' (or wrong arguments)", argv[0]);
+	return -EINVAL;
+}
+
+/* ---- persistence ----------------------------------------------------------- */
+
+int mxt_ctl_checkpoint(struct mxt_controller *c)
+{
+	struct mxt_hdb_stats st;
+	uint64_t t0 = usec_now();
+	int rc;
+
+	if (!c->db)
+		return 0;
+	/* Under the model's lock: a dirty-only checkpoint writes what changed
+	 * in one interval, normally a small fraction of the senders.  After a
+	 * failed one, everything is rewritten. */
+	pthread_mutex_lock(&c->lock);
+	rc = mxt_hdb_checkpoint(c->db, c->model, c->clock(),
+				c->full_checkpoint ? 0 : MXT_HDB_DIRTY_ONLY, &st);
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0) {
+		c->full_checkpoint = 1;
+		c->st.checkpoint_errors++;
+		mxt_log_warnx("checkpoint failed: %s (next one rewrites everything)", mxt_hdb_error(c->db));
+		return rc;
+	}
+	c->full_checkpoint = 0;
+	c->st.checkpoints++;
+	c->st.checkpoint_records_last = st.written + st.deleted;
+	c->st.checkpoint_usec_last = usec_now() - t0;
+	return (int)st.written;
+}
+
+int mxt_ctl_restore(struct mxt_controller *c, char *err, size_t errlen)
+{
+	struct mxt_hdb_stats st;
+	int rc;
+
+	if (!c->db)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	rc = mxt_hdb_load(c->db, c->model, &st);
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", mxt_hdb_error(c->db));
+		return rc;
+	}
+	if (st.skipped_full || st.skipped_bad)
+		mxt_log_warnx("history: %llu records not restored (model full), %llu undecodable",
+			      (unsigned long long)st.skipped_full, (unsigned long long)st.skipped_bad);
+	return (int)st.loaded;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * controller.h - the glue between the kernel maps, the model and the MTA:
+ * one object that the daemon's threads share.
+ *   - the tick (main thread): read the kernel's per-source counters, feed
+ *     their deltas to the model, run the model's clock, write the classes
+ *     and limits that changed into mxt_policy, log GRAYLIST / ESTABLISH /
+ *     THROTTLE / RELEASE / BLOCK events;
+ *   - the policy decision (policy thread): a Postfix request is evidence of
+ *     a real session and gets the model's answer;
+ *   - control commands (main thread): explain, release, allowlist, ...
+ *   - checkpoints: copy what changed out of the model under the lock and
+ *     write it to the history database outside it.
+ * One mutex guards the model; it is never held across a syscall, so the
+ * policy service never waits on the kernel or on the disk.
+ */
+#ifndef MXT_CONTROLLER_H
+#define MXT_CONTROLLER_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mxt_abi.h"
+#include "addr.h"
+#include "decision.h"
+#include "model.h"
+#include "pinned.h"
+#include "policy_proto.h"
+#include "syn_delta.h"
+
+#define MXT_CTL_ALLOW_MAX   MXT_MAX_ALLOW
+#define MXT_CTL_INSTANCES   8192 /* recent message transactions remembered */
+
+struct mxt_hdb;
+
+/* A connector CIDR, as the controller keeps it in memory. */
+struct mxt_ctl_cidr {
+	struct mxt_addr net;
+	__u8 prefixlen;
+};
+
+struct mxt_ctl_stats {
+	uint64_t ticks;
+	uint64_t tick_usec_last;      /* wall time of the last tick */
+	uint64_t sources_read;        /* kernel entries read by the last tick */
+	uint64_t changes_written;     /* policy map updates/deletes */
+	uint64_t map_errors;          /* failed map reads/writes */
+	uint64_t checkpoints;
+	uint64_t checkpoint_usec_last;
+	uint64_t checkpoint_records_last;
+	uint64_t checkpoint_errors;
+	uint64_t decisions;           /* policy requests decided */
+	uint64_t connector_sessions;  /* ... from connectors (never deferred) */
+};
+
+struct mxt_controller {
+	pthread_mutex_t lock;         /* guards everything below but 'maps' */
+	struct mxt_model *model;
+	struct mxt_config kcfg;       /* the kernel config in force (prefixes, mode) */
+	const struct mxt_maps *maps;  /* NULL: no kernel (tests, simulator) */
+	struct mxt_syn_delta *deltas;
+	struct mxt_hdb *db;           /* NULL: no persistence */
+	int full_checkpoint;          /* next checkpoint rewrites every record */
+	struct mxt_ctl_cidr allow[MXT_CTL_ALLOW_MAX];
+	int nallow;
+	char allow_file[4096 + 16];   /* runtime connectors persist here ("" = no) */
+	uint64_t instances[MXT_CTL_INSTANCES];
+	struct mxt_ctl_stats st;
+	uint64_t (*clock)(void);      /* unix seconds; injectable for tests */
+};
+
+/* Set up a controller around 'model' (owned by the caller).  'maps' may be
+ * NULL; 'max_sources' sizes the delta table (the kernel map's size). */
+int mxt_ctl_init(struct mxt_controller *c, struct mxt_model *model, const struct mxt_config *kcfg,
+		 const struct mxt_maps *maps, size_t max_sources);
+void mxt_ctl_fini(struct mxt_controller *c);
+
+/* Kernel config changed (SIGHUP): prefixes and mode. */
+void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config *kcfg);
+
+/* One tick at 'now': kernel counters -> model -> kernel policy.  Returns
+ * the number of policy changes written, or -errno. */
+int mxt_ctl_tick(struct mxt_controller *c, uint64_t now);
+
+/* Write every tracked source's kernel class (start-up, after a reboot). */
+int mxt_ctl_reseed_kernel(struct mxt_controller *c, uint64_t now);
+
+/* The policy service's callback (policy_server.h's mxt_policy_decide_fn). */
+int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_decision *out);
+
+/* Connectors: in memory (for the policy service), in the kernel's LPM map,
+ * and, when 'persist', in allow_file.  'cidr' is text ("198.18.0.0/24"). */
+int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, char *err, size_t errlen);
+int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, char *err, size_t errlen);
+/* Load allow_file (one CIDR per line, '#' comments); missing file is fine. */
+int mxt_ctl_allow_load(struct mxt_controller *c, char *err, size_t errlen);
+
+/* Run one control command (argv as split by control.c); the body goes to
+ * 'out'.  0, or -errno with the reason in err. */
+int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
+		    char *err, size_t errlen);
+
+/* Write what changed since the last checkpoint (everything after a failed
+ * one) to c->db.  Returns records written or -errno. */
+int mxt_ctl_checkpoint(struct mxt_controller *c);
+
+/* Load every record from c->db into the model; returns records or -errno. */
+int mxt_ctl_restore(struct mxt_controller *c, char *err, size_t errlen);
+
+/* Explain 'key' at 'now' in words or JSON (shared with the CLI). */
+void mxt_explain_print(FILE *out, const struct mxt_key *key, const struct mxt_decision *d,
+		       const struct mxt_sender *s, uint64_t now, int json);
+
+/* The grep-able log event for a kernel class change. */
+const char *mxt_ctl_event_name(int old_class, uint32_t new_class);
+
+#endif /* MXT_CONTROLLER_H */

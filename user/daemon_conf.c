@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* daemon_conf.c - parse and check mxthrottle.conf (see daemon_conf.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <ini.h>
+
+#include "addr.h"
+#include "cfgkeys.h"
+#include "daemon_conf.h"
+#include "pinned.h"
+
+static const struct mxt_daemon_key daemon_keys[] = {
+	{ "interface", "(none)", "interface to attach the XDP program to; repeatable (up to 8)" },
+	{ "attach_mode", "auto", "auto (native, else generic), native or skb" },
+	{ "pin_dir", MXT_PIN_DIR, "bpffs directory of the pinned maps and program" },
+	{ "max_sources", "262144", "size of the kernel's per-source LRU map (new maps only)" },
+	{ "state_db", "/var/lib/mxthrottle/history.mdb", "LMDB file holding every sender's history" },
+	{ "checkpoint_interval", "60", "seconds between history checkpoints (1..3600); kill -9 loses at most this" },
+	{ "tick_interval", "1000", "milliseconds between controller ticks (100..60000)" },
+	{ "policy_listen", "unix:/run/mxthrottle/policy.sock", "Postfix policy endpoint, unix:PATH or inet:HOST:PORT; repeatable (up to 4); \"none\" disables" },
+	{ "policy_group", "postfix", "group that may connect to the policy unix socket" },
+	{ "control_socket", "/run/mxthrottle/control.sock", "root-only control socket used by the mxthrottle CLI" },
+	{ "user", "mxthrottle", "user to run as after start-up (keeps CAP_BPF only); root keeps root" },
+	{ "allow", "(none)", "connector CIDR never limited (trusted partners, on-prem relays); repeatable" },
+};
+
+size_t mxt_daemon_key_count(void)
+{
+	return sizeof(daemon_keys) / sizeof(daemon_keys[0]);
+}
+
+const struct mxt_daemon_key *mxt_daemon_key_at(size_t i)
+{
+	return i < mxt_daemon_key_count() ? &daemon_keys[i] : NULL;
+}
+
+void mxt_daemon_conf_defaults(struct mxt_daemon_conf *c, __u32 nr_cpus)
+{
+	mxt_conf_extra_fn extra = c->extra;
+	void *extra_ctx = c->extra_ctx;
+
+	memset(c, 0, sizeof(*c));
+	c->extra = extra;
+	c->extra_ctx = extra_ctx;
+	c->attach_mode = MXT_XDP_AUTO;
+	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", mxt_pin_dir_default()); /* $MXT_PIN_DIR or MXT_PIN_DIR */
+	c->max_sources = MXT_MAX_SOURCES;
+	snprintf(c->state_db, sizeof(c->state_db), "/var/lib/mxthrottle/history.mdb");
+	c->checkpoint_interval = 60;
+	c->tick_interval_ms = 1000;
+	snprintf(c->policy_group, sizeof(c->policy_group), "postfix");
+	snprintf(c->control_socket, sizeof(c->control_socket), "/run/mxthrottle/control.sock");
+	snprintf(c->user, sizeof(c->user), "mxthrottle");
+	mxt_config_defaults(&c->kernel, nr_cpus);
+}
+
+/* Copy a string value into a fixed field, refusing what does not fit. */
+static int conf_str(char *dst, size_t size, const char *name, const char *value,
+		    char *err, size_t errlen)
+{
+	if ((size_t)snprintf(dst, size, "%s", value) >= size) {
+		snprintf(err, errlen, "%s: value longer than %zu bytes", name, size - 1);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* Parse an unsigned value within [min, max]. */
+static int conf_u32(__u32 *dst, const char *name, const char *value, __u32 min, __u32 max,
+		    char *err, size_t errlen)
+{
+	if (mxt_parse_u32(value, min, max, dst) < 0) {
+		snprintf(err, errlen, "%s: '%s' is not a number in %u..%u", name, value, min, max);
+		return -ERANGE;
+	}
+	return 0;
+}
+
+int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char *value,
+			char *err, size_t errlen)
+{
+	int rc;
+
+	if (!strcmp(name, "interface")) {
+		if (c->nifaces == MXT_CONF_IFACES_MAX) {
+			snprintf(err, errlen, "interface: more than %d interfaces", MXT_CONF_IFACES_MAX);
+			return -E2BIG;
+		}
+		if (!*value || strchr(value, '/') || strchr(value, ' ')) {
+			snprintf(err, errlen, "interface: '%s' is not an interface name", value);
+			return -EINVAL;
+		}
+		rc = conf_str(c->ifaces[c->nifaces], IF_NAMESIZE, name, value, err, errlen);
+		if (!rc)
+			c->nifaces++;
+		return rc;
+	}
+	if (!strcmp(name, "attach_mode")) {
+		if (mxt_xdp_mode_parse(value, &c->attach_mode) < 0 || c->attach_mode == MXT_XDP_HW) {
+			snprintf(err, errlen, "attach_mode: '%s' is not auto, native or skb", value);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(name, "pin_dir"))
+		return conf_str(c->pin_dir, sizeof(c->pin_dir), name, value, err, errlen);
+	if (!strcmp(name, "max_sources"))
+		return conf_u32(&c->max_sources, name, value, 1024, 1u << 26, err, errlen);
+	if (!strcmp(name, "state_db"))
+		return conf_str(c->state_db, sizeof(c->state_db), name, value, err, errlen);
+	if (!strcmp(name, "checkpoint_interval"))
+		return conf_u32(&c->checkpoint_interval, name, value, 1, 3600, err, errlen);
+	if (!strcmp(name, "tick_interval"))
+		return conf_u32(&c->tick_interval_ms, name, value, 100, 60000, err, errlen);
+	if (!strcmp(name, "policy_listen")) {
+		if (!strcmp(value, "none")) {
+			c->npolicy_listen = 0;
+			return 0;
+		}
+		if (c->npolicy_listen == MXT_CONF_LISTEN_MAX) {
+			snprintf(err, errlen, "policy_listen: more than %d endpoints", MXT_CONF_LISTEN_MAX);
+			return -E2BIG;
+		}
+		if (strncmp(value, "unix:", 5) && strncmp(value, "inet:", 5)) {
+			snprintf(err, errlen, "policy_listen: '%s' is not unix:PATH or inet:HOST:PORT", value);
+			return -EINVAL;
+		}
+		rc = conf_str(c->policy_listen[c->npolicy_listen], MXT_CONF_STR, name, value, err, errlen);
+		if (!rc)
+			c->npolicy_listen++;
+		return rc;
+	}
+	if (!strcmp(name, "policy_group"))
+		return conf_str(c->policy_group, sizeof(c->policy_group), name, value, err, errlen);
+	if (!strcmp(name, "control_socket"))
+		return conf_str(c->control_socket, sizeof(c->control_socket), name, value, err, errlen);
+	if (!strcmp(name, "user"))
+		return conf_str(c->user, sizeof(c->user), name, value, err, errlen);
+	if (!strcmp(name, "allow")) {
+		struct mxt_addr net;
+		__u8 plen;
+
+		if (c->nallow == MXT_CONF_ALLOW_MAX) {
+			snprintf(err, errlen, "allow: more than %d connectors", MXT_CONF_ALLOW_MAX);
+			return -E2BIG;
+		}
+		if (mxt_cidr_parse(value, &net, &plen, NULL) < 0) {
+			snprintf(err, errlen, "allow: '%s' is not an IPv4 or IPv6 CIDR", value);
+			return -EINVAL;
+		}
+		return conf_str(c->allow[c->nallow++], sizeof(c->allow[0]), name, value, err, errlen);
+	}
+	if (mxt_cfgkey_find(name))
+		return mxt_config_set(&c->kernel, name, value, err, errlen);
+	if (c->extra) {
+		rc = c->extra(c->extra_ctx, name, value, err, errlen);
+		if (rc != -ENOENT)
+			return rc;
+	}
+	snprintf(err, errlen, "unknown key '%s'", name);
+	return -ENOENT;
+}
+
+struct conf_parse {
+	struct mxt_daemon_conf *c;
+	char err[256];
+	int failed;
+};
+
+/* inih callback: one "name = value"; only the first error is kept. */
+static int conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct conf_parse *p = user;
+
+	if (p->failed)
+		return 0;
+	if (section && *section) {
+		snprintf(p->err, sizeof(p->err), "sections are not used ([%s])", section);
+		p->failed = 1;
+		return 0;
+	}
+	if (!value || !*value) {
+		snprintf(p->err, sizeof(p->err), "%s: empty value", name);
+		p->failed = 1;
+		return 0;
+	}
+	if (mxt_daemon_conf_set(p->c, name, value, p->err, sizeof(p->err)) < 0) {
+		p->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+int mxt_daemon_conf_load(struct mxt_daemon_conf *c, const char *path, char *err, size_t errlen)
+{
+	struct conf_parse p = { .c = c };
+	int line = ini_parse(path, conf_handler, &p);
+
+	if (line == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOENT));
+		return -ENOENT;
+	}
+	if (line == -2) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (line > 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, line, p.failed ? p.err : "syntax error (want name = value)");
+		return -EINVAL;
+	}
+	if (mxt_config_check(&c->kernel, p.err, sizeof(p.err)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, p.err);
+		return -EINVAL;
+	}
+	return 0;
+}

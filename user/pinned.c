@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * pinned.c - open, check, lock and use the maps pinned under the pin
+ * directory.  Layout checks compare each map's type, key and value size
+ * (bpf_obj_get_info_by_fd) with the structs of mxt_abi.h, then the config's
+ * abi_version, so that a CLI meeting maps of another build says so plainly
+ * instead of misreading them.
+ *
+ * mxt_stats: the ABI fixes the reason order but not the map's shape, so
+ * both shapes a per-CPU counter map can reasonably have are read: one __u64
+ * per reason (max_entries >= MXT_R_MAX, the usual one) or a single entry
+ * holding an array of MXT_R_MAX or more __u64.  Extra trailing counters
+ * (reasons appended by a newer program) are ignored.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "pinned.h"
+
+static const struct mxt_map_spec specs[MXT_MAP_ID_MAX] = {
+	[MXT_MAP_ID_CONFIG]  = { MXT_STR(MXT_MAP_CONFIG), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 sizeof(struct mxt_config), 1 },
+	[MXT_MAP_ID_SOURCES] = { MXT_STR(MXT_MAP_SOURCES), BPF_MAP_TYPE_LRU_HASH, sizeof(struct mxt_key),
+				 sizeof(struct mxt_source), 0 },
+	[MXT_MAP_ID_POLICY]  = { MXT_STR(MXT_MAP_POLICY), BPF_MAP_TYPE_HASH, sizeof(struct mxt_key),
+				 sizeof(struct mxt_policy), 0 },
+	[MXT_MAP_ID_ALLOW]   = { MXT_STR(MXT_MAP_ALLOW), BPF_MAP_TYPE_LPM_TRIE, sizeof(struct mxt_lpm_key),
+				 sizeof(struct mxt_allow), 0 },
+	[MXT_MAP_ID_STATS]   = { MXT_STR(MXT_MAP_STATS), BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+				 sizeof(__u64), 0 },
+	[MXT_MAP_ID_GLOBAL]  = { MXT_STR(MXT_MAP_GLOBAL), BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+				 sizeof(struct mxt_global_state), 1 },
+};
+
+/* snprintf into err; never fails (truncates). */
+__attribute__((format(printf, 3, 4)))
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+const struct mxt_map_spec *mxt_map_spec(enum mxt_map_id id)
+{
+	return (unsigned int)id < MXT_MAP_ID_MAX ? &specs[id] : NULL;
+}
+
+const char *mxt_pin_dir_default(void)
+{
+	const char *env = getenv("MXT_PIN_DIR");
+
+	return env && *env ? env : MXT_PIN_DIR;
+}
+
+int mxt_pin_path(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int mxt_pin_lock(const char *dir, int *lock_fd)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	*lock_fd = fd;
+	return 0;
+}
+
+void mxt_pin_unlock(int lock_fd)
+{
+	if (lock_fd < 0)
+		return;
+	flock(lock_fd, LOCK_UN);
+	close(lock_fd);
+}
+
+/* A map type in words, for messages. */
+static const char *type_str(__u32 type)
+{
+	const char *s = libbpf_bpf_map_type_str((enum bpf_map_type)type);
+
+	return s ? s : "unknown";
+}
+
+int mxt_map_check(enum mxt_map_id id, int fd, __u32 *max_entries, __u32 *map_id,
+		  char *err, size_t errlen)
+{
+	const struct mxt_map_spec *s = mxt_map_spec(id);
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+
+	if (!s)
+		return -EINVAL;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.type != s->type) {
+		seterr(err, errlen, "%s is a %s map, expected %s", s->name,
+		       type_str(info.type), type_str(s->type));
+		return -EPROTO;
+	}
+	if (info.key_size != s->key_size) {
+		seterr(err, errlen, "%s key %u bytes, expected %u", s->name, info.key_size, s->key_size);
+		return -EPROTO;
+	}
+	if (id == MXT_MAP_ID_STATS) {
+		int per_reason = info.value_size == sizeof(__u64) && info.max_entries >= MXT_R_MAX;
+		int one_array = info.max_entries == 1 && info.value_size % sizeof(__u64) == 0 &&
+				info.value_size >= MXT_R_MAX * sizeof(__u64);
+
+		if (!per_reason && !one_array) {
+			seterr(err, errlen, "%s value %u bytes x %u entries, expected %zu x %d",
+			       s->name, info.value_size, info.max_entries, sizeof(__u64), MXT_R_MAX);
+			return -EPROTO;
+		}
+	} else {
+		if (info.value_size != s->value_size) {
+			seterr(err, errlen, "%s value %u bytes, expected %u", s->name,
+			       info.value_size, s->value_size);
+			return -EPROTO;
+		}
+		if (s->max_entries && info.max_entries != s->max_entries) {
+			seterr(err, errlen, "%s has %u entries, expected %u", s->name,
+			       info.max_entries, s->max_entries);
+			return -EPROTO;
+		}
+	}
+	if (max_entries)
+		*max_entries = info.max_entries;
+	if (map_id)
+		*map_id = info.id;
+	return 0;
+}
+
+void mxt_maps_close(struct mxt_maps *m)
+{
+	for (int i = 0; i < MXT_MAP_ID_MAX; i++) {
+		if (m->fd[i] >= 0)
+			close(m->fd[i]);
+		m->fd[i] = -1;
+	}
+	mxt_pin_unlock(m->lock_fd);
+	m->lock_fd = -1;
+}
+
+int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
+		  char *err, size_t errlen)
+{
+	char path[PATH_MAX], why[160];
+	struct mxt_config cfg;
+	struct stat st;
+	int ret, found = 0;
+
+	memset(m, 0, sizeof(*m));
+	for (int i = 0; i < MXT_MAP_ID_MAX; i++)
+		m->fd[i] = -1;
+	m->lock_fd = -1;
+	if (mxt_strlcpy(m->dir, dir, sizeof(m->dir))) {
+		seterr(err, errlen, "pin directory name too long: %s", dir);
+		return -ENAMETOOLONG;
+	}
+	if (stat(dir, &st) < 0) {
+		ret = -errno;
+		if (ret == -ENOENT)
+			seterr(err, errlen, "no pinned maps at %s: run 'mxthrottle attach IFACE' first", dir);
+		else
+			seterr(err, errlen, "%s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	if (flags & MXT_MAPS_LOCK) {
+		ret = mxt_pin_lock(dir, &m->lock_fd);
+		if (ret) {
+			seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
+			return ret;
+		}
+	}
+	for (int i = 0; i < MXT_MAP_ID_MAX; i++) {
+		ret = mxt_pin_path(path, sizeof(path), dir, specs[i].name);
+		if (ret)
+			goto fail;
+		m->fd[i] = bpf_obj_get(path);
+		if (m->fd[i] < 0) {
+			ret = -errno;
+			if (ret == -ENOENT)
+				continue;
+			if (ret == -EACCES || ret == -EPERM)
+				seterr(err, errlen, "cannot open %s: %s (run as root)", path, strerror(-ret));
+			else
+				seterr(err, errlen, "cannot open %s: %s", path, strerror(-ret));
+			goto fail;
+		}
+		found++;
+	}
+	if (!found) {
+		seterr(err, errlen, "no pinned maps at %s: run 'mxthrottle attach IFACE' first", dir);
+		ret = -ENOENT;
+		goto fail;
+	}
+	/* A map of another layout says more than a missing one: check first. */
+	for (int i = 0; i < MXT_MAP_ID_MAX; i++) {
+		if (m->fd[i] < 0)
+			continue;
+		why[0] = '\0';
+		ret = mxt_map_check(i, m->fd[i], &m->max_entries[i], &m->map_id[i], why, sizeof(why));
+		if (ret == -EPROTO) {
+			seterr(err, errlen, "maps at %s are of another layout (%s): detach and re-attach",
+			       dir, why);
+			goto fail;
+		} else if (ret) {
+			seterr(err, errlen, "cannot inspect %s/%s: %s", dir, specs[i].name, strerror(-ret));
+			goto fail;
+		}
+	}
+	for (int i = 0; i < MXT_MAP_ID_MAX; i++) {
+		if (m->fd[i] < 0) {
+			seterr(err, errlen, "maps at %s are incomplete (%s missing): detach and re-attach",
+			       dir, specs[i].name);
+			ret = -EPROTO;
+			goto fail;
+		}
+	}
+	ret = mxt_maps_config_read(m, &cfg);
+	if (ret) {
+		seterr(err, errlen, "cannot read %s/%s: %s", dir, specs[MXT_MAP_ID_CONFIG].name,
+		       strerror(-ret));
+		goto fail;
+	}
+	m->abi_version = cfg.abi_version;
+	if (cfg.abi_version == 0 && !(flags & MXT_MAPS_ANY_ABI)) {
+		seterr(err, errlen, "maps at %s are ABI 0 (unconfigured): detach and re-attach", dir);
+		ret = -EPROTO;
+		goto fail;
+	}
+	if (cfg.abi_version != 0 && cfg.abi_version != MXT_ABI_VERSION) {
+		seterr(err, errlen, "maps at %s are ABI %u, expected %u: detach and re-attach",
+		       dir, cfg.abi_version, MXT_ABI_VERSION);
+		ret = -EPROTO;
+		goto fail;
+	}
+	m->nr_cpus = libbpf_num_possible_cpus();
+	if (m->nr_cpus <= 0) {
+		ret = m->nr_cpus ? m->nr_cpus : -EINVAL;
+		seterr(err, errlen, "cannot count possible CPUs: %s", strerror(-ret));
+		goto fail;
+	}
+	return 0;
+fail:
+	mxt_maps_close(m);
+	return ret;
+}
+
+int mxt_maps_config_read(const struct mxt_maps *m, struct mxt_config *cfg)
+{
+	__u32 key = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	return bpf_map_lookup_elem(m->fd[MXT_MAP_ID_CONFIG], &key, cfg) ? -errno : 0;
+}
+
+int mxt_maps_config_write(const struct mxt_maps *m, const struct mxt_config *cfg)
+{
+	__u32 key = 0;
+
+	return bpf_map_update_elem(m->fd[MXT_MAP_ID_CONFIG], &key, cfg, BPF_ANY) ? -errno : 0;
+}
+
+int mxt_maps_stats_read(const struct mxt_maps *m, __u64 *out)
+{
+	int fd = m->fd[MXT_MAP_ID_STATS], ncpu = m->nr_cpus, ret = 0;
+	struct bpf_map_info info;
+	__u32 len = sizeof(info);
+	size_t stride;
+	__u64 *buf;
+
+	memset(out, 0, MXT_R_MAX * sizeof(*out));
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	/* Per-CPU values are copied out each rounded up to 8 bytes. */
+	stride = ((size_t)info.value_size + 7) / 8;
+	buf = calloc((size_t)ncpu, stride * sizeof(__u64));
+	if (!buf)
+		return -ENOMEM;
+	if (info.max_entries == 1 && stride >= MXT_R_MAX) {
+		__u32 key = 0;
+
+		if (bpf_map_lookup_elem(fd, &key, buf)) {
+			ret = -errno;
+			goto out;
+		}
+		for (int c = 0; c < ncpu; c++)
+			for (int r = 0; r < MXT_R_MAX; r++)
+				out[r] += buf[(size_t)c * stride + (size_t)r];
+	} else {
+		for (__u32 r = 0; r < MXT_R_MAX; r++) {
+			if (bpf_map_lookup_elem(fd, &r, buf)) {
+				ret = -errno;
+				goto out;
+			}
+			for (int c = 0; c < ncpu; c++)
+				out[r] += buf[(size_t)c * stride];
+		}
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+/* Grow the parallel key/value arrays to hold 'cap' entries. */
+static int dump_grow(void **keys, void **vals, size_t *cap, size_t want, size_t ksz, size_t vsz)
+{
+	void *k, *v;
+
+	if (want <= *cap)
+		return 0;
+	k = realloc(*keys, want * ksz);
+	if (!k)
+		return -ENOMEM;
+	*keys = k;
+	v = realloc(*vals, want * vsz);
+	if (!v)
+		return -ENOMEM;
+	*vals = v;
+	*cap = want;
+	return 0;
+}
+
+/* Walk a map with get_next_key + lookup (maps without batch support, e.g.
+ * the LPM trie).  Under heavy churn the walk may restart at the first key
+ * (the previous key was evicted); 'limit' bounds it. */
+static int dump_walk(int fd, size_t ksz, size_t vsz, size_t limit,
+		     void **keys, void **vals, size_t *cap, size_t *n)
+{
+	unsigned char prev[64], next[64];
+	int have_prev = 0, ret;
+
+	if (ksz > sizeof(prev))
+		return -EINVAL;
+	*n = 0;
+	while (bpf_map_get_next_key(fd, have_prev ? prev : NULL, next) == 0) {
+		if (*n >= limit)
+			break;
+		ret = dump_grow(keys, vals, cap, *n + 1 > *cap ? *cap * 2 + 16 : *cap, ksz, vsz);
+		if (ret)
+			return ret;
+		if (bpf_map_lookup_elem(fd, next, (char *)*vals + *n * vsz) == 0) {
+			memcpy((char *)*keys + *n * ksz, next, ksz);
+			(*n)++;
+		}
+		memcpy(prev, next, ksz);
+		have_prev = 1;
+	}
+	if (errno != ENOENT && *n < limit)
+		return -errno;
+	return 0;
+}
+
+/* Every key and value of a (non per-CPU) map: batch lookups when the map
+ * supports them, else a key walk.  *keys and *vals are malloc'ed. */
+static int map_dump(int fd, size_t ksz, size_t vsz, __u32 max_entries,
+		    void **keys, void **vals, size_t *n)
+{
+	size_t cap = 0, limit = (size_t)max_entries * 2 + 1024;
+	unsigned char tok_in[64], tok_out[64];
+	void *in = NULL;
+	int ret;
+
+	*keys = NULL;
+	*vals = NULL;
+	*n = 0;
+	ret = dump_grow(keys, vals, &cap, max_entries < 4096 ? max_entries + 1 : 4096, ksz, vsz);
+	if (ret)
+		goto fail;
+	for (;;) {
+		__u32 count;
+
+		if (*n == cap) {
+			ret = dump_grow(keys, vals, &cap, cap * 2, ksz, vsz);
+			if (ret)
+				goto fail;
+		}
+		count = (__u32)(cap - *n);
+		ret = bpf_map_lookup_batch(fd, in, tok_out, (char *)*keys + *n * ksz,
+					   (char *)*vals + *n * vsz, &count, NULL);
+		if (ret < 0)
+			ret = -errno;
+		if (ret == 0 || ret == -ENOENT) {
+			*n += count;
+			if (ret == -ENOENT || *n >= limit)
+				break;
+			memcpy(tok_in, tok_out, sizeof(tok_in));
+			in = tok_in;
+			continue;
+		}
+		if (ret == -ENOSPC && cap < limit) {
+			/* one hash bucket holds more than 'count' entries */
+			ret = dump_grow(keys, vals, &cap, cap * 2, ksz, vsz);
+			if (ret)
+				goto fail;
+			continue;
+		}
+		if (!in && *n == 0 && (ret == -EINVAL || ret == -ENOTSUP || ret == -EOPNOTSUPP ||
+				       ret == -524 /* ENOTSUPP */)) {
+			ret = dump_walk(fd, ksz, vsz, limit, keys, vals, &cap, n);
+			if (ret)
+				goto fail;
+			break;
+		}
+		goto fail;
+	}
+	return 0;
+fail:
+	free(*keys);
+	free(*vals);
+	*keys = NULL;
+	*vals = NULL;
+	*n = 0;
+	return ret;
+}
+
+/* Dump map 'id' into an array of {key, value} entries of 'esz' bytes
+ * whose value starts at offset 'voff'. */
+static int dump_entries(const struct mxt_maps *m, enum mxt_map_id id, size_t esz, size_t voff,
+			void **out, size_t *n)
+{
+	const struct mxt_map_spec *s = &specs[id];
+	void *keys, *vals;
+	char *ents;
+	int ret;
+
+	ret = map_dump(m->fd[id], s->key_size, s->value_size, m->max_entries[id], &keys, &vals, n);
+	if (ret)
+		return ret;
+	ents = calloc(*n ? *n : 1, esz);
+	if (!ents) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < *n; i++) {
+		memcpy(ents + i * esz, (char *)keys + i * s->key_size, s->key_size);
+		memcpy(ents + i * esz + voff, (char *)vals + i * s->value_size, s->value_size);
+	}
+	*out = ents;
+out:
+	free(keys);
+	free(vals);
+	return ret;
+}
+
+int mxt_sources_dump(const struct mxt_maps *m, struct mxt_source_entry **out, size_t *n)
+{
+	return dump_entries(m, MXT_MAP_ID_SOURCES, sizeof(**out),
+			    offsetof(struct mxt_source_entry, val), (void **)out, n);
+}
+
+int mxt_policy_dump(const struct mxt_maps *m, struct mxt_policy_entry **out, size_t *n)
+{
+	return dump_entries(m, MXT_MAP_ID_POLICY, sizeof(**out),
+			    offsetof(struct mxt_policy_entry, val), (void **)out, n);
+}
+
+int mxt_allow_dump(const struct mxt_maps *m, struct mxt_allow_entry **out, size_t *n)
+{
+	return dump_entries(m, MXT_MAP_ID_ALLOW, sizeof(**out),
+			    offsetof(struct mxt_allow_entry, val), (void **)out, n);
+}
+
+int mxt_map_count(const struct mxt_maps *m, enum mxt_map_id id, size_t *n)
+{
+	const struct mxt_map_spec *s = mxt_map_spec(id);
+	void *keys, *vals;
+	int ret;
+
+	if (!s || id == MXT_MAP_ID_STATS || id == MXT_MAP_ID_GLOBAL)
+		return -EINVAL;
+	ret = map_dump(m->fd[id], s->key_size, s->value_size, m->max_entries[id], &keys, &vals, n);
+	if (ret)
+		return ret;
+	free(keys);
+	free(vals);
+	return 0;
+}
+
+int mxt_source_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_source *v)
+{
+	return bpf_map_lookup_elem(m->fd[MXT_MAP_ID_SOURCES], k, v) ? -errno : 0;
+}
+
+int mxt_policy_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_policy *v)
+{
+	return bpf_map_lookup_elem(m->fd[MXT_MAP_ID_POLICY], k, v) ? -errno : 0;
+}
+
+int mxt_policy_update(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v)
+{
+	return bpf_map_update_elem(m->fd[MXT_MAP_ID_POLICY], k, v, BPF_ANY) ? -errno : 0;
+}
+
+int mxt_policy_delete(const struct mxt_maps *m, const struct mxt_key *k)
+{
+	return bpf_map_delete_elem(m->fd[MXT_MAP_ID_POLICY], k) ? -errno : 0;
+}
+
+int mxt_allow_add(const struct mxt_maps *m, const struct mxt_lpm_key *k)
+{
+	struct mxt_allow v = { .hits = 0, .added_unix = (__u64)time(NULL) };
+
+	return bpf_map_update_elem(m->fd[MXT_MAP_ID_ALLOW], k, &v, BPF_NOEXIST) ? -errno : 0;
+}
+
+int mxt_allow_delete(const struct mxt_maps *m, const struct mxt_lpm_key *k)
+{
+	return bpf_map_delete_elem(m->fd[MXT_MAP_ID_ALLOW], k) ? -errno : 0;
+}
+
+int mxt_allow_match(const struct mxt_maps *m, const struct mxt_addr *a, struct mxt_allow_entry *out)
+{
+	struct mxt_allow_entry *ents;
+	int ret, best = -1, best_len = -1;
+	size_t n;
+
+	ret = mxt_allow_dump(m, &ents, &n);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		struct mxt_addr net;
+		__u8 plen;
+
+		if (mxt_lpm_key_to_cidr(&ents[i].key, &net, &plen))
+			continue;
+		if (plen > best_len && mxt_addr_in_cidr(a, &net, plen)) {
+			best = (int)i;
+			best_len = plen;
+		}
+	}
+	if (best >= 0)
+		*out = ents[best];
+	free(ents);
+	return best >= 0 ? 0 : -ENOENT;
+}

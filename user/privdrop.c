@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * privdrop.c - least privilege for the daemon.  mxthrottled needs root to
+ * load and attach XDP, bind its sockets and open its database; after that
+ * it only reads and writes BPF maps, which needs CAP_BPF (the machine runs
+ * with kernel.unprivileged_bpf_disabled set).  So: switch uid/gid with
+ * PR_SET_KEEPCAPS, then narrow the capability sets to CAP_BPF alone.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "privdrop.h"
+
+int mxt_user_lookup(const char *user, uid_t *uid, gid_t *gid)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(user);
+	if (!pw)
+		return errno ? -errno : -ENOENT;
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+int mxt_drop_privileges(uid_t uid, gid_t gid)
+{
+	cap_value_t keep[] = { CAP_BPF };
+	cap_t caps;
+	int err = 0;
+
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return -errno;
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0)
+		return -errno;
+
+	caps = cap_init(); /* all clear */
+	if (!caps)
+		return -errno;
+	if (cap_set_flag(caps, CAP_PERMITTED, 1, keep, CAP_SET) < 0 ||
+	    cap_set_flag(caps, CAP_EFFECTIVE, 1, keep, CAP_SET) < 0 ||
+	    cap_set_proc(caps) < 0)
+		err = -errno;
+	cap_free(caps);
+	if (err)
+		return err;
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* privdrop.h - give up root after start-up, keeping only CAP_BPF. */
+#ifndef MXT_PRIVDROP_H
+#define MXT_PRIVDROP_H
+
+#include <sys/types.h>
+
+/* Look up 'user'; fills uid/gid.  -ENOENT when it does not exist. */
+int mxt_user_lookup(const char *user, uid_t *uid, gid_t *gid);
+
+/* Switch to uid/gid (supplementary groups: just gid), keeping CAP_BPF in
+ * the permitted and effective sets and nothing else, and set no_new_privs.
+ * Already-open descriptors (maps, sockets, the database) stay usable;
+ * bpf() itself still needs CAP_BPF because unprivileged BPF is disabled. */
+int mxt_drop_privileges(uid_t uid, gid_t gid);
+
+#endif /* MXT_PRIVDROP_H */

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * syn_delta.h - turns the kernel's cumulative per-source counters into
+ * per-tick deltas for the model.  The kernel's mxt_sources is an LRU map:
+ * an entry may be evicted and re-created (its counters restart from zero,
+ * with a new first_seen), so a counter that went backwards, or a new
+ * first_seen, means "all of it is new".  Entries not seen for a few ticks
+ * are forgotten, so the table never holds more than the kernel map did.
+ */
+#ifndef MXT_SYN_DELTA_H
+#define MXT_SYN_DELTA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "mxt_abi.h"
+
+struct mxt_syn_delta;
+
+/* A table for up to 'capacity' sources (the kernel map's max_entries). */
+struct mxt_syn_delta *mxt_syn_delta_new(size_t capacity);
+void mxt_syn_delta_free(struct mxt_syn_delta *t);
+
+/* Start a pass over the kernel map (one per tick). */
+void mxt_syn_delta_begin(struct mxt_syn_delta *t);
+
+/* Record one entry's counters; *dsyns and *ddropped get what is new since
+ * the previous pass.  -ENOSPC when full (deltas then count as new). */
+int mxt_syn_delta_update(struct mxt_syn_delta *t, const struct mxt_key *key,
+			 const struct mxt_source *v, uint64_t *dsyns, uint64_t *ddropped);
+
+/* End the pass: forget entries not seen in the last 'keep' passes. */
+void mxt_syn_delta_end(struct mxt_syn_delta *t, unsigned keep);
+
+/* Entries held; bytes held. */
+size_t mxt_syn_delta_count(const struct mxt_syn_delta *t);
+size_t mxt_syn_delta_memory(const struct mxt_syn_delta *t);
+
+#endif /* MXT_SYN_DELTA_H */
