@@ -175,9 +175,6 @@ in_g() { nsenter --net="/run/netns/$G" "$@"; }
 in_r() { nsenter --net="/run/netns/$R" "$@"; }
 log() { echo "flood.sh: $*" >&2; }
 
-# Floating-point helper: fcalc 'expr' prints the value with %.6g.
-fcalc() { awk "BEGIN { v = $1; printf \"%.6g\n\", v }"; }
-
 # Sum of the ethtool -S counters of 'dev' in netns 'ns' matching regex 'pat'.
 ethsum() {
 	local ns=$1 dev=$2 pat=$3
@@ -358,26 +355,27 @@ install_method() {
 	esac
 }
 
-# The method's own counters: prints "DROP PASS" (PASS: SYNs it let through;
-# for none, IP datagrams received).
+# The method's own counters: prints "DROP PASS GB SL" (PASS: SYNs it let
+# through, for none IP datagrams received; GB and SL: mxthrottle's drops for
+# global_budget and source_limit, 0 for the others).
 method_counters() {
 	local m=$1 j ipt
 	case $m in
 	floor)
-		echo "$(ethsum "$R" veth1 '^rx_queue_[0-9]+_xdp_drops:') 0" ;;
+		echo "$(ethsum "$R" veth1 '^rx_queue_[0-9]+_xdp_drops:') 0 0 0" ;;
 	mxt-native|mxt-generic)
 		j=$(in_r "$MXT" --pin-dir "$PIN" stats --json)
-		echo "$(jnum "$j" drop) $(jnum "$j" pass)" ;;
+		echo "$(jnum "$j" drop) $(jnum "$j" pass) $(jnum "$j" global_budget) $(jnum "$j" source_limit)" ;;
 	nft-ingress|nft-prerouting)
 		local fam=ip
 		[ "$m" = nft-ingress ] && fam=netdev
 		echo "$(in_r nft list counter $fam mxtflood flood_drop | awk '/packets/ { print $2 }') \
-$(in_r nft list counter $fam mxtflood flood_pass | awk '/packets/ { print $2 }')" ;;
+$(in_r nft list counter $fam mxtflood flood_pass | awk '/packets/ { print $2 }') 0 0" ;;
 	ipt-nft|ipt-legacy)
 		ipt=iptables-${m#ipt-}
-		in_r "$ipt" -t raw -L MXTSYN -v -x -n | awk 'NR > 2 { printf "%s ", $1 } END { print "" }' ;;
+		in_r "$ipt" -t raw -L MXTSYN -v -x -n | awk 'NR > 2 { printf "%s ", $1 } END { print "0 0" }' ;;
 	none)
-		echo "0 $(snmp Ip InReceives)" ;;
+		echo "0 $(snmp Ip InReceives) 0 0" ;;
 	esac
 }
 
@@ -429,7 +427,7 @@ ksoftirqd_ticks() {
 # One run: fresh pair, method, warm-up, measured flood; appends one record
 # (see the field list in report) to $WORK/runs.
 run_one() {
-	local shape=$1 m=$2 sargs line d0 d1 p0 p1 rx0 rx1 xe0 xe1 ce0 ce1 k0 k1
+	local shape=$1 m=$2 sargs line d0 d1 p0 p1 g0 g1 l0 l1 rx0 rx1 xe0 xe1 ce0 ce1 k0 k1
 	local n0 n1 pkts secs act share cpu_ok est="-" checks="" xdrop0 xdrop1 ks
 	sargs=$(shape_args "$shape")
 	setup_pair
@@ -440,7 +438,7 @@ run_one() {
 	# shellcheck disable=SC2046,SC2086
 	gen $(warm_args "$shape") $sargs >/dev/null || {
 		log "$shape/$m: warm-up flood failed"; teardown_pair; return 1; }
-	read -r d0 p0 <<<"$(method_counters "$m")"
+	read -r d0 p0 g0 l0 <<<"$(method_counters "$m")"
 	rx0=$(ethsum "$R" veth1 '^rx_queue_[0-9]+_xdp_packets:')
 	xdrop0=$(ethsum "$R" veth1 '^rx_queue_[0-9]+_xdp_drops:')
 	xe0=$(ethsum "$G" veth0 '^tx_queue_[0-9]+_xdp_xmit_errors:')
@@ -452,7 +450,7 @@ run_one() {
 		log "$shape/$m: flood failed"; teardown_pair; return 1; }
 	k1=$(ksoftirqd_ticks)
 	n1=$(cpu_counts "$m")
-	read -r d1 p1 <<<"$(method_counters "$m")"
+	read -r d1 p1 g1 l1 <<<"$(method_counters "$m")"
 	rx1=$(ethsum "$R" veth1 '^rx_queue_[0-9]+_xdp_packets:')
 	xdrop1=$(ethsum "$R" veth1 '^rx_queue_[0-9]+_xdp_drops:')
 	xe1=$(ethsum "$G" veth0 '^tx_queue_[0-9]+_xdp_xmit_errors:')
@@ -508,7 +506,7 @@ run_one() {
 	fi
 	[ $((ce1 - ce0)) -eq 0 ] || checks+="tcp-csum-errors;"
 	echo "$shape $m $pkts $secs $act $rx $((xe1 - xe0)) $drop $pass $share $cpu_ok" \
-		"$((ce1 - ce0)) $ks $est ${checks:-ok}" >>"$WORK/runs"
+		"$((ce1 - ce0)) $ks $est ${checks:-ok} $((g1 - g0)) $((l1 - l0))" >>"$WORK/runs"
 }
 
 # Is veth1 NAPI (XDP program or GRO) needed for redirected frames?  Prints
@@ -529,23 +527,24 @@ check_napi() {
 }
 
 # Print the table of one shape and its JSON lines.  Record fields: shape
-# method generated wall_s active_s rx xmit_errors drop pass netrx_on_cpu
-# cpu_pinned tcp_csum_errors ksoftirqd_share established checks.
+# method generated wall_s active_s rx xmit_errors drop pass cpu_share
+# cpu_pinned tcp_csum_errors ksoftirqd_share established checks
+# mxt_global_budget mxt_source_limit.
 report() {
 	local shape=$1
 	awk -v shape="$shape" -v mode="$MODE" -v gen="$GEN" -v cpu="$CPU" -v out="$OUT" '
 	$1 == shape {
 		n++; sh[n] = $1; m[n] = $2; pk[n] = $3; se[n] = $4; ac[n] = $5; rx[n] = $6
 		xe[n] = $7; dr[n] = $8; pa[n] = $9; ns[n] = $10; co[n] = $11; ce[n] = $12
-		ks[n] = $13; es[n] = $14; ck[n] = $15
+		ks[n] = $13; es[n] = $14; ck[n] = $15; gb[n] = $16; sl[n] = $17
 		dpps[n] = ac[n] > 0 ? dr[n] / ac[n] : 0
 		rpps[n] = ac[n] > 0 ? rx[n] / ac[n] : 0
 		wdpps[n] = se[n] > 0 ? dr[n] / se[n] : 0
 		wrpps[n] = se[n] > 0 ? rx[n] / se[n] : 0
 	}
 	END {
-		printf "\nshape %s: generator %s on CPU %s, %s mode; Mpps = 10^6 packets per second of the CPU'"'"'s active time\n", shape, gen, cpu, mode
-		printf "%-15s %8s %7s %8s %7s %6s %8s %8s %6s %5s %-7s %s\n", "method", "drop", "x_floor", "rx", "rx_x_fl", "drop%", "floor", "wall_rx", "deliv%", "netrx", "est", "checks"
+		printf "\nshape %s: generator %s on CPU %s, %s mode; Mpps per second of %s\n", shape, gen, cpu, mode, (gen == "live" ? "the generator'"'"'s kernel-timed active time" : "wall-clock time")
+		printf "%-15s %8s %7s %8s %7s %6s %8s %8s %6s %5s %-7s %s\n", "method", "drop", "x_floor", "rx", "rx_x_fl", "drop%", "floor", "wall_rx", "deliv%", "oncpu", "est", "checks"
 		for (i = 1; i <= n; i++) {
 			# Floor of a method: mean of the floor runs around it.
 			fl = 0; fr = 0; k = 0
@@ -560,7 +559,7 @@ report() {
 			dpct = rx[i] > 0 ? 100 * dr[i] / rx[i] : 0
 			dlv = pk[i] > 0 ? 100 * rx[i] / pk[i] : 0
 			printf "%-15s %8.3f %7.3f %8.3f %7.3f %6.1f %8.3f %8.3f %6.1f %5.2f %-7s %s\n", m[i], dpps[i] / 1e6, xd, rpps[i] / 1e6, xr, dpct, fl / 1e6, wrpps[i] / 1e6, dlv, ns[i], es[i], ck[i]
-			line[i] = sprintf("{\"bench\":\"flood\",\"mode\":\"%s\",\"gen\":\"%s\",\"cpu\":%s,\"shape\":\"%s\",\"method\":\"%s\",\"wall_seconds\":%s,\"active_seconds\":%s,\"generated\":%s,\"rx\":%s,\"xmit_errors\":%s,\"drop\":%s,\"pass\":%s,\"drop_pps\":%.0f,\"rx_pps\":%.0f,\"wall_drop_pps\":%.0f,\"wall_rx_pps\":%.0f,\"floor_drop_pps\":%.0f,\"floor_rx_pps\":%.0f,\"x_floor\":%.4f,\"rx_x_floor\":%.4f,\"netrx_on_cpu\":%s,\"cpu_pinned\":%s,\"ksoftirqd_share\":%s,\"tcp_csum_errors\":%s,\"established_present\":\"%s\",\"checks\":\"%s\"}", mode, gen, cpu, sh[i], m[i], se[i], ac[i], pk[i], rx[i], xe[i], dr[i], pa[i], dpps[i], rpps[i], wdpps[i], wrpps[i], fl, fr, xd, xr, ns[i], co[i], ks[i], ce[i], es[i], ck[i])
+			line[i] = sprintf("{\"bench\":\"flood\",\"mode\":\"%s\",\"gen\":\"%s\",\"cpu\":%s,\"shape\":\"%s\",\"method\":\"%s\",\"wall_seconds\":%s,\"active_seconds\":%s,\"generated\":%s,\"rx\":%s,\"xmit_errors\":%s,\"drop\":%s,\"pass\":%s,\"drop_pps\":%.0f,\"rx_pps\":%.0f,\"wall_drop_pps\":%.0f,\"wall_rx_pps\":%.0f,\"floor_drop_pps\":%.0f,\"floor_rx_pps\":%.0f,\"x_floor\":%.4f,\"rx_x_floor\":%.4f,\"rx_on_cpu\":%s,\"cpu_pinned\":%s,\"ksoftirqd_share\":%s,\"tcp_csum_errors\":%s,\"mxt_global_budget\":%s,\"mxt_source_limit\":%s,\"established_present\":\"%s\",\"checks\":\"%s\"}", mode, gen, cpu, sh[i], m[i], se[i], ac[i], pk[i], rx[i], xe[i], dr[i], pa[i], dpps[i], rpps[i], wdpps[i], wrpps[i], fl, fr, xd, xr, ns[i], co[i], ks[i], ce[i], gb[i], sl[i], es[i], ck[i])
 		}
 		for (i = 1; i <= n; i++) {
 			print "MXT_BENCH " line[i]

@@ -18,7 +18,7 @@ static const struct mxt_daemon_key daemon_keys[] = {
 	{ "state_db", "/var/lib/mxthrottle/history.mdb", "LMDB file holding every sender's history" },
 	{ "checkpoint_interval", "60", "seconds between history checkpoints (1..3600); kill -9 loses at most this" },
 	{ "tick_interval", "1000", "milliseconds between controller ticks (100..60000)" },
-	{ "policy_listen", "unix:/run/mxthrottle/policy.sock", "Postfix policy endpoint, unix:PATH or inet:HOST:PORT; repeatable (up to 4); \"none\" disables" },
+	{ "policy_listen", "unix:/var/spool/postfix/private/mxthrottle", "Postfix policy endpoint, unix:PATH or inet:HOST:PORT; repeatable (up to 4); \"none\" disables. The default lies inside Postfix's chroot (main.cf: unix:private/mxthrottle)" },
 	{ "policy_group", "postfix", "group that may connect to the policy unix socket" },
 	{ "control_socket", "/run/mxthrottle/control.sock", "root-only control socket used by the mxthrottle CLI" },
 	{ "user", "mxthrottle", "user to run as after start-up (keeps CAP_BPF only); root keeps root" },

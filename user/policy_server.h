@@ -55,7 +55,9 @@
 #define MXT_POLICY_SRV_SOCKET_MODE_DEFAULT  0660u
 #define MXT_POLICY_SRV_INBUF                2048u  /* bytes read per connection at a time */
 #define MXT_POLICY_SRV_OUTBUF               4096u  /* pending answers per connection */
-#define MXT_POLICY_SRV_DEFAULT_LISTEN       "unix:/run/mxthrottle/policy.sock"
+/* In Postfix's queue directory: Debian chroots smtpd there, so Postfix
+ * names it unix:private/mxthrottle (docs/mta-integration.md). */
+#define MXT_POLICY_SRV_DEFAULT_LISTEN       "unix:/var/spool/postfix/private/mxthrottle"
 
 /* The daemon's verdict for one request: fill 'out', return 0; a negative
  * return answers DUNNO (fail open) and counts in decide_errors. */

@@ -21,8 +21,7 @@
 	X(RATE_JUMP,      "4.7.510", "AS201", "THROTTLE",  1, "sending rate far above this IP's previous pattern") \
 	X(RATE_COOLDOWN,  "4.7.511", "AS202", "THROTTLE",  1, "throttled after a rate jump, cooling down") \
 	X(HARD_LIMIT,     "4.7.520", "AS301", "BLOCK",     1, "connection rate far above any limit") \
-	X(GLOBAL_BUDGET,  "4.7.530", "AS401", "DEFER",     1, "too many new senders at once on this gateway") \
-	X(OPERATOR_HOLD,  "4.7.540", "AS501", "HOLD",      1, "deferred by the postmaster of this gateway")
+	X(GLOBAL_BUDGET,  "4.7.530", "AS401", "DEFER",     1, "too many new senders at once on this gateway")
 
 enum mxt_code {
 #define MXT_CODE_ENUM(id, st, as, ev, d, txt) MXT_CODE_##id,
