@@ -26,11 +26,22 @@
 #
 # Generator: build/mxt-synflood --method live (BPF_PROG_RUN live frames,
 # XDP_REDIRECT into veth0; see tools/mxt-synflood.c), pinned with taskset and
-# its own sched_setaffinity to --cpu.  The receiving veth's NAPI runs in the
-# softirq that local_bh_enable() runs after each generated batch, on the
-# same CPU: generator and receiver share one CPU by construction.  The
-# script checks it (NET_RX softirqs per CPU during the run, and the CPU the
-# generator ran on).
+# its own sched_setaffinity to --cpu (default 1).  veth0's ndo_xdp_xmit
+# schedules veth1's NAPI on the calling CPU, and the softirq runs when the
+# generator's batch loop calls local_bh_enable(): generator and receiver
+# share one CPU by construction.  Checked per run ("checks" column):
+#   cpu-moved     the generator did not start and end on --cpu;
+#   rx-off-cpu    under 95% of the receive work ran on --cpu, counted where
+#                 the work is: mxthrottle's per-CPU mxt_stats, or the
+#                 stack's per-CPU softnet_stat (netfilter, none).  For the
+#                 floor only NET_RX softirqs per CPU can tell, which other
+#                 load on the machine also raises: shown, not checked;
+#   ksoftirqd     ksoftirqd/CPU used over 5% of the run's active time (its
+#                 work would fall outside the generator's timing).
+# Also checked: undelivered (rx under 99% of what was generated),
+# counted!=rx / stats!=rx (the filter did not see every delivered SYN),
+# drops<95% (sources shape: a filter that does not limit), policy-evicted,
+# tcp-csum-errors (the generated SYNs carry valid checksums).
 #
 # Why GRO must be on at veth1: XDP frames redirected into a veth are put on
 # the peer's XDP ring, which exists only while the peer runs NAPI, i.e. has
@@ -72,15 +83,23 @@
 #   ipt-legacy   iptables-legacy, same rules (the real xt_hashlimit)
 #   none         no filter: every SYN reaches TCP (SYN cookies, SYN-ACKs)
 #
-# Measure: per run, a warm-up flood, then a measured flood.  drop_pps is the
-# method's own drop counter over the measured flood, divided by the
-# generator's wall-clock time for it (which includes its ~20 ms per
-# BPF_PROG_RUN call of set-up, idle for both sides; the kernel-timed rate
-# is kept as gen_active_pps).  rx_pps is what reached veth1's NAPI
-# (rx_queue_*_xdp_packets).  Because generator and receiver share one CPU,
-# these are throughputs of the pair: a costlier receiver slows the
-# generator.  Each method's x_floor is its drop_pps over the mean of the
-# floor runs just before and after it (rx_x_floor likewise for rx_pps).
+# Measure: per run, a warm-up flood, then a measured flood (quick: 1 s,
+# whole script ~70-90 s; full: 5 s, ~4-5 min).  drop_pps is the method's
+# own drop counter over the measured flood divided by the generator's
+# kernel-timed active time: the time its CPU spent in the BPF_PROG_RUN
+# loop, which includes the receive softirq work run inline after each
+# batch, and excludes time other tasks held the CPU (this machine is
+# shared: wall-clock rates moved by 2x between identical runs, active-time
+# rates by about 10%).  Wall-clock rates are kept (wall_*_pps, and the
+# wall_rx column).  With --gen afpacket there is no kernel timing and the
+# wall clock is used.  rx_pps is what reached veth1's NAPI
+# (rx_queue_*_xdp_packets).  Since generator and receiver share one CPU,
+# these are throughputs of the pair on one CPU (a costlier receiver slows
+# the generator); the floor shows the pair's ceiling.  Each method's
+# x_floor is its drop_pps over the mean of the floor runs just before and
+# after it (rx_x_floor likewise for rx_pps).  In the spoof shape the
+# per-source filters drop next to nothing (every address is still within
+# its burst), so rx_pps is their figure there.
 #
 # Output: a plain table per shape, then one machine-readable line per run:
 #   MXT_BENCH {"bench":"flood","shape":...,"method":...,...}

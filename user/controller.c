@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <sys/time.h>
 
+#include <bpf/bpf.h>
+
 #include "cfgkeys.h"
 #include "controller.h"
 #include "gcra.h"
@@ -119,6 +121,21 @@ static void change_collect(void *ctx, const struct mxt_model_change *ch)
 	b->v[b->n++] = *ch;
 }
 
+/* Give a source a full bucket of its new class.  Its GCRA timestamp was
+ * earned under the old limit: after a release from a strict class it may
+ * lie far in the future and would keep refusing SYNs the new class allows.
+ * Racy against the XDP program by design (it may overwrite one update). */
+static void source_bucket_reset(struct mxt_controller *c, const struct mxt_key *key)
+{
+	struct mxt_source v;
+	int fd = c->maps->fd[MXT_MAP_ID_SOURCES];
+
+	if (bpf_map_lookup_elem(fd, key, &v) < 0)
+		return;
+	v.tat_ns = 0;
+	bpf_map_update_elem(fd, key, &v, BPF_EXIST);
+}
+
 /* Write one change into mxt_policy and log it. */
 static void change_apply(struct mxt_controller *c, const struct mxt_model_change *ch,
 			 const struct mxt_decision *d)
@@ -150,6 +167,8 @@ static void change_apply(struct mxt_controller *c, const struct mxt_model_change
 			mxt_log_warnx("cannot write policy of [%s]: %s", who, strerror(-err));
 			return;
 		}
+		if (old_class != (int)ch->klass)
+			source_bucket_reset(c, &ch->key);
 	}
 	c->st.changes_written++;
 	ev = mxt_ctl_event_name(old_class, ch->klass);

@@ -80,6 +80,7 @@ static int conf_u32(__u32 *dst, const char *name, const char *value, __u32 min, 
 int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char *value,
 			char *err, size_t errlen)
 {
+	const struct mxt_cfgkey *k;
 	int rc;
 
 	if (!strcmp(name, "interface")) {
@@ -151,8 +152,11 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 		}
 		return conf_str(c->allow[c->nallow++], sizeof(c->allow[0]), name, value, err, errlen);
 	}
-	if (mxt_cfgkey_find(name))
-		return mxt_config_set(&c->kernel, name, value, err, errlen);
+	if ((k = mxt_cfgkey_find(name)))
+		/* Range check only: relations between keys (a rate of 0 needs
+		 * a burst of 0 on another line) are checked once the whole
+		 * file is read. */
+		return k->set(&c->kernel, k, value, err, errlen);
 	if (c->extra) {
 		rc = c->extra(c->extra_ctx, name, value, err, errlen);
 		if (rc != -ENOENT)

@@ -448,6 +448,8 @@ static void set_state(struct mxt_model_counts *cnt, struct mxt_sender *s, enum m
 		cnt->by_state[s->state]--;
 		cnt->by_state[st]++;
 	}
+	if (s->state != st)
+		s->flags &= (uint8_t)~MXT_SF_COOLED;
 	s->state = (uint8_t)st;
 	s->code = (uint8_t)code;
 	s->state_since = since;
@@ -603,6 +605,7 @@ static void try_release_throttle(const struct mxt_model_params *p, struct mxt_se
 
 		set_state(cnt, s, MXT_STATE_ESTABLISHED, MXT_CODE_OK_ESTABLISHED, t32(since));
 		s->cool_from = 0;
+		s->flags |= MXT_SF_COOLED;
 		update_policy(p, s, -1);
 	} else {
 		s->cool_from = release_time(p, r, &th, now);
@@ -1200,6 +1203,13 @@ static void check_jump(struct mxt_model *m, struct mxt_sender *s, uint64_t now)
 	if (s->wd_days + s->we_days == 0)
 		return; /* nothing learned yet (operator release): learn first */
 	thresholds_for(p, s, expected_at(p, s, now), &th);
+	if ((s->flags & MXT_SF_COOLED) &&
+	    (uint64_t)t32(now) < (uint64_t)s->state_since + p->throttle_grace) {
+		/* Its MTA is flushing the mail deferred during the throttle, in
+		 * bursts of queue runs: judge the session average only. */
+		th.jump_fast = INFINITY;
+		th.jump_rcpt = INFINITY;
+	}
 	if (s->r_slow > th.jump_slow || s->r_fast > th.jump_fast || s->rr > th.jump_rcpt) {
 		set_state(&m->c, s, MXT_STATE_THROTTLED, MXT_CODE_RATE_JUMP, t32(now));
 		m->c.throttles++;
@@ -1262,8 +1272,9 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 	struct mxt_sender *s;
 	struct mxt_key k;
 	uint32_t t = t32(now), H = t / HOUR;
+	double w = 1.0;
 	size_t i;
-	int rc, defer = 0;
+	int rc, defer = 0, decided = 0;
 
 	if (!m || (unsigned)kind >= MXT_OBS_MAX || key_norm(key, &k))
 		return -EINVAL;
@@ -1288,13 +1299,23 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 	if (s->last_seen < t)
 		s->last_seen = t;
 	decay(p, s, now);
+	if (kind == MXT_OBS_CONNECT && s->day_sessions + (uint32_t)s->day_deferred == 0)
+		activate_day(p, s, H);
+	if (admit && s->state == MXT_STATE_THROTTLED) {
+		/* Decide first: a deferred attempt of a throttled sender counts
+		 * at throttle_retry_weight in its rates, because deferred mail
+		 * comes back as retries; at full weight an MTA's own backlog
+		 * would keep it throttled long after its sending calmed down. */
+		decided = 1;
+		defer = evaluate(m, s, now, kind, n, d);
+		if (defer)
+			w = p->throttle_retry_weight;
+	}
 	if (kind == MXT_OBS_CONNECT) {
-		if (s->day_sessions + (uint32_t)s->day_deferred == 0)
-			activate_day(p, s, H);
-		s->r_fast += (float)(3600.0 / p->rate_fast_window);
-		s->r_slow += (float)(3600.0 / p->rate_window);
+		s->r_fast += (float)(w * 3600.0 / p->rate_fast_window);
+		s->r_slow += (float)(w * 3600.0 / p->rate_window);
 	} else if (kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM) {
-		s->rr += (float)(n * 3600.0 / p->rate_window);
+		s->rr += (float)(w * n * 3600.0 / p->rate_window);
 	}
 	if (kind != MXT_OBS_DATA) {
 		if (s->state == MXT_STATE_ESTABLISHED)
@@ -1302,10 +1323,10 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 		else if (s->state == MXT_STATE_THROTTLED)
 			push_cooldown(m, s, now);
 	}
-	if (admit)
-		defer = evaluate(m, s, now, kind, n, d);
-	else
+	if (!admit)
 		memset(d, 0, sizeof(*d));
+	else if (!decided)
+		defer = evaluate(m, s, now, kind, n, d);
 	if (!defer) {
 		if (kind == MXT_OBS_CONNECT) {
 			if (admit && budget_applies(p, s, s->hour == H ? s->hour_sessions : 0))

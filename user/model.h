@@ -180,6 +180,7 @@ enum mxt_obs_kind {
 #define MXT_SF_DAY_WE   0x10 /* the current day folded weekend hours */
 #define MXT_SF_DAY_BAD  0x20 /* the current day saw a throttle or block: not clean */
 #define MXT_SF_RELEASED 0x40 /* made ESTABLISHED by the operator */
+#define MXT_SF_COOLED   0x80 /* ESTABLISHED again after a throttle (grace applies) */
 #define MXT_SF_VOLATILE (MXT_SF_DIRTY | MXT_SF_PENDING) /* not persisted */
 
 /* One source's record: plain data, 160 bytes.  Public so that history_db

@@ -50,6 +50,8 @@ struct mxt_model_params {
 	uint32_t throttle_cooldown;          /* s below the release threshold before release */
 	double   throttle_allow_factor;      /* throttled allowance = this x baseline ... */
 	uint32_t throttle_allow_min;         /* ... but at least this (sessions/h) */
+	double   throttle_retry_weight;      /* a deferred attempt while THROTTLED counts this much */
+	uint32_t throttle_grace;             /* s after a throttle ends without the fast check */
 	/* baseline */
 	uint32_t baseline_days;              /* memory of the weekday profile (active days) */
 	uint32_t baseline_weekend_days;      /* memory of the weekend profile (active days) */

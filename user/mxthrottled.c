@@ -1,46 +1,78 @@
-// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * mxthrottled.c - the daemon's main(): thin glue for now.  Reads the
- * config file, makes sure the maps are pinned (reusing what is there),
- * writes the file's config, attaches mxt_xdp to each -i interface, and then
- * waits: SIGHUP re-reads the file (a bad file keeps the running config),
- * SIGTERM/SIGINT end the process and leave program and maps pinned and
- * attached, so enforcement continues while the daemon is down.  The
- * controller (policy decisions) will grow here later.
+ * mxthrottled.c - the controller daemon's main(): thin glue around the
+ * controller (controller.c), the model (model.c), the history database
+ * (history_db.c), the Postfix policy service (policy_server.c) and the
+ * kernel half (loader.c, pinned.c).
  *
  *   mxthrottled [-dnv] [-f file] [-i iface ...]
- *     -d  stay in the foreground, log to stderr (else daemonise, syslog mail)
- *     -n  check the config file, print "configuration OK", exit
+ *     -d  foreground, log to stderr (else daemonise and log to syslog, mail)
+ *     -n  check the configuration, print "configuration OK" or the first
+ *         error (file, line, reason), exit
  *     -v  more log (repeatable)
- *     -f  config file (default MXT_CONF_FILE; missing default file = defaults)
- *     -i  attach to this interface (repeatable)
- * The pin directory is $MXT_PIN_DIR, else MXT_PIN_DIR.
+ *     -f  configuration file (default /etc/mxthrottle/mxthrottle.conf; a
+ *         missing default file means all defaults)
+ *     -i  attach to this interface (repeatable; adds to "interface" lines)
+ *
+ * Start-up, as root: load or adopt the XDP program and its pinned maps,
+ * attach, write the kernel config, open the history, re-seed the kernel's
+ * policy map from it (after a reboot the maps are empty), open the policy
+ * and control sockets, then drop to the configured user keeping CAP_BPF
+ * only.  Threads: the policy service runs in its own thread; the main
+ * thread ticks, checkpoints, serves the control socket and handles
+ * signals.  SIGHUP re-reads the file and keeps the running configuration
+ * if the new one is bad; SIGTERM/SIGINT checkpoint and exit, leaving the
+ * program attached and the maps pinned: enforcement never stops.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
+
 #include "cfgkeys.h"
+#include "control.h"
+#include "controller.h"
+#include "daemon_conf.h"
+#include "history_db.h"
 #include "loader.h"
 #include "log.h"
+#include "model.h"
+#include "model_params.h"
 #include "pinned.h"
+#include "policy_server.h"
+#include "privdrop.h"
+#include "reasons.h"
 
-#ifndef MXT_CONF_FILE
-#define MXT_CONF_FILE "/etc/mxthrottle/mxthrottle.conf"
-#endif
-#define MAX_IFACES 16
+#define STATS_INTERVAL 60 /* seconds between STATS log lines */
 
-/* Print the synopsis and exit 1. */
+/* Configuration in force: the daemon's, the kernel's and the model's. */
+struct daemon_cfg {
+	struct mxt_daemon_conf d;
+	struct mxt_model_params mp;
+};
+
+static struct mxt_policy_server *g_policy; /* for the policy thread */
+
 static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr, "usage: mxthrottled [-dnv] [-f file] [-i iface ...]\n");
+	fprintf(stderr, "usage: mxthrottled [-dnv] [-f file] [-i interface ...]\n");
 	exit(1);
 }
 
-/* Log an error and exit 1 (only main() and its helpers exit). */
 static void __attribute__((noreturn, format(printf, 1, 2))) fatalx(const char *fmt, ...)
 {
 	va_list ap;
@@ -51,151 +83,490 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fatalx(const char *f
 	exit(1);
 }
 
-/* The config the daemon wants: defaults, then the file if there is one.
- * Returns 1 if a file was read, 0 if the (default) file is absent. */
-static int read_config(const char *path, int explicit_file, struct mxt_config *cfg,
-		       char *err, size_t errlen, int *failed)
+/* daemon_conf's hook for the model's keys. */
+static int model_key(void *ctx, const char *name, const char *value, char *err, size_t errlen)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct mxt_model_params *p = ctx;
 
-	*failed = 0;
-	mxt_config_defaults(cfg, ncpu > 0 ? (__u32)ncpu : 1);
-	if (!explicit_file && access(path, F_OK) != 0)
-		return 0;
-	if (mxt_config_load_file(cfg, path, err, errlen)) {
-		*failed = 1;
-		return 0;
-	}
-	return 1;
+	if (!mxt_model_param_find(name))
+		return -ENOENT;
+	return mxt_model_param_set(p, name, value, err, errlen);
 }
 
-/* Write cfg into the pinned config map (locked). */
-static int apply_config(const char *pin_dir, const struct mxt_config *cfg, char *err, size_t errlen)
+/* Defaults, then 'path' (absent default file = defaults), then -i flags. */
+static int config_read(struct daemon_cfg *c, const char *path, int explicit_file,
+		       char *const *ifaces, int nifaces, char *err, size_t errlen)
 {
-	struct mxt_maps m;
-	int ret;
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	char e[256];
 
-	ret = mxt_maps_open(&m, pin_dir, MXT_MAPS_LOCK | MXT_MAPS_ANY_ABI, err, errlen);
-	if (ret)
-		return ret;
-	ret = mxt_maps_config_write(&m, cfg);
-	if (ret)
-		snprintf(err, errlen, "cannot write the config to %s: %s", pin_dir, strerror(-ret));
-	mxt_maps_close(&m);
-	return ret;
+	mxt_model_params_default(&c->mp);
+	c->d.extra = model_key;
+	c->d.extra_ctx = &c->mp;
+	mxt_daemon_conf_defaults(&c->d, ncpu > 0 ? (__u32)ncpu : 1);
+	/* The default policy endpoint, unless the file says otherwise. */
+	snprintf(c->d.policy_listen[0], sizeof(c->d.policy_listen[0]), "%s", MXT_POLICY_SRV_DEFAULT_LISTEN);
+	c->d.npolicy_listen = 1;
+	if (explicit_file || access(path, F_OK) == 0) {
+		int had_default = 1;
+
+		/* A policy_listen line in the file replaces the default. */
+		c->d.npolicy_listen = 0;
+		if (mxt_daemon_conf_load(&c->d, path, err, errlen) < 0)
+			return -EINVAL;
+		(void)had_default;
+		if (c->d.npolicy_listen == 0 && !c->d.policy_listen[0][0]) {
+			snprintf(c->d.policy_listen[0], sizeof(c->d.policy_listen[0]), "%s",
+				 MXT_POLICY_SRV_DEFAULT_LISTEN);
+			c->d.npolicy_listen = 1;
+		}
+	}
+	for (int i = 0; i < nifaces; i++)
+		if (mxt_daemon_conf_set(&c->d, "interface", ifaces[i], e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "-i %s: %s", ifaces[i], e);
+			return -EINVAL;
+		}
+	if (mxt_model_params_check(&c->mp, e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, e);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* mkdir -p for the parent of 'path', owned by uid when uid != -1. */
+static int make_parent(const char *path, uid_t uid, gid_t gid)
+{
+	char buf[PATH_MAX], *dir;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	dir = dirname(buf);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+		return -errno;
+	if (uid != (uid_t)-1 && chown(dir, uid, gid) < 0)
+		return -errno;
+	return 0;
+}
+
+static void *policy_thread(void *arg)
+{
+	(void)arg;
+	mxt_policy_server_run(g_policy);
+	return NULL;
+}
+
+static void policy_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	if (level <= MXT_LOG_WARN)
+		mxt_log_warnx("policy: %s", msg);
+	else
+		mxt_log_debug("policy: %s", msg);
+}
+
+/* Reconcile the kernel's allowlist with ours: entries added by the CLI
+ * while no daemon ran are adopted (and persisted), not lost. */
+static void allow_sync(struct mxt_controller *ctl, const struct mxt_daemon_conf *d)
+{
+	struct mxt_allow_entry *e = NULL;
+	size_t n = 0;
+	char err[256];
+
+	for (int i = 0; i < d->nallow; i++)
+		if (mxt_ctl_allow_add(ctl, d->allow[i], 0, err, sizeof(err)) < 0)
+			mxt_log_warnx("connector %s: %s", d->allow[i], err);
+	if (mxt_ctl_allow_load(ctl, err, sizeof(err)) < 0)
+		mxt_log_warnx("%s", err);
+	if (ctl->maps && mxt_allow_dump(ctl->maps, &e, &n) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			struct mxt_addr a;
+			__u8 plen;
+			char text[MXT_ADDRSTRLEN];
+			int known = 0;
+
+			if (mxt_lpm_key_to_cidr(&e[i].key, &a, &plen) < 0)
+				continue;
+			for (int j = 0; j < ctl->nallow; j++)
+				if (ctl->allow[j].prefixlen == plen && !memcmp(&ctl->allow[j].net, &a, sizeof(a)))
+					known = 1;
+			if (known)
+				continue;
+			mxt_cidr_format(&a, plen, text, sizeof(text));
+			if (mxt_ctl_allow_add(ctl, text, 1, err, sizeof(err)) == 0)
+				mxt_log_info("ALLOW [%s] adopted from the kernel map", text);
+		}
+		free(e);
+	}
+}
+
+/* One STATS line: model states, kernel verdicts, policy answers. */
+static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
+		      struct mxt_policy_server *ps)
+{
+	struct mxt_model_counts k;
+	struct mxt_policy_stats p = { 0 };
+	__u64 r[MXT_R_MAX] = { 0 };
+
+	pthread_mutex_lock(&ctl->lock);
+	mxt_model_counts(ctl->model, &k);
+	pthread_mutex_unlock(&ctl->lock);
+	if (ps)
+		mxt_policy_server_stats(ps, &p);
+	if (maps)
+		mxt_maps_stats_read(maps, r);
+	mxt_log_info("STATS tracked=%llu new=%llu graylisted=%llu established=%llu throttled=%llu "
+		     "blocked=%llu xdp_admitted=%llu xdp_dropped=%llu xdp_global=%llu xdp_monitor=%llu "
+		     "policy_requests=%llu policy_defer=%llu policy_prepend=%llu tick_us=%llu",
+		     (unsigned long long)k.tracked, (unsigned long long)k.by_state[MXT_STATE_NEW],
+		     (unsigned long long)k.by_state[MXT_STATE_GRAYLISTED],
+		     (unsigned long long)k.by_state[MXT_STATE_ESTABLISHED],
+		     (unsigned long long)k.by_state[MXT_STATE_THROTTLED],
+		     (unsigned long long)k.by_state[MXT_STATE_BLOCKED],
+		     (unsigned long long)r[MXT_R_ADMITTED],
+		     (unsigned long long)(r[MXT_R_SOURCE_LIMIT] + r[MXT_R_BLOCKED]),
+		     (unsigned long long)r[MXT_R_GLOBAL_BUDGET], (unsigned long long)r[MXT_R_MONITOR],
+		     (unsigned long long)p.requests,
+		     (unsigned long long)p.answers[MXT_POLICY_ANSWER_DEFER],
+		     (unsigned long long)p.answers[MXT_POLICY_ANSWER_PREPEND],
+		     (unsigned long long)ctl->st.tick_usec_last);
+}
+
+/* Serve one control client (the CLI). */
+static void control_serve(int lfd, struct mxt_controller *ctl)
+{
+	char line[MXT_CONTROL_LINE_MAX], err[256] = "", *argv[MXT_CONTROL_ARGS_MAX];
+	char *body = NULL;
+	size_t blen = 0;
+	FILE *out;
+	int argc = 0, fd, rc;
+
+	fd = mxt_control_accept(lfd, geteuid(), 1000, line, sizeof(line), &argc, argv);
+	if (fd < 0) {
+		if (fd != -EAGAIN)
+			mxt_log_warnx("control: refused a client: %s", strerror(-fd));
+		return;
+	}
+	out = open_memstream(&body, &blen);
+	if (!out) {
+		close(fd);
+		return;
+	}
+	rc = mxt_ctl_command(ctl, argc, argv, out, err, sizeof(err));
+	fclose(out);
+	if (rc < 0)
+		dprintf(fd, "error: %s\n", err[0] ? err : strerror(-rc));
+	else {
+		dprintf(fd, "ok\n");
+		for (size_t off = 0; off < blen;) {
+			ssize_t w = write(fd, body + off, blen - off);
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	free(body);
+	close(fd);
 }
 
 int main(int argc, char **argv)
 {
-	const char *conf = MXT_CONF_FILE, *ifaces[MAX_IFACES], *pin_dir;
-	int opt, dflag = 0, nflag = 0, verbose = 0, nifaces = 0, explicit_file = 0, failed;
-	struct mxt_load_info info;
-	struct mxt_config cfg;
+	const char *conf_path = MXT_CONF_DEFAULT;
+	char *ifaces[MXT_CONF_IFACES_MAX];
+	int nifaces = 0, foreground = 0, check_only = 0, verbose = 0, explicit_file = 0;
+	struct daemon_cfg cfg;
+	struct mxt_maps maps;
+	struct mxt_model *model;
+	struct mxt_controller ctl;
+	struct mxt_hdb *db = NULL;
+	struct mxt_policy_server_config pcfg;
+	pthread_t ptid;
+	int policy_running = 0, ctl_fd = -1, tfd, sfd, efd;
+	uid_t run_uid = (uid_t)-1;
+	gid_t run_gid = (gid_t)-1;
 	char err[512];
-	sigset_t set;
-	int have_file;
+	sigset_t mask;
+	uint64_t seed, last_ckpt, last_stats;
+	int opt, rc;
 
-	mxt_log_open("mxthrottled", 0, 0);
-	while ((opt = getopt(argc, argv, "dnvf:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "df:hi:nv")) != -1) {
 		switch (opt) {
-		case 'd':
-			dflag = 1;
-			break;
-		case 'n':
-			nflag = 1;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'f':
-			conf = optarg;
-			explicit_file = 1;
-			break;
+		case 'd': foreground = 1; break;
+		case 'f': conf_path = optarg; explicit_file = 1; break;
 		case 'i':
-			if (nifaces == MAX_IFACES)
-				fatalx("at most %d interfaces", MAX_IFACES);
+			if (nifaces == MXT_CONF_IFACES_MAX)
+				usage();
 			ifaces[nifaces++] = optarg;
 			break;
-		default:
-			usage();
+		case 'n': check_only = 1; break;
+		case 'v': verbose++; break;
+		default: usage();
 		}
 	}
 	if (optind != argc)
 		usage();
-	mxt_log_set_verbosity(verbose);
-	pin_dir = mxt_pin_dir_default();
 
-	have_file = read_config(conf, explicit_file, &cfg, err, sizeof(err), &failed);
-	if (failed)
-		fatalx("%s", err);
-	if (nflag) {
-		fprintf(stderr, "mxthrottled: configuration OK%s\n", have_file ? "" : " (defaults: no file)");
+	memset(&cfg, 0, sizeof(cfg));
+	if (config_read(&cfg, conf_path, explicit_file, ifaces, nifaces, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mxthrottled: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
 		return 0;
 	}
-	if (geteuid() != 0)
-		fatalx("must be run as root (it keeps CAP_BPF and CAP_NET_ADMIN)");
-
-	if (mxt_prepare(pin_dir, 0, &info, err, sizeof(err)))
-		fatalx("%s", err);
-	if (have_file && apply_config(pin_dir, &cfg, err, sizeof(err)))
-		fatalx("%s", err);
-	for (int i = 0; i < nifaces; i++) {
-		struct mxt_attach_opts o = { .pin_dir = pin_dir, .ifname = ifaces[i], .mode = MXT_XDP_AUTO };
-
-		if (mxt_attach(&o, &info, err, sizeof(err)))
-			fatalx("%s", err);
-		mxt_log_info("ATTACH %s mode=%s prog_id=%u%s%s", ifaces[i], mxt_xdp_mode_name(info.mode),
-			     info.prog_id, info.already ? " already=yes" : "",
-			     info.dispatcher ? " dispatcher=yes" : "");
+	if (geteuid() != 0) {
+		fprintf(stderr, "mxthrottled: must be started as root (it loads XDP, then drops to '%s')\n",
+			cfg.d.user);
+		return 1;
 	}
-
-	/* Block the signals we handle before daemonising: sigwaitinfo. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		fatalx("sigprocmask: %s", strerror(errno));
-	if (!dflag) {
-		if (daemon(0, 0))
-			fatalx("daemon: %s", strerror(errno));
-		mxt_log_open("mxthrottled", 1, verbose);
-	}
-	mxt_log_info("STARTED pin_dir=%s config=%s interfaces=%d", pin_dir,
-		     have_file ? conf : "defaults", nifaces);
-
-	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(&set, &si);
-
-		if (sig < 0) {
-			if (errno == EINTR)
-				continue;
-			mxt_log_error("sigwaitinfo");
+	if (cfg.d.user[0] && strcmp(cfg.d.user, "root")) {
+		rc = mxt_user_lookup(cfg.d.user, &run_uid, &run_gid);
+		if (rc < 0) {
+			fprintf(stderr, "mxthrottled: user '%s': %s\n", cfg.d.user,
+				rc == -ENOENT ? "no such user (set user = root to keep root)" : strerror(-rc));
 			return 1;
 		}
-		if (sig == SIGHUP) {
-			struct mxt_config ncfg;
-
-			have_file = read_config(conf, explicit_file, &ncfg, err, sizeof(err), &failed);
-			if (failed) {
-				mxt_log_warnx("RELOAD FAILED %s: keeping the running config", err);
-				continue;
-			}
-			if (!have_file) {
-				mxt_log_info("RELOAD no config file %s: the config in the maps stays", conf);
-				continue;
-			}
-			if (apply_config(pin_dir, &ncfg, err, sizeof(err))) {
-				mxt_log_warnx("RELOAD FAILED %s", err);
-				continue;
-			}
-			mxt_log_info("RELOAD config=%s", conf);
-			continue;
-		}
-		mxt_log_info("STOPPING signal=%s: mxt_xdp stays attached, maps stay pinned",
-			     sig == SIGTERM ? "TERM" : "INT");
-		mxt_log_close();
-		return 0;
 	}
+	if (!foreground && daemon(0, 0) < 0) {
+		perror("mxthrottled: daemon");
+		return 1;
+	}
+	mxt_log_open("mxthrottled", !foreground, verbose);
+
+	/* Kernel half: attach (or adopt what is pinned), write the config. */
+	for (int i = 0; i < cfg.d.nifaces; i++) {
+		struct mxt_attach_opts ao = { .pin_dir = cfg.d.pin_dir, .ifname = cfg.d.ifaces[i],
+					      .mode = cfg.d.attach_mode, .max_sources = cfg.d.max_sources };
+		struct mxt_load_info li;
+
+		if (mxt_attach(&ao, &li, err, sizeof(err)) < 0)
+			fatalx("attach %s: %s", cfg.d.ifaces[i], err);
+		mxt_log_info("ATTACH %s mode=%s prog_id=%u%s%s", cfg.d.ifaces[i], mxt_xdp_mode_name(li.mode),
+			     li.prog_id, li.already ? " (already attached)" : "",
+			     li.prog_reused ? " (pinned program reused)" : "");
+	}
+	if (cfg.d.nifaces == 0) {
+		struct mxt_load_info li;
+
+		if (mxt_prepare(cfg.d.pin_dir, cfg.d.max_sources, &li, err, sizeof(err)) < 0)
+			fatalx("prepare maps in %s: %s", cfg.d.pin_dir, err);
+		mxt_log_info("no interface configured: maps in %s ready, attach with 'mxthrottle attach IFACE' or ip link",
+			     cfg.d.pin_dir);
+	}
+	if (mxt_maps_open(&maps, cfg.d.pin_dir, MXT_MAPS_ANY_ABI, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if ((rc = mxt_maps_config_write(&maps, &cfg.d.kernel)) < 0)
+		fatalx("cannot write kernel config: %s", strerror(-rc));
+
+	/* Model, history, re-seed. */
+	model = mxt_model_new(&cfg.mp, maps.max_entries[MXT_MAP_ID_SOURCES]);
+	if (!model)
+		fatalx("cannot create the model: %s", strerror(errno));
+	if (getrandom(&seed, sizeof(seed), 0) == sizeof(seed))
+		mxt_model_set_hash_seed(model, seed);
+	if (mxt_ctl_init(&ctl, model, &cfg.d.kernel, &maps, maps.max_entries[MXT_MAP_ID_SOURCES]) < 0)
+		fatalx("out of memory");
+	if ((rc = make_parent(cfg.d.state_db, run_uid, run_gid)) < 0)
+		fatalx("cannot create the directory of %s: %s", cfg.d.state_db, strerror(-rc));
+	rc = mxt_hdb_open(cfg.d.state_db, maps.max_entries[MXT_MAP_ID_SOURCES], 0, ctl.clock(),
+			  &db, err, sizeof(err));
+	if (rc < 0)
+		fatalx("%s", err);
+	if (run_uid != (uid_t)-1) {
+		char lock[PATH_MAX + 8];
+
+		/* LMDB's data and lock files must stay writable after the drop. */
+		snprintf(lock, sizeof(lock), "%s-lock", cfg.d.state_db);
+		if (chown(cfg.d.state_db, run_uid, run_gid) < 0 ||
+		    (chown(lock, run_uid, run_gid) < 0 && errno != ENOENT))
+			fatalx("cannot hand %s to %s: %s", cfg.d.state_db, cfg.d.user, strerror(errno));
+	}
+	ctl.db = db;
+	{
+		char dir[PATH_MAX], tmp[PATH_MAX];
+
+		snprintf(tmp, sizeof(tmp), "%s", cfg.d.state_db);
+		snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+		snprintf(ctl.allow_file, sizeof(ctl.allow_file), "%s/connectors", dir);
+	}
+	rc = mxt_ctl_restore(&ctl, err, sizeof(err));
+	if (rc < 0)
+		fatalx("history %s: %s", cfg.d.state_db, err);
+	mxt_log_info("RESTORE %d senders from %s", rc, cfg.d.state_db);
+	allow_sync(&ctl, &cfg.d);
+	rc = mxt_ctl_reseed_kernel(&ctl, ctl.clock());
+	mxt_log_info("RESEED %d kernel policy entries", rc);
+
+	/* Sockets, while still root. */
+	memset(&pcfg, 0, sizeof(pcfg));
+	for (int i = 0; i < cfg.d.npolicy_listen; i++) {
+		pcfg.listen[i] = cfg.d.policy_listen[i];
+		if (!strncmp(cfg.d.policy_listen[i], "unix:", 5)) {
+			char tmp[PATH_MAX];
+			struct stat st;
+
+			/* Not created: the default lies in Postfix's queue
+			 * directory, which only Postfix's installation makes. */
+			snprintf(tmp, sizeof(tmp), "%s", cfg.d.policy_listen[i] + 5);
+			if (stat(dirname(tmp), &st) < 0)
+				fatalx("policy_listen %s: directory %s missing (is Postfix installed? see policy_listen in mxthrottle.conf(5))",
+				       cfg.d.policy_listen[i], tmp);
+		}
+	}
+	if (cfg.d.policy_group[0]) {
+		struct group *g = getgrnam(cfg.d.policy_group);
+
+		if (g) {
+			pcfg.socket_gid_set = 1;
+			pcfg.socket_gid = g->gr_gid;
+		} else {
+			mxt_log_warnx("policy_group '%s' does not exist: socket left to root's group", cfg.d.policy_group);
+		}
+	}
+	pcfg.mode = (int)cfg.d.kernel.mode;
+	pcfg.decide = mxt_ctl_decide;
+	pcfg.decide_ctx = &ctl;
+	pcfg.log = policy_log;
+	if (cfg.d.npolicy_listen > 0) {
+		rc = mxt_policy_server_create(&pcfg, &g_policy);
+		if (rc < 0)
+			fatalx("policy service: %s", strerror(-rc));
+	}
+	if ((rc = make_parent(cfg.d.control_socket, (uid_t)-1, (gid_t)-1)) < 0)
+		fatalx("cannot create the directory of %s: %s", cfg.d.control_socket, strerror(-rc));
+	ctl_fd = mxt_control_listen(cfg.d.control_socket, run_uid);
+	if (ctl_fd < 0)
+		fatalx("control socket %s: %s", cfg.d.control_socket, strerror(-ctl_fd));
+
+	/* Least privilege from here on. */
+	if (run_uid != (uid_t)-1) {
+		rc = mxt_drop_privileges(run_uid, run_gid);
+		if (rc < 0)
+			fatalx("cannot drop privileges to %s: %s", cfg.d.user, strerror(-rc));
+		mxt_log_info("running as %s with CAP_BPF only", cfg.d.user);
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL); /* inherited by the policy thread */
+	if (g_policy) {
+		if (pthread_create(&ptid, NULL, policy_thread, NULL))
+			fatalx("cannot start the policy thread");
+		policy_running = 1;
+		for (int i = 0; i < cfg.d.npolicy_listen; i++)
+			mxt_log_info("POLICY listening on %s (%s mode)", cfg.d.policy_listen[i],
+				     mxt_mode_name(cfg.d.kernel.mode));
+	}
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	efd = epoll_create1(EPOLL_CLOEXEC);
+	if (sfd < 0 || tfd < 0 || efd < 0)
+		fatalx("cannot set up the event loop: %s", strerror(errno));
+	{
+		struct itimerspec its = { 0 };
+		struct epoll_event ev = { .events = EPOLLIN };
+
+		its.it_interval.tv_sec = cfg.d.tick_interval_ms / 1000;
+		its.it_interval.tv_nsec = (long)(cfg.d.tick_interval_ms % 1000) * 1000000L;
+		its.it_value = its.it_interval;
+		timerfd_settime(tfd, 0, &its, NULL);
+		ev.data.fd = sfd;
+		epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &ev);
+		ev.data.fd = tfd;
+		epoll_ctl(efd, EPOLL_CTL_ADD, tfd, &ev);
+		ev.data.fd = ctl_fd;
+		epoll_ctl(efd, EPOLL_CTL_ADD, ctl_fd, &ev);
+	}
+	mxt_log_info("START mxthrottled: %d interface(s), pin_dir %s, %s mode, history %s",
+		     cfg.d.nifaces, cfg.d.pin_dir, mxt_mode_name(cfg.d.kernel.mode), cfg.d.state_db);
+	last_ckpt = last_stats = ctl.clock();
+
+	for (;;) {
+		struct epoll_event evs[4];
+		int n = epoll_wait(efd, evs, 4, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatalx("epoll: %s", strerror(errno));
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == tfd) {
+				uint64_t ticks, now = ctl.clock();
+
+				if (read(tfd, &ticks, sizeof(ticks)) < 0)
+					continue;
+				mxt_ctl_tick(&ctl, now);
+				if (now - last_ckpt >= cfg.d.checkpoint_interval) {
+					mxt_ctl_checkpoint(&ctl);
+					last_ckpt = now;
+				}
+				if (now - last_stats >= STATS_INTERVAL) {
+					log_stats(&ctl, &maps, g_policy);
+					last_stats = now;
+				}
+			} else if (fd == ctl_fd) {
+				control_serve(ctl_fd, &ctl);
+			} else if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					struct daemon_cfg next;
+
+					memset(&next, 0, sizeof(next));
+					if (config_read(&next, conf_path, explicit_file, ifaces, nifaces,
+							err, sizeof(err)) < 0) {
+						mxt_log_errorx("RELOAD refused, keeping the running configuration: %s", err);
+						continue;
+					}
+					if (mxt_maps_config_write(&maps, &next.d.kernel) < 0 ||
+					    mxt_model_set_params(model, &next.mp) < 0) {
+						mxt_log_errorx("RELOAD could not apply the new configuration");
+						continue;
+					}
+					mxt_ctl_set_kernel_config(&ctl, &next.d.kernel);
+					if (g_policy)
+						mxt_policy_server_set_mode(g_policy, (int)next.d.kernel.mode);
+					mxt_log_set_verbosity(verbose);
+					cfg.d.kernel = next.d.kernel;
+					cfg.mp = next.mp;
+					cfg.d.checkpoint_interval = next.d.checkpoint_interval;
+					mxt_log_info("RELOAD %s: %s mode (interfaces, sockets and users need a restart)",
+						     conf_path, mxt_mode_name(next.d.kernel.mode));
+				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+					goto out;
+				}
+			}
+		}
+	}
+out:
+	if (policy_running) {
+		mxt_policy_server_stop(g_policy);
+		pthread_join(ptid, NULL);
+	}
+	rc = mxt_ctl_checkpoint(&ctl);
+	mxt_log_info("STOP checkpoint of %d senders; XDP program and maps stay pinned and enforcing", rc);
+	mxt_policy_server_destroy(g_policy);
+	close(ctl_fd);
+	unlink(cfg.d.control_socket);
+	mxt_hdb_close(db);
+	mxt_ctl_fini(&ctl);
+	mxt_model_free(model);
+	mxt_maps_close(&maps);
+	mxt_log_close();
+	return 0;
 }

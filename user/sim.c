@@ -239,6 +239,7 @@ struct sim {
 	uint32_t flood_rate;
 	uint64_t flood_rng;
 	uint64_t spoof_promoted;
+	uint8_t spoof_seen[65536 / 8]; /* distinct spoofed addresses */
 };
 
 /* Heap order: time, then sequence. */
@@ -624,8 +625,13 @@ static int attempt(struct sim *s, const struct ev *e, int syn_only)
 	/* admitted (or not tracked: the policy service fails open) */
 	if (measured) {
 		pr->allowed++;
-		if (e->birth >= s->start && x->retries && !e->spam)
+		if (e->birth >= s->start && x->retries && !e->spam) {
 			pr->delivered++;
+			if (e->tries) {
+				pr->delayed++;
+				pr->delay_mean += e->t - e->birth; /* a sum until finish() */
+			}
+		}
 	}
 	return 0;
 }
@@ -638,9 +644,14 @@ static int flood_second(struct sim *s, const struct ev *e)
 	struct ev n;
 
 	for (i = 0; i < s->flood_rate; i++) {
-		uint32_t v = (uint32_t)rng_next(&s->flood_rng);
-		struct mxt_key k = key_v4(198, 19, (v >> 8) & 0xff, v & 0xff);
+		uint32_t v = (uint32_t)rng_next(&s->flood_rng) & 0xffff;
+		struct mxt_key k = key_v4(198, 19, v >> 8, v & 0xff);
 		double t = e->t + i / (double)s->flood_rate;
+
+		if (!(s->spoof_seen[v >> 3] & (1u << (v & 7)))) {
+			s->spoof_seen[v >> 3] |= (uint8_t)(1u << (v & 7));
+			pr->sources++;
+		}
 
 		s->r->events++;
 		pr->attempts++;
@@ -1010,6 +1021,8 @@ static void finish(struct sim *s)
 		if (x->pop == MXT_SIM_NEW_LEGIT && x->established_at > 0 && x->first_attempt > 0) {
 			double days = (x->established_at - x->first_attempt) / DAY;
 
+			if (!pr->established_n || days < pr->days_to_establish_min)
+				pr->days_to_establish_min = days;
 			pr->established_n++;
 			pr->days_to_establish += days;
 			if (days > pr->days_to_establish_max)
@@ -1025,6 +1038,7 @@ static void finish(struct sim *s)
 		pr->fp_pct = pr->legit_attempts ? 100.0 * pr->legit_stopped / pr->legit_attempts : -1;
 		pr->spam_stopped_pct = pr->spam_attempts ? 100.0 * pr->spam_stopped / pr->spam_attempts
 							 : -1;
+		pr->delay_mean = pr->delayed ? pr->delay_mean / (double)pr->delayed : -1;
 		if (pr->established_n)
 			pr->days_to_establish /= (double)pr->established_n;
 		else
@@ -1180,9 +1194,11 @@ static void notes_of(const struct mxt_sim_pop_result *p, int idx, char *buf, siz
 		break;
 	case MXT_SIM_NEW_LEGIT:
 		if (p->established_n)
-			snprintf(buf, len, "%llu/%llu established after %.2f d (max %.2f d)",
+			snprintf(buf, len, "%llu/%llu established after %.2f d (%.2f-%.2f); "
+				 "%llu msgs delayed, mean %.0f min",
 				 (unsigned long long)p->established_n, (unsigned long long)p->sources,
-				 p->days_to_establish, p->days_to_establish_max);
+				 p->days_to_establish, p->days_to_establish_min, p->days_to_establish_max,
+				 (unsigned long long)p->delayed, p->delay_mean / 60);
 		else
 			snprintf(buf, len, "0/%llu established", (unsigned long long)p->sources);
 		break;
@@ -1192,7 +1208,9 @@ static void notes_of(const struct mxt_sim_pop_result *p, int idx, char *buf, siz
 		break;
 	case MXT_SIM_COMPROMISED:
 		if (p->throttle_after >= 0)
-			snprintf(buf, len, "throttled %.0f s after the 20x jump", p->throttle_after);
+			snprintf(buf, len, "throttled %.0f s after the 20x jump; %llu own msgs delayed, "
+				 "mean %.0f min", p->throttle_after, (unsigned long long)p->delayed,
+				 p->delay_mean / 60);
 		else
 			snprintf(buf, len, "never throttled");
 		break;
@@ -1276,6 +1294,12 @@ int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json)
 				mxt_jw_double(&w, x->spam_stopped_pct, 4);
 			mxt_jw_ku64(&w, "messages", x->messages);
 			mxt_jw_ku64(&w, "delivered", x->delivered);
+			mxt_jw_ku64(&w, "delayed", x->delayed);
+			mxt_jw_key(&w, "delay_mean_s");
+			if (x->delay_mean < 0)
+				mxt_jw_null(&w);
+			else
+				mxt_jw_double(&w, x->delay_mean, 0);
 			mxt_jw_key(&w, "throttle_after_s");
 			if (x->throttle_after < 0)
 				mxt_jw_null(&w);
@@ -1287,6 +1311,8 @@ int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json)
 				mxt_jw_null(&w);
 			else
 				mxt_jw_double(&w, x->days_to_establish, 3);
+			mxt_jw_key(&w, "days_to_establish_min");
+			mxt_jw_double(&w, x->days_to_establish_min, 3);
 			mxt_jw_key(&w, "days_to_establish_max");
 			mxt_jw_double(&w, x->days_to_establish_max, 3);
 			mxt_jw_key(&w, "reached");

@@ -91,6 +91,8 @@ struct mxt_sim_pop_result {
 	uint64_t spam_stopped;
 	uint64_t messages;       /* messages born in the measured period (MTA pops) */
 	uint64_t delivered;      /* ... delivered by the end */
+	uint64_t delayed;        /* ... delivered after at least one deferral/drop */
+	double delay_mean;       /* s from birth to delivery of the delayed ones (-1: none) */
 	double fp_pct;           /* legit_stopped / legit_attempts, % (-1: none) */
 	double spam_stopped_pct; /* spam_stopped / spam_attempts, % (-1: none) */
 	double throttle_after;   /* s from the jump to THROTTLED (-1: never/none) */
@@ -98,6 +100,7 @@ struct mxt_sim_pop_result {
 	uint64_t established_n;  /* new-legit: sources ESTABLISHED by the end */
 	double days_to_establish;     /* mean over those (-1: none) */
 	double days_to_establish_max;
+	double days_to_establish_min;
 	uint64_t deferred_by[MXT_CODE_MAX];
 };
 

@@ -276,12 +276,14 @@ t_daemon_restart() {
 	# The same limits as mode_setup: the daemon writes its file's config.
 	printf '%s\n' "mode = enforce" "ports = 25" "v4_prefix = 32" "v6_prefix = 64" \
 		"unknown_rate = $RATE" "unknown_burst = $BURST" \
-		"global_rate = unlimited" "global_burst = 1000000" >"$conf"
+		"global_rate = unlimited" "global_burst = 1000000" \
+		"user = root" "state_db = $MXT_WORK/history-$MODE.mdb" \
+		"control_socket = $MXT_WORK/control-$MODE.sock" "policy_listen = none" >"$conf"
 	syns=$(show 198.18.1.6 syns)
 	bg "$GW" "$log" env MXT_PIN_DIR="$PIN" "$MXT_DAEMON" -d -f "$conf" -i "$GW_IF"
 	pid=$BG_PID
-	expect_true "daemon started" "no STARTED line in 5 s ($(tr '\n' ' ' <"$log" | cut -c1-300))" \
-		wait_until 5 grep -q STARTED "$log"
+	expect_true "daemon started" "no START line in 5 s ($(tr '\n' ' ' <"$log" | cut -c1-300))" \
+		wait_until 5 grep -q "START mxthrottled" "$log"
 	expect_true "daemon reports $GW_IF attached" "'$(tr '\n' ' ' <"$log" | cut -c1-300)'" \
 		grep -q "ATTACH $GW_IF mode=$MODE" "$log"
 	expect_true "daemon alive after start" "exited early" kill -0 "$pid"

@@ -15,6 +15,9 @@
 
 #include "mxt_reasons.h"
 #include "reply_codes.h"
+#include "cfgkeys.h"
+#include "daemon_conf.h"
+#include "model_params.h"
 
 static char *slurp(const char *path)
 {
@@ -96,12 +99,43 @@ static void code_table_is_well_formed(void **state)
 	assert_null(mxt_code_info(MXT_CODE_MAX));
 }
 
+/* Every configuration key, with its default, is in mxthrottle.conf(5). */
+static void man_page_lists_every_key(void **state)
+{
+	char *man = slurp("man/mxthrottle.conf.5");
+	char row[256];
+	size_t n;
+	const struct mxt_model_param *t = mxt_model_param_table(&n);
+
+	(void)state;
+	assert_non_null(man);
+	for (size_t i = 0; i < mxt_daemon_key_count(); i++) {
+		const struct mxt_daemon_key *k = mxt_daemon_key_at(i);
+		snprintf(row, sizeof(row), ".It Cm %s Pq default: Ql %s\n", k->name, k->defval);
+		if (!strstr(man, row))
+			fail_msg("mxthrottle.conf.5: got no '%s', want one", row);
+	}
+	for (size_t i = 0; i < mxt_cfgkey_count(); i++) {
+		const struct mxt_cfgkey *k = mxt_cfgkey_at(i);
+		snprintf(row, sizeof(row), ".It Cm %s Pq default: Ql %s\n", k->name, k->defval);
+		if (!strstr(man, row))
+			fail_msg("mxthrottle.conf.5: got no '%s', want one", row);
+	}
+	for (size_t i = 0; i < n; i++) {
+		snprintf(row, sizeof(row), ".It Cm %s Pq default: Ql %s", t[i].name, t[i].defval);
+		if (!strstr(man, row))
+			fail_msg("mxthrottle.conf.5: got no '%s', want one", row);
+	}
+	free(man);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(readme_lists_every_reason),
 		cmocka_unit_test(readme_lists_every_reply_code),
 		cmocka_unit_test(code_table_is_well_formed),
+		cmocka_unit_test(man_page_lists_every_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
