@@ -28,6 +28,11 @@ static uint64_t clock_unix(void)
 	return (uint64_t)time(NULL);
 }
 
+uint64_t mxt_ctl_now(const struct mxt_controller *c)
+{
+	return c->clock() + (uint64_t)c->clock_offset;
+}
+
 static uint64_t usec_now(void)
 {
 	struct timespec ts;
@@ -159,7 +164,7 @@ static void change_apply(struct mxt_controller *c, const struct mxt_model_change
 			pol.class = ch->klass;
 			pol.flags = ch->flags;
 			pol.limit = ch->limit;
-			pol.updated_unix = c->clock();
+			pol.updated_unix = mxt_ctl_now(c);
 			err = mxt_policy_update(c->maps, &ch->key, &pol);
 		}
 		if (err) {
@@ -366,7 +371,7 @@ int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_d
 	struct mxt_addr a;
 	struct mxt_key key;
 	enum mxt_obs_kind kind;
-	uint64_t now = c->clock();
+	uint64_t now = mxt_ctl_now(c);
 	int rc = 0, fresh;
 
 	memset(out, 0, sizeof(*out));
@@ -705,7 +710,7 @@ static int list_one(void *ctx, const struct mxt_sender *s)
 static int list_records(struct mxt_controller *c, FILE *out, int only_state, int json, int csv)
 {
 	struct mxt_jw w;
-	struct listing l = { out, json ? &w : NULL, only_state, csv, c->model, c->clock() };
+	struct listing l = { out, json ? &w : NULL, only_state, csv, c->model, mxt_ctl_now(c) };
 
 	if (json) {
 		mxt_jw_init(&w, out);
@@ -785,7 +790,7 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 {
 	int json = take_json(&argc, argv);
 	struct mxt_key key;
-	uint64_t now = c->clock();
+	uint64_t now = mxt_ctl_now(c);
 	int rc;
 
 	if (argc < 1) {
@@ -874,8 +879,79 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		fprintf(out, "checkpoint: %d records written\n", rc);
 		return 0;
 	}
+	if (c->test_mode && !strcmp(argv[0], "clock") && argc == 3 && !strcmp(argv[1], "advance")) {
+		__u32 secs;
+
+		if (mxt_parse_u32(argv[2], 1, 366u * 86400u, &secs) < 0) {
+			snprintf(err, errlen, "clock advance: '%s' is not 1..31622400 seconds", argv[2]);
+			return -EINVAL;
+		}
+		pthread_mutex_lock(&c->lock);
+		c->clock_offset += secs;
+		pthread_mutex_unlock(&c->lock);
+		mxt_log_info("CLOCK advanced by %u s (test mode)", secs);
+		mxt_ctl_tick(c, mxt_ctl_now(c));
+		fprintf(out, "clock advanced by %u s\n", secs);
+		return 0;
+	}
+	if (c->test_mode && !strcmp(argv[0], "seed") && argc == 4) {
+		__u32 per_hour, days;
+
+		if ((rc = ctl_key(c, argv[1], &key, err, errlen)))
+			return rc;
+		if (mxt_parse_u32(argv[2], 1, 3600, &per_hour) < 0 || mxt_parse_u32(argv[3], 1, 60, &days) < 0) {
+			snprintf(err, errlen, "seed ADDR SESSIONS_PER_HOUR(1..3600) DAYS(1..60)");
+			return -EINVAL;
+		}
+		rc = mxt_ctl_seed(c, &key, per_hour, days, now);
+		if (rc < 0) {
+			snprintf(err, errlen, "seed: %s", strerror(-rc));
+			return rc;
+		}
+		mxt_ctl_reseed_kernel(c, now);
+		fprintf(out, "seeded %s with %u sessions/h over %u days\n", argv[1], per_hour, days);
+		return 0;
+	}
 	snprintf(err, errlen, "unknown command '%s' (or wrong arguments)", argv[0]);
 	return -EINVAL;
+}
+
+int mxt_ctl_seed(struct mxt_controller *c, const struct mxt_key *key, uint32_t per_hour,
+		 uint32_t days, uint64_t now)
+{
+	uint64_t start = now - (uint64_t)days * 86400u;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (mxt_model_lookup(c->model, key)) {
+		rc = -EEXIST; /* time must not go backwards for a known source */
+		goto out;
+	}
+	/* Hour by hour, as a well-behaved sender would: on probation it
+	 * stays just under its allowance, so its days count as clean. */
+	for (uint64_t hour = start - start % 3600; hour + 3600 <= now; hour += 3600) {
+		struct mxt_decision d;
+		uint32_t n = per_hour;
+
+		mxt_model_decide(c->model, key, hour, &d);
+		if ((d.state == MXT_STATE_NEW || d.state == MXT_STATE_GRAYLISTED) && d.allowance >= 2 &&
+		    n > (uint32_t)d.allowance - 1)
+			n = (uint32_t)d.allowance - 1;
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t t = hour + (uint64_t)i * 3600u / n;
+			int r = mxt_model_admit_session(c->model, key, t, MXT_OBS_CONNECT, 0, 0, NULL);
+
+			if (r == 0)
+				r = mxt_model_admit_session(c->model, key, t, MXT_OBS_RCPT, 1, 0, NULL);
+			if (r < 0) {
+				rc = r;
+				goto out;
+			}
+		}
+	}
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 /* ---- persistence ----------------------------------------------------------- */
@@ -892,7 +968,7 @@ int mxt_ctl_checkpoint(struct mxt_controller *c)
 	 * in one interval, normally a small fraction of the senders.  After a
 	 * failed one, everything is rewritten. */
 	pthread_mutex_lock(&c->lock);
-	rc = mxt_hdb_checkpoint(c->db, c->model, c->clock(),
+	rc = mxt_hdb_checkpoint(c->db, c->model, mxt_ctl_now(c),
 				c->full_checkpoint ? 0 : MXT_HDB_DIRTY_ONLY, &st);
 	pthread_mutex_unlock(&c->lock);
 	if (rc < 0) {

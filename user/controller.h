@@ -68,6 +68,8 @@ struct mxt_controller {
 	uint64_t instances[MXT_CTL_INSTANCES];
 	struct mxt_ctl_stats st;
 	uint64_t (*clock)(void);      /* unix seconds; injectable for tests */
+	int test_mode;                /* mxthrottled -T: "clock" and "seed" commands */
+	int64_t clock_offset;         /* seconds added to clock() (test mode) */
 };
 
 /* Set up a controller around 'model' (owned by the caller).  'maps' may be
@@ -111,6 +113,15 @@ int mxt_ctl_restore(struct mxt_controller *c, char *err, size_t errlen);
 /* Explain 'key' at 'now' in words or JSON (shared with the CLI). */
 void mxt_explain_print(FILE *out, const struct mxt_key *key, const struct mxt_decision *d,
 		       const struct mxt_sender *s, uint64_t now, int json);
+
+/* The controller's time: clock() plus the test-mode offset. */
+uint64_t mxt_ctl_now(const struct mxt_controller *c);
+
+/* Test mode: give 'key' a history of 'per_hour' sessions every hour for
+ * the last 'days' days (through the model's own admission path), as if it
+ * had sent them.  For demos and end-to-end tests only. */
+int mxt_ctl_seed(struct mxt_controller *c, const struct mxt_key *key, uint32_t per_hour,
+		 uint32_t days, uint64_t now);
 
 /* The grep-able log event for a kernel class change. */
 const char *mxt_ctl_event_name(int old_class, uint32_t new_class);

@@ -58,7 +58,7 @@ static const struct mxt_model_param params[] = {
 	  "sessions/h", "... and at least this many sessions per hour" },
 	{ "throttle_retry_weight", MXT_PT_NUMBER, OFF(throttle_retry_weight), "0.25", 0, 1,
 	  "", "weight in the current rate of a deferred attempt while throttled (retries of deferred mail)" },
-	{ "throttle_grace", MXT_PT_DURATION, OFF(throttle_grace), "3600", 0, 7 * DAY,
+	{ "throttle_grace", MXT_PT_DURATION, OFF(throttle_grace), "2h", 0, 7 * DAY,
 	  "s", "after a throttle ends, only the rate_window session check applies this long (backlog flush)" },
 	/* baseline */
 	{ "baseline_days", MXT_PT_COUNT, OFF(baseline_days), "7", 1, 365,

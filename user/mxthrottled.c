@@ -13,6 +13,8 @@
  *     -f  configuration file (default /etc/mxthrottle/mxthrottle.conf; a
  *         missing default file means all defaults)
  *     -i  attach to this interface (repeatable; adds to "interface" lines)
+ *     -T  test mode: the control socket also takes "clock advance SECONDS"
+ *         and "seed ADDR SESSIONS_PER_HOUR DAYS" (demos, end-to-end tests)
  *
  * Start-up, as root: load or adopt the XDP program and its pinned maps,
  * attach, write the kernel config, open the history, re-seed the kernel's
@@ -69,7 +71,7 @@ static struct mxt_policy_server *g_policy; /* for the policy thread */
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr, "usage: mxthrottled [-dnv] [-f file] [-i interface ...]\n");
+	fprintf(stderr, "usage: mxthrottled [-dnTv] [-f file] [-i interface ...]\n");
 	exit(1);
 }
 
@@ -279,7 +281,7 @@ int main(int argc, char **argv)
 {
 	const char *conf_path = MXT_CONF_DEFAULT;
 	char *ifaces[MXT_CONF_IFACES_MAX];
-	int nifaces = 0, foreground = 0, check_only = 0, verbose = 0, explicit_file = 0;
+	int nifaces = 0, foreground = 0, check_only = 0, verbose = 0, explicit_file = 0, test_mode = 0;
 	struct daemon_cfg cfg;
 	struct mxt_maps maps;
 	struct mxt_model *model;
@@ -295,7 +297,7 @@ int main(int argc, char **argv)
 	uint64_t seed, last_ckpt, last_stats;
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "df:hi:nv")) != -1) {
+	while ((opt = getopt(argc, argv, "df:hi:nTv")) != -1) {
 		switch (opt) {
 		case 'd': foreground = 1; break;
 		case 'f': conf_path = optarg; explicit_file = 1; break;
@@ -305,6 +307,7 @@ int main(int argc, char **argv)
 			ifaces[nifaces++] = optarg;
 			break;
 		case 'n': check_only = 1; break;
+		case 'T': test_mode = 1; break;
 		case 'v': verbose++; break;
 		default: usage();
 		}
@@ -373,6 +376,9 @@ int main(int argc, char **argv)
 		mxt_model_set_hash_seed(model, seed);
 	if (mxt_ctl_init(&ctl, model, &cfg.d.kernel, &maps, maps.max_entries[MXT_MAP_ID_SOURCES]) < 0)
 		fatalx("out of memory");
+	ctl.test_mode = test_mode;
+	if (test_mode)
+		mxt_log_warnx("test mode: control commands 'clock advance' and 'seed' are enabled");
 	if ((rc = make_parent(cfg.d.state_db, run_uid, run_gid)) < 0)
 		fatalx("cannot create the directory of %s: %s", cfg.d.state_db, strerror(-rc));
 	rc = mxt_hdb_open(cfg.d.state_db, maps.max_entries[MXT_MAP_ID_SOURCES], 0, ctl.clock(),

@@ -244,6 +244,50 @@ static void checkpoint_and_restore(void **state)
 	rmdir(dir);
 }
 
+/* Test mode: a seeded week makes an established sender; a 20x jump is
+ * then deferred with 4.7.510 (AS201) within a minute; the clock command
+ * moves the controller's time. */
+static void seed_then_jump(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_decision d;
+	char buf[4096], inst[32];
+	int deferred_at = -1, throttled_at = -1;
+
+	f->c.test_mode = 1;
+	assert_int_equal(command(f, buf, sizeof(buf), 4, "seed", "198.18.8.8", "100", "7"), 0);
+	assert_int_equal(command(f, buf, sizeof(buf), 3, "explain", "198.18.8.8", "json"), 0);
+	if (!strstr(buf, "\"state\":\"established\""))
+		fail_msg("after a seeded week: got %s, want established", buf);
+	/* 2000 sessions/h is 20x its 100/h: one every 1.8 s (2 s here).  The state must
+	 * turn THROTTLED within a minute; the deferrals (451 4.7.510) follow
+	 * once the throttled allowance (about its usual traffic) is used. */
+	for (int i = 0; i < 300 && deferred_at < 0; i++) {
+		struct mxt_policy_request r;
+
+		snprintf(inst, sizeof(inst), "j%d", i);
+		r = rcpt("198.18.8.8", inst);
+		vclock += 2;
+		assert_int_equal(mxt_ctl_decide(&f->c, &r, &d), 0);
+		if (d.state == MXT_STATE_THROTTLED && throttled_at < 0)
+			throttled_at = i;
+		if (d.defer) {
+			deferred_at = i;
+			assert_int_equal(d.code, MXT_CODE_RATE_JUMP);
+		}
+	}
+	if (throttled_at < 0 || (throttled_at + 1) * 2 > 60)
+		fail_msg("20x jump: throttled after %d s, want within 60 s", (throttled_at + 1) * 2);
+	if (deferred_at < 0)
+		fail_msg("20x jump: got no 451 in %d s, want one", 300 * 2);
+	/* Seeding a known source is refused (its time cannot go back). */
+	assert_int_equal(command(f, buf, sizeof(buf), 4, "seed", "198.18.8.8", "10", "7"), -EEXIST);
+	assert_int_equal(command(f, buf, sizeof(buf), 3, "clock", "advance", "3600"), 0);
+	assert_int_equal(f->c.clock_offset, 3600);
+	f->c.test_mode = 0;
+	assert_int_equal(command(f, buf, sizeof(buf), 3, "clock", "advance", "3600"), -EINVAL);
+}
+
 static void event_names(void **state)
 {
 	(void)state;
@@ -264,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_address_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(control_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(checkpoint_and_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(seed_then_jump, setup, teardown),
 		cmocka_unit_test(event_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -609,6 +609,76 @@ static void test_jump_throttled_and_released(void **state)
 	mxt_model_free(m);
 }
 
+/* A throttled MTA comes back with its deferred mail in queue-run bursts:
+ * deferred attempts count at throttle_retry_weight, so the throttle lifts
+ * once the sender itself calms down; the backlog flush after the release
+ * (grace) does not throttle it again; a new jump after the grace does. */
+static void test_backlog_after_throttle(void **state)
+{
+	struct mxt_model *m = model_default(1024);
+	struct mxt_key k = key4(6, 5);
+	struct mxt_model_counts c;
+	struct mxt_decision d;
+	struct run_stats st;
+	uint64_t rng = 21, jump = T0 + 2 * DAY + 9 * HOUR, jump_end = jump + 1800, t, released = 0;
+	uint64_t q_next[300];
+	unsigned backlog = 0, run, q_tries[300];
+
+	(void)state;
+	warm_steady(m, &k, &rng, T0 - 14 * DAY, jump);
+	memset(&st, 0, sizeof(st));
+	drive(m, &k, &rng, jump, jump_end, steady_rate, 20.0, 10, &st);
+	CHECK(st.first_throttle && st.first_throttle - jump <= 60, "jump not throttled within 60 s");
+	/* Its normal mail deferred meanwhile, now in its queue: Postfix-like
+	 * backoff (300 s doubling to 4000 s), queue runs every 300 s retry
+	 * whatever is due, in a burst. */
+	backlog = 300;
+	for (run = 0; run < 300; run++) {
+		q_next[run] = jump_end - (run % 30) * 60 + 300;
+		q_tries[run] = 1 + run % 3;
+	}
+	for (t = jump_end, run = 0; t < jump_end + 6 * HOUR; t += 300, run++) {
+		unsigned i, sent = 0;
+
+		for (i = 0; i < 300; i++) {
+			int rc;
+
+			if (!q_next[i] || q_next[i] > t)
+				continue;
+			rc = mxt_model_admit_session(m, &k, t + sent++ / 20, MXT_OBS_CONNECT, 0, 0, &d);
+			if (rc == 0) {
+				q_next[i] = 0;
+				backlog--;
+			} else {
+				uint64_t b = 300ULL << (q_tries[i] < 4 ? q_tries[i] : 4);
+
+				q_next[i] = t + (b > 4000 ? 4000 : b);
+				q_tries[i]++;
+			}
+		}
+		drive(m, &k, &rng, t, t + 300, steady_rate, 1.0, 60, &st);
+		assert_int_equal(mxt_model_decide(m, &k, t + 300, &d), 0);
+		if (!released && d.state == MXT_STATE_ESTABLISHED)
+			released = t + 300;
+	}
+	mxt_model_counts(m, &c);
+	CHECK(released && released <= jump_end + 2 * HOUR,
+	      "released %lld s after the jump ended, want <= 2 h",
+	      released ? (long long)(released - jump_end) : -1LL);
+	CHECK(backlog == 0, "got %u messages still queued, want 0", backlog);
+	CHECK(c.throttles == 1, "got %llu throttles, want 1 (no re-throttle by the backlog flush)",
+	      (unsigned long long)c.throttles);
+	/* After the grace, a new jump is caught as fast as the first. */
+	t = jump_end + 6 * HOUR + 3 * DAY; /* a weekday 15:30 */
+	drive(m, &k, &rng, jump_end + 6 * HOUR, t, steady_rate, 1.0, 600, NULL);
+	memset(&st, 0, sizeof(st));
+	drive(m, &k, &rng, t, t + 600, steady_rate, 20.0, 10, &st);
+	CHECK(st.first_throttle && st.first_throttle - t <= 60,
+	      "second jump: throttled after %lld s, want <= 60",
+	      st.first_throttle ? (long long)(st.first_throttle - t) : -1LL);
+	mxt_model_free(m);
+}
+
 /* Small senders: a night-time jump of a 10/h sender to 200/h is caught by
  * the slow window within minutes; a burst of 3 sessions from a ~1/h sender
  * is not a "change". */
@@ -1187,6 +1257,7 @@ int main(void)
 		cmocka_unit_test(test_steady_week_never_throttled),
 		cmocka_unit_test(test_ramp_then_full_pattern),
 		cmocka_unit_test(test_jump_throttled_and_released),
+		cmocka_unit_test(test_backlog_after_throttle),
 		cmocka_unit_test(test_small_senders),
 		cmocka_unit_test(test_recipient_jump),
 		cmocka_unit_test(test_spoofed_syns_never_promote),
