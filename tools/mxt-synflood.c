@@ -29,8 +29,23 @@
  * to run in the initial network namespace.  The flood is bounded by
  * --duration or --count (one is required).
  *
+ * --batch (default 64, at most 256) is the live-frames batch (frames run
+ * and flushed to the veth together; veth's ring holds 256, so batches
+ * above 64 may overflow it when the receiver falls behind) or the
+ * sendmmsg vector.  --cpu pins the tool (and so, for live, the receiving
+ * veth's NAPI softirq, which runs on the sending CPU).
+ *
  * Output: one human line on stderr and one machine line on stdout:
- *   MXT_SYNFLOOD method=live packets=N seconds=S pps=R cpu=C cpu_end=C ...
+ *   MXT_SYNFLOOD method=M packets=N send_errors=E seconds=S pps=R
+ *     active_seconds=A active_pps=RA cpu=C cpu_end=C sources=K spoof=0|1
+ *     batch=B stime=T utime=T nivcsw=N
+ * packets: live, frames the BPF program rewrote and redirected (a frame
+ * the veth then refuses shows in its tx_queue_N_xdp_xmit_errors);
+ * afpacket, frames sendmmsg accepted (send_errors: refused ones).
+ * seconds/pps: wall clock.  active_seconds/active_pps: live, the kernel's
+ * timing of the run loops (see run_live()); afpacket, the wall clock.
+ * stime/utime/nivcsw: getrusage() of the tool (nivcsw counts the times
+ * other tasks took its CPU).
  *
  *   mxt-synflood -i IFACE -m DST_MAC [--method live|afpacket]
  *                [--sources K | --spoof] [--src-first ADDR]

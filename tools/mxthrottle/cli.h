@@ -18,6 +18,7 @@
 /* Global options. */
 struct cli {
 	const char *pin_dir;  /* --pin-dir, else $MXT_PIN_DIR, else MXT_PIN_DIR */
+	const char *control;  /* --control, else $MXT_CONTROL, else MXT_CONTROL_DEFAULT */
 	int verbosity;        /* -v count */
 };
 
@@ -27,7 +28,12 @@ struct cli_cmd {
 	int (*fn)(struct cli *c, int argc, char **argv);
 	const char *usage;    /* synopsis lines after "mxthrottle " */
 	const char *help;     /* one line */
+	unsigned int flags;   /* CLI_F_* */
 };
+
+/* cli_cmd.flags */
+#define CLI_F_NOROOT 0x1      /* runs without root: the simulator, and the
+			       * daemon's commands (its socket decides) */
 
 /* The commands, one per cmd_*.c. */
 int cmd_attach(struct cli *c, int argc, char **argv);
@@ -39,6 +45,19 @@ int cmd_show(struct cli *c, int argc, char **argv);
 int cmd_allow(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
+/* cmd_ctl.c: through mxthrottled's control socket, and the simulator. */
+int cmd_explain(struct cli *c, int argc, char **argv);
+int cmd_release(struct cli *c, int argc, char **argv);
+int cmd_reset(struct cli *c, int argc, char **argv);
+int cmd_forget(struct cli *c, int argc, char **argv);
+int cmd_graylist(struct cli *c, int argc, char **argv);
+int cmd_history(struct cli *c, int argc, char **argv);
+int cmd_daemon(struct cli *c, int argc, char **argv);
+int cmd_checkpoint(struct cli *c, int argc, char **argv);
+int cmd_ctl(struct cli *c, int argc, char **argv);
+/* "allow add|del" through the daemon when it answers, else cmd_allow. */
+int cmd_allow_ctl(struct cli *c, int argc, char **argv);
+int cmd_sim(struct cli *c, int argc, char **argv);
 
 /* One-line error on stderr ("mxthrottle: ..."); returns -1 for
  * "return cli_err(...)". */

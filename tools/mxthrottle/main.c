@@ -4,7 +4,7 @@
  * global options, the dispatch table, and the helpers every command group
  * shares (errors, map opening, JSON bits, source keys).
  *
- *   mxthrottle [--pin-dir DIR] [-v] COMMAND [ARGS]
+ *   mxthrottle [--pin-dir DIR] [--control PATH] [-v] COMMAND [ARGS]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,28 +16,52 @@
 #include <unistd.h>
 #include "addr.h"
 #include "cli.h"
+#include "control.h"
 #include "log.h"
 
 static const struct cli_cmd cmds[] = {
 	{ "attach", cmd_attach, "attach IFACE [--mode native|skb] [--max-sources N]",
-	  "load (or reuse) mxt_xdp and its pinned maps and attach it to IFACE" },
+	  "load (or reuse) mxt_xdp and its pinned maps and attach it to IFACE", 0 },
 	{ "detach", cmd_detach, "detach IFACE",
-	  "detach mxt_xdp from IFACE (maps and program stay pinned)" },
+	  "detach mxt_xdp from IFACE (maps and program stay pinned)", 0 },
 	{ "status", cmd_status, "status [--json]",
-	  "interfaces running mxt_xdp, mode, map fill" },
+	  "interfaces running mxt_xdp, mode, map fill", 0 },
 	{ "stats", cmd_stats, "stats [--json]",
-	  "per-reason packet counters, summed over CPUs" },
+	  "per-reason packet counters, summed over CPUs", 0 },
 	{ "top", cmd_top, "top [-n N] [-i SECONDS] [--json]",
-	  "sources by recent SYN rate" },
+	  "sources by recent SYN rate", 0 },
 	{ "show", cmd_show, "show ADDR [--json]",
-	  "everything known about one source" },
-	{ "allow", cmd_allow, "allow add CIDR | allow del CIDR | allow list [--json]",
-	  "connector CIDRs that are never limited" },
+	  "everything known about one source", 0 },
+	{ "allow", cmd_allow_ctl, "allow add CIDR | allow del CIDR | allow list [--json]",
+	  "connector CIDRs that are never limited (add/del through mxthrottled when it runs)", 0 },
 	{ "policy", cmd_policy,
 	  "policy set ADDR CLASS [--rate R --burst B] | policy del ADDR | policy list [--json]",
-	  "per-source class or limit override" },
+	  "per-source class or limit override", 0 },
 	{ "config", cmd_config, "config get [KEY] [--json] | config set KEY VALUE [KEY VALUE ...]",
-	  "read or change the configuration in the config map" },
+	  "read or change the configuration in the config map", 0 },
+	{ "explain", cmd_explain, "explain ADDR [--json]",
+	  "mxthrottled's view of a sender: state, reason, rate vs baseline, allowance, next change",
+	  CLI_F_NOROOT },
+	{ "release", cmd_release, "release ADDR",
+	  "end a sender's throttle or block now: it becomes established (mxthrottled)", CLI_F_NOROOT },
+	{ "reset", cmd_reset, "reset ADDR",
+	  "put a sender back on probation with 0 clean days (mxthrottled)", CLI_F_NOROOT },
+	{ "forget", cmd_forget, "forget ADDR",
+	  "delete a sender's history; its next session starts over (mxthrottled)", CLI_F_NOROOT },
+	{ "graylist", cmd_graylist, "graylist list [--json]",
+	  "senders on probation (mxthrottled)", CLI_F_NOROOT },
+	{ "history", cmd_history, "history export [--csv|--json]",
+	  "every tracked sender's record, JSON by default (mxthrottled)", CLI_F_NOROOT },
+	{ "daemon", cmd_daemon, "daemon status [--json]",
+	  "mxthrottled's senders by state, ticks, decisions, checkpoints", CLI_F_NOROOT },
+	{ "checkpoint", cmd_checkpoint, "checkpoint",
+	  "make mxthrottled write its history now", CLI_F_NOROOT },
+	{ "ctl", cmd_ctl, "ctl WORD...",
+	  "send one raw control command, e.g. 'ctl clock advance 3600' (mxthrottled -T)", CLI_F_NOROOT },
+	{ "sim", cmd_sim,
+	  "sim [--synthetic|--trace FILE] [--days N] [--seed S] [--set NAME=VALUE]... [--json]",
+	  "replay or generate traffic through the model on a virtual clock (no root, no daemon)",
+	  CLI_F_NOROOT },
 };
 
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -88,18 +112,21 @@ int cli_help(const char *cmd)
 /* The whole usage text. */
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mxthrottle [--pin-dir DIR] [-v] COMMAND [ARGS]\n\n"
+	fprintf(f, "usage: mxthrottle [--pin-dir DIR] [--control PATH] [-v] COMMAND [ARGS]\n\n"
 		   "XDP SYN-rate limiter for mail servers.  Commands:\n");
 	for (size_t i = 0; i < NCMDS; i++) {
 		print_synopsis(f, "  ", cmds[i].usage);
 		fprintf(f, "      %s\n", cmds[i].help);
 	}
 	fprintf(f, "\nOptions:\n"
-		   "  --pin-dir DIR  maps and program pinned under DIR (default $MXT_PIN_DIR or %s)\n"
-		   "  -v, --verbose  more diagnostics on stderr (repeat for debugging output)\n"
-		   "  -h, --help     this text; 'mxthrottle COMMAND --help' for one command\n"
+		   "  --pin-dir DIR   maps and program pinned under DIR (default $MXT_PIN_DIR or %s)\n"
+		   "  --control PATH  mxthrottled's control socket (default $MXT_CONTROL or %s)\n"
+		   "  -v, --verbose   more diagnostics on stderr (repeat for debugging output)\n"
+		   "  -h, --help      this text; 'mxthrottle COMMAND --help' for one command\n"
+		   "explain, release, reset, forget, graylist, history, daemon, checkpoint and ctl\n"
+		   "need mxthrottled; allow add/del go through it when it answers, else to the maps.\n"
 		   "Every read accepts --json (one JSON document on stdout).  Exit status 0 on\n"
-		   "success, 1 on any error.  See mxthrottle(8).\n", MXT_PIN_DIR);
+		   "success, 1 on any error.  See mxthrottle(8).\n", MXT_PIN_DIR, MXT_CONTROL_DEFAULT);
 }
 
 int cli_err(const char *fmt, ...)
@@ -179,22 +206,28 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "control", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli c = { .pin_dir = NULL, .verbosity = 0 };
+	struct cli c = { .pin_dir = NULL, .control = NULL, .verbosity = 0 };
 	const struct cli_cmd *k;
 	char progname[64];
 	int opt, ret;
 
 	mxt_log_open("mxthrottle", 0, -1);
-	while ((opt = getopt_long(argc, argv, "+p:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:C:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (!*optarg)
 				return cli_err("--pin-dir needs a directory"), 1;
 			c.pin_dir = optarg;
+			break;
+		case 'C':
+			if (!*optarg)
+				return cli_err("--control needs a socket path"), 1;
+			c.control = optarg;
 			break;
 		case 'v':
 			c.verbosity++;
@@ -210,6 +243,11 @@ int main(int argc, char **argv)
 	mxt_log_set_verbosity(-1 + c.verbosity);
 	if (!c.pin_dir)
 		c.pin_dir = mxt_pin_dir_default();
+	if (!c.control) {
+		const char *env = getenv("MXT_CONTROL");
+
+		c.control = env && *env ? env : MXT_CONTROL_DEFAULT;
+	}
 	if (optind >= argc) {
 		usage(stderr);
 		return 1;
@@ -223,7 +261,7 @@ int main(int argc, char **argv)
 		cli_err("unknown command '%s' (see mxthrottle --help)", argv[optind]);
 		return 1;
 	}
-	if (geteuid() != 0 && !wants_help(argc - optind, argv + optind)) {
+	if (geteuid() != 0 && !(k->flags & CLI_F_NOROOT) && !wants_help(argc - optind, argv + optind)) {
 		cli_err("%s needs root (CAP_BPF, CAP_NET_ADMIN): run it with sudo", k->name);
 		return 1;
 	}
