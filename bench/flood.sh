@@ -31,14 +31,19 @@
 # generator's batch loop calls local_bh_enable(): generator and receiver
 # share one CPU by construction.  Checked per run ("checks" column):
 #   cpu-moved     the generator did not start and end on --cpu;
-#   rx-off-cpu    under 95% of the receive work ran on --cpu, counted where
-#                 the work is: mxthrottle's per-CPU mxt_stats, or the
-#                 stack's per-CPU softnet_stat (netfilter, none).  For the
-#                 floor only NET_RX softirqs per CPU can tell, which other
-#                 load on the machine also raises: shown, not checked;
+#   rx-off-cpu    the packets counted on --cpu were under 95% of those
+#                 veth1 received ("oncpu" column), counted where the work
+#                 is: mxthrottle's per-CPU mxt_stats, or the stack's
+#                 per-CPU softnet_stat (netfilter, none).  For the floor
+#                 only NET_RX softirqs per CPU can tell, and "oncpu" is
+#                 --cpu's share of them, which other load on the machine
+#                 lowers: shown, not checked;
 #   ksoftirqd     ksoftirqd/CPU used over 5% of the run's active time (its
 #                 work would fall outside the generator's timing).
-# Also checked: undelivered (rx under 99% of what was generated),
+# Also checked: undelivered (rx under 99% of what was generated: the
+# receiver fell behind, e.g. when softirq work spilled to ksoftirqd, and
+# veth's 256-frame ring refused frames, counted by veth0's
+# tx_queue_N_xdp_xmit_errors; rates count delivered frames only),
 # counted!=rx / stats!=rx (the filter did not see every delivered SYN),
 # drops<95% (sources shape: a filter that does not limit), policy-evicted,
 # tcp-csum-errors (the generated SYNs carry valid checksums).
@@ -488,10 +493,14 @@ run_one() {
 	pkts=$(gfield "$line" packets)
 	secs=$(gfield "$line" seconds)
 	act=$(gfield "$line" active_seconds)
-	# The generator CPU's share of the receive work (see cpu_counts).
-	share=$(awk -v a="$n0" -v b="$n1" -v c="$CPU" 'BEGIN {
+	# Where the receive work ran (see cpu_counts).  floor: the generator
+	# CPU's share of all NET_RX softirqs.  Others: the packets counted on
+	# the generator's CPU over the packets veth1 received (other CPUs'
+	# counts, which other load on the machine raises, do not enter).
+	share=$(awk -v a="$n0" -v b="$n1" -v c="$CPU" -v m="$m" -v r=$((rx1 - rx0)) 'BEGIN {
 		n = split(a, x, " "); split(b, y, " "); t = 0
 		for (i = 1; i <= n; i++) t += y[i] - x[i]
+		if (m != "floor") t = r
 		printf "%.3f\n", (t > 0 ? (y[c + 1] - x[c + 1]) / t : 0) }')
 	# ksoftirqd's CPU time over the generator's active time: receive work
 	# done there is outside the generator's timing.

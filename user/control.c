@@ -91,6 +91,14 @@ int mxt_control_accept(int lfd, uid_t self_uid, int timeout_ms, char *line,
 	size_t used = 0;
 	int fd, err = 0;
 
+	/* The listener is non-blocking: wait for a client (the daemon only
+	 * calls this when epoll says one is there, so this returns at once). */
+	{
+		struct pollfd lp = { .fd = lfd, .events = POLLIN };
+
+		if (poll(&lp, 1, timeout_ms) <= 0)
+			return -EAGAIN;
+	}
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -604,8 +604,10 @@ int mxt_hdb_checkpoint(struct mxt_hdb *db, struct mxt_model *m, uint64_t now, un
 		if (mdb_env_set_mapsize(db->env, ei.me_mapsize * 2))
 			break;
 	}
-	if (!rc)
+	if (!rc) {
+		db->err[0] = 0; /* a map-full first attempt is not an error */
 		mxt_model_mark_clean(m);
+	}
 out:
 	free(c.v);
 	return rc;

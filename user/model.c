@@ -52,6 +52,7 @@ struct mxt_model {
 	struct rm_entry *rm;      /* deletion log */
 	size_t rm_len, rm_cap;
 	int rm_overflow;          /* RM_DB entries were dropped */
+	uint32_t evict_fail_at[TIER_EVIDENCE + 1]; /* second an eviction up to this tier failed */
 	struct mxt_model_counts c;
 };
 
@@ -267,6 +268,16 @@ static double expected_at(const struct mxt_model_params *p, const struct mxt_sen
 	return dmax(e, (double)p->baseline_floor);
 }
 
+/* 1 when the profile that expected_at() uses at 'now' has learned at
+ * least one active day: weekdays need the weekday profile, weekends
+ * either (the weekend baseline falls back to weekend_blend x weekday). */
+static int learned_for(const struct mxt_model_params *p, const struct mxt_sender *s, uint64_t now)
+{
+	if (is_weekend(local_hour(p, now / HOUR)))
+		return s->wd_days + s->we_days > 0;
+	return s->wd_days > 0;
+}
+
 /* Public wrapper of expected_at(). */
 double mxt_model_expected(const struct mxt_model *m, const struct mxt_sender *s, uint64_t now)
 {
@@ -283,16 +294,22 @@ static void fold(const struct mxt_model_params *p, struct mxt_sender *s, uint32_
 	uint32_t n;
 	uint16_t *slot;
 
+	/* A source day covers each hour of the day once; it counts as a
+	 * learned weekday (weekend day) by its noon, so that a day holding
+	 * only Monday's first hour does not make the weekday profile look
+	 * learned. */
 	if (!is_weekend(L)) {
 		n = s->wd_days;
 		a = dmax(1.0 / p->baseline_days, 1.0 / (n + 1.0));
 		slot = &s->wd[h];
-		s->flags |= MXT_SF_DAY_WD;
+		if (h == 12)
+			s->flags |= MXT_SF_DAY_WD;
 	} else {
 		n = s->we_days;
 		a = dmax(1.0 / (3.0 * p->baseline_weekend_days), 1.0 / (3.0 * n + (h % 3) + 1.0));
 		slot = &s->we[h / 3];
-		s->flags |= MXT_SF_DAY_WE;
+		if (h == 12)
+			s->flags |= MXT_SF_DAY_WE;
 	}
 	cur = BF(*slot);
 	if (n > 0) {
@@ -320,13 +337,21 @@ enum { R_FAST = 0, R_SLOW, R_RCPT, R_SYN, R_N };
 static void rates_at(const struct mxt_model_params *p, const struct mxt_sender *s, uint64_t now,
 		     double r[R_N])
 {
-	double dt = 0;
+	double dt = 0, slow;
 
 	if (t32(now) > s->rate_t)
 		dt = (double)(t32(now) - s->rate_t);
+	if (dt == 0) {
+		r[R_FAST] = s->r_fast;
+		r[R_SLOW] = s->r_slow;
+		r[R_RCPT] = s->rr;
+		r[R_SYN] = s->syn_rate;
+		return;
+	}
+	slow = exp(-dt / p->rate_window);
 	r[R_FAST] = s->r_fast * exp(-dt / p->rate_fast_window);
-	r[R_SLOW] = s->r_slow * exp(-dt / p->rate_window);
-	r[R_RCPT] = s->rr * exp(-dt / p->rate_window);
+	r[R_SLOW] = s->r_slow * slow;
+	r[R_RCPT] = s->rr * slow;
 	r[R_SYN] = s->syn_rate * exp(-dt / SYN_TAU);
 }
 
@@ -822,6 +847,7 @@ static int remove_slot(struct mxt_model *m, size_t i, int reported)
 		return rc;
 	m->c.by_state[s->state]--;
 	slot_delete(m, i);
+	memset(m->evict_fail_at, 0, sizeof(m->evict_fail_at));
 	return 0;
 }
 
@@ -857,6 +883,10 @@ static int evict_one(struct mxt_model *m, uint64_t now, unsigned int max_tier)
 	unsigned int best_tier = 99, tier;
 	size_t i = m->hand, best_i = 0, seen = 0, steps;
 
+	/* A table full of what this newcomer may not evict stays so for a
+	 * while: one fruitless scan per second and tier, not one per SYN. */
+	if (max_tier <= TIER_EVIDENCE && m->evict_fail_at[max_tier] == t)
+		return -ENOSPC;
 	for (steps = 0; steps < m->nslots && seen < EVICT_SCAN_MAX; steps++) {
 		if (m->tag[i]) {
 			uint64_t sc = evict_score(&m->p, &m->recs[i], t, &tier);
@@ -874,8 +904,12 @@ static int evict_one(struct mxt_model *m, uint64_t now, unsigned int max_tier)
 			i = 0;
 	}
 	m->hand = i;
-	if (best == UINT64_MAX || best_tier > max_tier || best_tier >= 3)
+	if (best == UINT64_MAX || best_tier > max_tier || best_tier >= 3) {
+		/* The scan ran to its end (all records or EVICT_SCAN_MAX). */
+		if (max_tier <= TIER_EVIDENCE)
+			m->evict_fail_at[max_tier] = t;
 		return -ENOSPC;
+	}
 	if (remove_slot(m, best_i, 0))
 		return -ENOSPC;
 	m->c.evicted++;
@@ -1054,7 +1088,7 @@ static int evaluate(const struct mxt_model *m, const struct mxt_sender *s, uint6
 	d->current_rate = r[R_SLOW];
 	d->fast_rate = r[R_FAST];
 	d->rcpt_rate = r[R_RCPT];
-	d->baseline_rate = (s->wd_days + s->we_days) ? E : 0.0;
+	d->baseline_rate = learned_for(p, s, now) ? E : 0.0;
 	d->ratio = r[R_SLOW] / E;
 	d->used = used;
 	d->days_active = s->days_active;
@@ -1200,8 +1234,8 @@ static void check_jump(struct mxt_model *m, struct mxt_sender *s, uint64_t now)
 	struct thresholds th;
 	double r[R_N];
 
-	if (s->wd_days + s->we_days == 0)
-		return; /* nothing learned yet (operator release): learn first */
+	if (!learned_for(p, s, now))
+		return; /* this kind of day not learned yet (operator release): learn first */
 	thresholds_for(p, s, expected_at(p, s, now), &th);
 	if ((s->flags & MXT_SF_COOLED) &&
 	    (uint64_t)t32(now) < (uint64_t)s->state_since + p->throttle_grace) {
@@ -1371,25 +1405,20 @@ int mxt_model_observe_session(struct mxt_model *m, const struct mxt_key *key, ui
 	return rc < 0 ? rc : 0;
 }
 
-/* Per-tick SYN deltas of one source. */
-int mxt_model_observe_syns(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
-			   uint64_t syns, uint64_t dropped)
+/* SYN deltas of one source whose key is normalised and hashed (h). */
+static void syns_one(struct mxt_model *m, const struct mxt_key *k, uint64_t h, uint64_t now,
+		     uint64_t syns)
 {
-	const struct mxt_model_params *p;
+	const struct mxt_model_params *p = &m->p;
 	struct mxt_sender *s;
-	struct mxt_key k;
 	double thr;
 	size_t i;
 	long f;
 	int created;
 
-	(void)dropped; /* counted SYNs include the dropped ones */
-	if (!m || key_norm(key, &k))
-		return -EINVAL;
-	p = &m->p;
 	if (!syns)
-		return 0;
-	f = find_slot(m, &k, key_hash(m, &k));
+		return;
+	f = find_slot(m, k, h);
 	if (f >= 0 && advance(p, &m->recs[f], now, &m->c)) {
 		m->c.expired++;
 		if (remove_slot(m, (size_t)f, 0) == 0)
@@ -1398,11 +1427,11 @@ int mxt_model_observe_syns(struct mxt_model *m, const struct mxt_key *key, uint6
 	if (f < 0) {
 		if (syns < p->syn_track_min) {
 			m->c.syns_untracked += syns;
-			return 0;
+			return;
 		}
-		if (find_or_insert(m, &k, now, TIER_SYN, &i, &created)) {
+		if (find_or_insert(m, k, now, TIER_SYN, &i, &created)) {
 			m->c.syns_untracked += syns;
-			return 0;
+			return;
 		}
 	} else {
 		i = (size_t)f;
@@ -1412,7 +1441,8 @@ int mxt_model_observe_syns(struct mxt_model *m, const struct mxt_key *key, uint6
 	s->syn_rate = (float)(s->syn_rate + (double)syns * (60.0 / SYN_TAU));
 	if (s->last_seen < t32(now))
 		s->last_seen = t32(now);
-	thr = block_threshold(p, s, now);
+	/* block_threshold() >= block_syn_rate: skip it in the common case. */
+	thr = s->syn_rate <= p->block_syn_rate / 2.0 ? p->block_syn_rate : block_threshold(p, s, now);
 	if (s->state != MXT_STATE_BLOCKED && s->syn_rate > thr) {
 		s->prev_state = s->state == MXT_STATE_THROTTLED ? MXT_STATE_ESTABLISHED : s->state;
 		set_state(&m->c, s, MXT_STATE_BLOCKED, MXT_CODE_HARD_LIMIT, t32(now));
@@ -1428,7 +1458,61 @@ int mxt_model_observe_syns(struct mxt_model *m, const struct mxt_key *key, uint6
 	}
 	s->flags |= MXT_SF_DIRTY;
 	set_due(m, i);
+}
+
+/* Per-tick SYN deltas of one source. */
+int mxt_model_observe_syns(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
+			   uint64_t syns, uint64_t dropped)
+{
+	struct mxt_key k;
+
+	(void)dropped; /* counted SYNs include the dropped ones */
+	if (!m || key_norm(key, &k))
+		return -EINVAL;
+	syns_one(m, &k, key_hash(m, &k), now, syns);
 	return 0;
+}
+
+#define PF_DIST 8 /* observations prefetched ahead */
+
+/* Per-tick SYN deltas of many sources: the same as calling
+ * mxt_model_observe_syns() for each, with the table slots prefetched a few
+ * observations ahead (the pass is bound by memory latency). */
+int mxt_model_observe_syns_batch(struct mxt_model *m, const struct mxt_syn_obs *obs, size_t n,
+				 uint64_t now)
+{
+	struct mxt_key rk[PF_DIST];
+	uint64_t rh[PF_DIST];
+	size_t i;
+	int bad = 0;
+
+	if (!m || (n && !obs))
+		return -EINVAL;
+	for (i = 0; i < n + PF_DIST; i++) {
+		size_t r = i % PF_DIST;
+
+		if (i >= PF_DIST) { /* observation i - PF_DIST lives in slot r */
+			if (rk[r].family)
+				syns_one(m, &rk[r], rh[r], now, obs[i - PF_DIST].syns);
+			else
+				bad++;
+		}
+		if (i < n) {
+			if (key_norm(&obs[i].key, &rk[r])) {
+				rk[r].family = 0;
+			} else {
+				size_t home;
+
+				rh[r] = key_hash(m, &rk[r]);
+				home = home_of(m, rh[r]);
+				__builtin_prefetch(&m->tag[home]);
+				__builtin_prefetch(&m->due[home]);
+				__builtin_prefetch(&m->recs[home]);
+				__builtin_prefetch((const char *)&m->recs[home] + 64);
+			}
+		}
+	}
+	return bad ? -EINVAL : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1481,6 +1565,7 @@ int mxt_model_tick(struct mxt_model *m, uint64_t now, mxt_model_change_fn cb, vo
 	rm_compact(m);
 	if (t < m->next_due)
 		goto out;
+	m->c.tick_scans++;
 	for (i = 0; i < m->nslots;) {
 		uint32_t dv = m->due[i];
 		struct mxt_sender *s;
@@ -1492,6 +1577,7 @@ int mxt_model_tick(struct mxt_model *m, uint64_t now, mxt_model_change_fn cb, vo
 			continue;
 		}
 		s = &m->recs[i];
+		m->c.tick_visits++;
 		if (advance(&m->p, s, now, &m->c)) {
 			if (s->kclass != MXT_CLASS_UNKNOWN) {
 				report(m, cb, ctx, s, NULL, 1);

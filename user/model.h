@@ -20,6 +20,8 @@
  *       unknown source is tracked (state NEW) only when one observation
  *       carries >= syn_track_min SYNs, so a random-source flood (one or two
  *       SYNs per address) creates no records at all.
+ *       mxt_model_observe_syns_batch() does the same for many sources,
+ *       prefetching table slots ahead (the pass is memory-bound).
  *   mxt_model_admit_session() / mxt_model_observe_session()   evidence of
  *       a real TCP session (a completed handshake, seen by the MTA): kind
  *       CONNECT counts one session (call it once per SMTP session), RCPT /
@@ -72,8 +74,12 @@
  *   also draw on a gateway-wide GCRA budget of new_sender_budget sessions
  *   per hour (default 600, burst 1/6 of it): when it is empty, 451
  *   GLOBAL_BUDGET.  This is what defers snowshoe spam (hundreds of new
- *   addresses, each below its own allowance).  Optional classic greylisting:
- *   greylist_delay seconds after the first session everything is deferred.
+ *   addresses, each below its own allowance).  Budget deferrals count
+ *   against a clean day like any other, so a persistent snowshoe address
+ *   does not graduate; the price is that a legitimate newcomer arriving
+ *   during a campaign may need an extra day.  Optional classic
+ *   greylisting: greylist_delay seconds after the first session
+ *   everything is deferred (off by default).
  *
  * BASELINE (what the source normally sends at this hour).  Learned from
  * admitted sessions per clock hour, in the profile's local time
@@ -86,6 +92,10 @@
  *   we[8]   weekend profile in 3-hour blocks, same scheme
  *           (alpha = max(1/(3 baseline_weekend_days), 1/(3 n + j))).
  *   rps     recipients per session (EWMA, starts at 1).
+ *   A source day covers each hour of the day exactly once; it counts as a
+ *   learned weekday (or weekend day) by its noon.  Rate jumps are only
+ *   judged against a learned profile: weekday hours need >= 1 learned
+ *   weekday, weekend hours >= 1 learned day of either kind.
  *   Not learned while THROTTLED or BLOCKED (hours touched by either are
  *   skipped), and one hour adds at most
  *       cap = max(learn_cap_factor x slot, slot + jump_margin)
@@ -107,7 +117,7 @@
  * with tau = 60 s in SYN/min.  Rates count ATTEMPTS (deferred sessions
  * too): a throttled sender's demand, not what it was allowed.
  *
- * RATE JUMP (ESTABLISHED with >= 1 learned day -> THROTTLED), checked on
+ * RATE JUMP (ESTABLISHED with a learned profile -> THROTTLED), checked on
  * every session:
  *       r_slow > max(jump_factor E, E + jump_margin)            (5x, +60/h)
  *    or r_fast > max(jump_factor E, E + jump_fast_margin)       (5x, +480/h)
@@ -123,6 +133,14 @@
  *       max(release_factor E, E + jump_margin)   (and the recipient analogue)
  * ).  It returns to ESTABLISHED throttle_cooldown (30 min) after the rate
  * fell below it, computed exactly from the decay (no tick dependence).
+ * While THROTTLED a DEFERRED attempt counts throttle_retry_weight (0.25)
+ * in the rates: deferred mail comes back as retries, and at full weight an
+ * MTA's own backlog would keep it throttled for hours after its sending
+ * calmed down (a spammer at 20x still measures ~6x, far above release).
+ * For throttle_grace (2 h) after a throttle ends only the slow session
+ * check applies: the MTA flushes its backlog in queue-run bursts, which
+ * the fast and recipient checks would take for a new jump; a renewed 20x
+ * jump is still caught by the slow check within ~2.5 minutes.
  *
  * BLOCKED when the SYN rate exceeds max(block_syn_rate, block_factor x
  * E/60) SYN/min; the kernel drops all its SYNs; released block_cooldown
@@ -149,8 +167,12 @@
  * GRAYLISTED, then 2 ESTABLISHED/THROTTLED idle longer than evict_protect;
  * oldest activity first within a tier.  ESTABLISHED sources active within
  * evict_protect and BLOCKED sources are never evicted: when only such
- * records remain, the newcomer is not tracked (-ENOSPC, counted).  A SYN
- * observation may only evict NEW records (a flood cannot push out history).
+ * records remain, the newcomer is not tracked (-ENOSPC, counted; the
+ * policy service fails open for it) and further newcomers of that tier
+ * fail fast for the rest of that second.  A SYN observation may only evict
+ * NEW records (a flood cannot push out history).  Deletions (evictions,
+ * expiry, forget) are logged for the next tick (kernel entry deleted) and
+ * the next dirty checkpoint (history_db.h).
  */
 #ifndef MXT_MODEL_H
 #define MXT_MODEL_H
@@ -176,8 +198,8 @@ enum mxt_obs_kind {
 #define MXT_SF_DIRTY    0x01 /* changed since the last mxt_model_mark_clean() */
 #define MXT_SF_PENDING  0x02 /* kernel class/limit to be reported by the next tick */
 #define MXT_SF_NOLEARN  0x04 /* the current hour is not learned (throttled/blocked) */
-#define MXT_SF_DAY_WD   0x08 /* the current day folded weekday hours */
-#define MXT_SF_DAY_WE   0x10 /* the current day folded weekend hours */
+#define MXT_SF_DAY_WD   0x08 /* the current day learned a weekday noon */
+#define MXT_SF_DAY_WE   0x10 /* the current day learned a weekend noon */
 #define MXT_SF_DAY_BAD  0x20 /* the current day saw a throttle or block: not clean */
 #define MXT_SF_RELEASED 0x40 /* made ESTABLISHED by the operator */
 #define MXT_SF_COOLED   0x80 /* ESTABLISHED again after a throttle (grace applies) */
@@ -251,6 +273,8 @@ struct mxt_model_counts {
 	uint64_t blocks;                 /* -> BLOCKED */
 	uint64_t established;            /* GRAYLISTED -> ESTABLISHED */
 	uint64_t changes;                /* kernel policy changes reported */
+	uint64_t tick_scans;             /* ticks that scanned the table (something was due) */
+	uint64_t tick_visits;            /* records those scans looked at */
 	uint64_t memory_bytes;           /* footprint of the table */
 };
 
@@ -276,6 +300,16 @@ int mxt_model_set_hash_seed(struct mxt_model *m, uint64_t seed);
 /* Per-tick deltas of one source's kernel counters (all SYNs, dropped ones). */
 int mxt_model_observe_syns(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
 			   uint64_t syns, uint64_t dropped);
+/* One source's deltas, for the batch call. */
+struct mxt_syn_obs {
+	struct mxt_key key;
+	uint64_t syns;     /* counted SYNs since the last tick (dropped included) */
+	uint64_t dropped;  /* of which dropped */
+};
+/* The same for n sources at once, prefetching ahead (faster on big tables):
+ * 0, or -EINVAL when some key was invalid (the others are applied). */
+int mxt_model_observe_syns_batch(struct mxt_model *m, const struct mxt_syn_obs *obs, size_t n,
+				 uint64_t now);
 /* Count a session event accepted anyway (no decision). */
 int mxt_model_observe_session(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
 			      enum mxt_obs_kind kind, uint32_t recipients, uint64_t size);

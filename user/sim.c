@@ -26,6 +26,7 @@
 #define DAY 86400.0
 #define QUEUE_LIFETIME (5 * DAY)   /* Postfix maximal_queue_lifetime */
 #define DEFAULT_START 1704067200ULL /* Monday 2024-01-01 00:00 UTC */
+#define SYN_BATCH 1024               /* SYN observations per model call */
 
 static const char *const pop_names[MXT_SIM_POP_MAX] = {
 	"established", "new-legit", "snowshoe", "burst", "compromised", "spoofed-flood", "trace"
@@ -240,6 +241,7 @@ struct sim {
 	uint64_t flood_rng;
 	uint64_t spoof_promoted;
 	uint8_t spoof_seen[65536 / 8]; /* distinct spoofed addresses */
+	struct mxt_syn_obs batch[SYN_BATCH]; /* SYN deltas handed to the model */
 };
 
 /* Heap order: time, then sequence. */
@@ -523,13 +525,21 @@ static void on_change(void *ctx, const struct mxt_model_change *c)
 /* The daemon's tick: SYN deltas into the model, then its transitions. */
 static void do_tick(struct sim *s, double t)
 {
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 0; i < s->delta.n; i++) {
 		struct kent *d = &s->delta.e[s->delta.usedlist[i]];
 
-		mxt_model_observe_syns(s->m, &d->key, (uint64_t)t, d->syns, d->dropped);
+		s->batch[n].key = d->key;
+		s->batch[n].syns = d->syns;
+		s->batch[n].dropped = d->dropped;
+		if (++n == SYN_BATCH) {
+			mxt_model_observe_syns_batch(s->m, s->batch, n, (uint64_t)t);
+			n = 0;
+		}
 	}
+	if (n)
+		mxt_model_observe_syns_batch(s->m, s->batch, n, (uint64_t)t);
 	kmap_clear(&s->delta);
 	mxt_model_tick(s->m, (uint64_t)t, on_change, s);
 }
@@ -1094,7 +1104,7 @@ static int count_spoofed(void *ctx, const struct mxt_sender *x)
 /* Run a simulation. */
 int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *err, size_t errlen)
 {
-	struct sim s;
+	struct sim *s;
 	char ebuf[256];
 	int rc, i;
 
@@ -1109,9 +1119,13 @@ int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *
 		return -EINVAL;
 	}
 	memset(r, 0, sizeof(*r));
-	memset(&s, 0, sizeof(s));
-	s.c = c;
-	s.r = r;
+	s = calloc(1, sizeof(*s)); /* ~50 KB: not on the stack */
+	if (!s) {
+		snprintf(err, errlen, "sim: out of memory");
+		return -ENOMEM;
+	}
+	s->c = c;
+	s->r = r;
 	r->seed = c->seed;
 	r->days = c->days;
 	r->warmup_days = c->warmup_days;
@@ -1119,63 +1133,66 @@ int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *
 	r->start = c->start;
 	r->scale = c->scale;
 	r->synthetic = !c->trace;
-	if (mxt_model_params_check(&c->params, err, errlen))
+	if (mxt_model_params_check(&c->params, err, errlen)) {
+		free(s);
 		return -EINVAL;
-	s.m = mxt_model_new(&c->params, c->capacity);
-	rc = s.m ? 0 : -ENOMEM;
+	}
+	s->m = mxt_model_new(&c->params, c->capacity);
+	rc = s->m ? 0 : -ENOMEM;
 	if (!rc)
-		rc = kmap_init(&s.pol, 2 * c->capacity + 1);
+		rc = kmap_init(&s->pol, 2 * c->capacity + 1);
 	if (!rc)
-		rc = kmap_init(&s.delta, 1 << 18);
+		rc = kmap_init(&s->delta, 1 << 18);
 	if (rc) {
 		snprintf(err, errlen, "sim: out of memory");
 		goto out;
 	}
 	for (i = 0; i < MXT_CLASS_MAX; i++) {
-		s.cls[i].rate = c->class_rate[i];
-		s.cls[i].burst = c->class_burst[i];
-		if (mxt_limit_derive(&s.cls[i], 1)) {
+		s->cls[i].rate = c->class_rate[i];
+		s->cls[i].burst = c->class_burst[i];
+		if (mxt_limit_derive(&s->cls[i], 1)) {
 			snprintf(err, errlen, "sim: bad limit for class %d", i);
 			rc = -EINVAL;
 			goto out;
 		}
 	}
-	s.global.rate = c->global_rate;
-	s.global.burst = c->global_burst;
-	if (mxt_limit_derive(&s.global, 1)) {
+	s->global.rate = c->global_rate;
+	s->global.burst = c->global_burst;
+	if (mxt_limit_derive(&s->global, 1)) {
 		snprintf(err, errlen, "sim: bad global budget");
 		rc = -EINVAL;
 		goto out;
 	}
 	if (c->trace) {
-		rc = run_trace(&s, err, errlen);
+		rc = run_trace(s, err, errlen);
 	} else {
-		s.start = (double)c->start;
-		s.warm_start = s.start - c->warmup_days * DAY;
-		s.end = s.start + c->days * DAY;
-		rc = setup_synthetic(&s);
+		s->start = (double)c->start;
+		s->warm_start = s->start - c->warmup_days * DAY;
+		s->end = s->start + c->days * DAY;
+		rc = setup_synthetic(s);
 		if (!rc)
-			rc = run_loop(&s);
+			rc = run_loop(s);
 		if (rc && !err[0])
 			snprintf(err, errlen, "sim: %s", strerror(-rc));
 	}
 	if (!rc) {
-		finish(&s);
+		finish(s);
 		if (!c->trace) {
 			uint64_t by[MXT_STATE_MAX] = { 0 };
 
-			mxt_model_foreach(s.m, 0, count_spoofed, by);
+			mxt_model_foreach(s->m, 0, count_spoofed, by);
 			for (i = 0; i < MXT_STATE_MAX; i++)
 				r->pop[MXT_SIM_SPOOFED].reached[i] += by[i];
 		}
 	}
 out:
-	mxt_model_free(s.m);
-	kmap_free(&s.pol);
-	kmap_free(&s.delta);
-	kmap_free(&s.trace_idx);
-	free(s.src);
-	free(s.heap);
+	mxt_model_free(s->m);
+	kmap_free(&s->pol);
+	kmap_free(&s->delta);
+	kmap_free(&s->trace_idx);
+	free(s->src);
+	free(s->heap);
+	free(s);
 	return rc;
 }
 
@@ -1338,6 +1355,8 @@ int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json)
 		mxt_jw_ku64(&w, "throttles", r->counts.throttles);
 		mxt_jw_ku64(&w, "blocks", r->counts.blocks);
 		mxt_jw_ku64(&w, "syns_untracked", r->counts.syns_untracked);
+		mxt_jw_ku64(&w, "tick_scans", r->counts.tick_scans);
+		mxt_jw_ku64(&w, "tick_visits", r->counts.tick_visits);
 		mxt_jw_ku64(&w, "memory_bytes", r->counts.memory_bytes);
 		mxt_jw_obj_close(&w);
 		mxt_jw_obj_close(&w);

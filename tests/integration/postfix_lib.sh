@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash
 # postfix_lib.sh - a private Postfix instance for tests, sourced by
 # integration scripts (after lib.sh, whose wait_until it uses).  The
 # instance lives in its own config/queue directory (postfix -c DIR),
@@ -53,6 +54,8 @@ local_transport = discard:
 default_transport = discard:
 relay_domains =
 smtpd_peername_lookup = no
+# Queue IDs never reused within a run: log lines can be joined on them.
+enable_long_queue_ids = yes
 smtpd_recipient_restrictions = $restrictions, permit
 smtpd_client_connection_rate_limit = 0
 smtpd_client_connection_count_limit = 0
@@ -77,14 +80,11 @@ pf_cmd() {
 }
 
 pf_start() {
-	local ns=$1 dir=$2 listen=$3 policy=$4 i
+	local ns=$1 dir=$2 listen=$3 policy=$4
 	pf_write_config "$dir" "$listen" "$policy" || return 1
 	pf_cmd "$ns" "$dir" check || return 1
 	pf_cmd "$ns" "$dir" start || return 1
-	for i in $(seq 1 50); do
-		grep -q 'daemon started' "$dir/maillog" 2>/dev/null && return 0
-		sleep 0.1
-	done
+	wait_until 5 grep -q 'daemon started' "$dir/maillog" && return 0
 	echo "postfix in $ns did not start:" >&2
 	cat "$dir/maillog" >&2 2>/dev/null
 	return 1

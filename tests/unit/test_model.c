@@ -96,6 +96,9 @@ static double steady_rate(uint64_t t)
 
 typedef double (*rate_fn)(uint64_t t);
 
+static int snap_fn(void *ctx, const struct mxt_sender *s);
+static int cmp_sender(const void *a, const void *b);
+
 /* Next Poisson arrival after t for a piecewise-constant hourly rate. */
 static double next_arrival(uint64_t *rng, double t, rate_fn f, double mult)
 {
@@ -831,6 +834,45 @@ static void test_spoofed_syns_never_promote(void **state)
 	mxt_model_free(m);
 }
 
+/* The batch SYN call does exactly what single calls do. */
+static void test_syn_batch_equivalent(void **state)
+{
+	static struct mxt_syn_obs obs[5000];
+	static struct mxt_sender a[4096], b[4096];
+	struct mxt_model *m1 = model_default(8192), *m2 = model_default(8192);
+	struct mxt_sender *pa = a, *pb = b;
+	uint64_t rng = 9, t;
+	size_t i, na, nb;
+	int rc;
+
+	(void)state;
+	for (t = T0; t < T0 + 300; t += 10) {
+		for (i = 0; i < 5000; i++) {
+			obs[i].key = key4(40 + (unsigned)(rng_next(&rng) % 12), (unsigned)(rng_next(&rng) % 250));
+			obs[i].syns = rng_next(&rng) % 4 ? 1 + rng_next(&rng) % 3 : 5 + rng_next(&rng) % 400;
+			obs[i].dropped = obs[i].syns / 2;
+		}
+		obs[17].key.family = 9; /* one invalid key */
+		for (i = 0; i < 5000; i++)
+			mxt_model_observe_syns(m1, &obs[i].key, t, obs[i].syns, obs[i].dropped);
+		rc = mxt_model_observe_syns_batch(m2, obs, 5000, t);
+		CHECK(rc == -EINVAL, "batch with an invalid key: got %d, want -EINVAL", rc);
+		mxt_model_tick(m1, t, NULL, NULL);
+		mxt_model_tick(m2, t, NULL, NULL);
+	}
+	mxt_model_foreach(m1, 0, snap_fn, &pa);
+	mxt_model_foreach(m2, 0, snap_fn, &pb);
+	na = (size_t)(pa - a);
+	nb = (size_t)(pb - b);
+	CHECK(na == nb && na > 1000, "got %zu/%zu records", na, nb);
+	qsort(a, na, sizeof(a[0]), cmp_sender);
+	qsort(b, nb, sizeof(b[0]), cmp_sender);
+	CHECK(memcmp(a, b, na * sizeof(a[0])) == 0, "batch and single calls differ");
+	assert_int_equal(mxt_model_observe_syns_batch(m2, NULL, 0, t), 0);
+	mxt_model_free(m1);
+	mxt_model_free(m2);
+}
+
 /* A real SYN flood from one address: BLOCKED (HARD_LIMIT), reported to
  * the kernel, and back to its previous state after the cool-down. */
 static void test_block_and_unblock(void **state)
@@ -1022,6 +1064,17 @@ static void test_capacity_and_eviction(void **state)
 	k = key4(26, 1);
 	rc = mxt_model_admit_session(m, &k, t + 700, MXT_OBS_CONNECT, 0, 0, NULL);
 	CHECK(rc == -ENOSPC, "newcomer into a table of active established: got %d, want -ENOSPC", rc);
+	/* A flood of SYN-heavy newcomers changes nothing (and fails fast). */
+	for (i = 0; i < 10000; i++) {
+		k = key_u32(0x0a000000u + i);
+		assert_int_equal(mxt_model_observe_syns(m, &k, t + 700 + i / 1000, 50, 0), 0);
+	}
+	mxt_model_counts(m, &c);
+	CHECK(c.by_state[MXT_STATE_ESTABLISHED] == 64 && c.rejected_full == 10001,
+	      "SYN flood into a full table: got %llu established, %llu rejected, want 64/10001",
+	      (unsigned long long)c.by_state[MXT_STATE_ESTABLISHED],
+	      (unsigned long long)c.rejected_full);
+	k = key4(26, 1);
 	/* ...unless one of them has been idle beyond evict_protect (7 d). */
 	for (i = 0; i < 63; i++) {
 		k = key4(20 + i / 32, i % 32);
@@ -1031,7 +1084,7 @@ static void test_capacity_and_eviction(void **state)
 	rc = mxt_model_admit_session(m, &k, t + 8 * DAY, MXT_OBS_CONNECT, 0, 0, NULL);
 	CHECK(rc == 0, "with an idle established source: got %d, want admitted", rc);
 	mxt_model_counts(m, &c);
-	CHECK(c.tracked == 64 && c.rejected_full == 1, "got tracked %llu rejected %llu, want 64/1",
+	CHECK(c.tracked == 64 && c.rejected_full == 10001, "got tracked %llu rejected %llu, want 64/10001",
 	      (unsigned long long)c.tracked, (unsigned long long)c.rejected_full);
 	k = key4(21, 31); /* the one left idle */
 	CHECK(mxt_model_lookup(m, &k) == NULL, "the idle established source was not the one evicted");
@@ -1261,6 +1314,7 @@ int main(void)
 		cmocka_unit_test(test_small_senders),
 		cmocka_unit_test(test_recipient_jump),
 		cmocka_unit_test(test_spoofed_syns_never_promote),
+		cmocka_unit_test(test_syn_batch_equivalent),
 		cmocka_unit_test(test_block_and_unblock),
 		cmocka_unit_test(test_decide_explains_and_is_pure),
 		cmocka_unit_test(test_tick_reports_changes),
