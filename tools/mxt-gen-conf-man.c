@@ -128,8 +128,11 @@ int main(void)
 	fputs(model_intro, stdout);
 	t = mxt_model_param_table(&n);
 	for (size_t i = 0; i < n; i++) {
+		/* Durations carry their unit in the value ("30m"). */
+		int unit = t[i].unit[0] && t[i].type != MXT_PT_DURATION;
+
 		printf(".It Cm %s Pq default: Ql %s%s%s\n", t[i].name, t[i].defval,
-		       t[i].unit[0] ? " " : "", t[i].unit);
+		       unit ? " " : "", unit ? t[i].unit : "");
 		text(t[i].desc);
 		printf(" (%s, %g..%g).\n", mxt_param_type_name(t[i].type), t[i].min, t[i].max);
 	}

@@ -190,11 +190,16 @@ static void change_apply(struct mxt_controller *c, const struct mxt_model_change
 		     ci ? ci->text : "");
 }
 
+_Static_assert(sizeof(struct mxt_syn_obs) <= sizeof(struct mxt_source_entry),
+	       "tick compacts observations over the dumped entries");
+
 int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 {
 	struct mxt_source_entry *src = NULL;
 	struct change_buf b = { 0 };
-	size_t n = 0;
+	struct mxt_syn_obs *obs = NULL;
+	struct mxt_key key;
+	size_t n = 0, nobs = 0;
 	uint64_t t0 = usec_now();
 	int err = 0;
 
@@ -215,11 +220,22 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 		uint64_t ds, dd;
 
 		mxt_syn_delta_update(c->deltas, &src[i].key, &src[i].val, &ds, &dd);
-		if (ds)
-			mxt_model_observe_syns(c->model, &src[i].key, now, ds, dd);
+		if (!ds)
+			continue;
+		/* Compact the active ones in place as observations: the dump
+		 * is ours, an observation is smaller than an entry, and
+		 * obs[nobs] never reaches past src[i] (nobs <= i). */
+		key = src[i].key;
+		obs = (struct mxt_syn_obs *)src;
+		obs[nobs].key = key;
+		obs[nobs].syns = ds;
+		obs[nobs].dropped = dd;
+		nobs++;
 	}
 	/* A kernel entry unseen for 3 passes was evicted by the LRU. */
 	mxt_syn_delta_end(c->deltas, 3);
+	if (nobs)
+		mxt_model_observe_syns_batch(c->model, obs, nobs, now);
 	mxt_model_tick(c->model, now, change_collect, &b);
 	for (size_t i = 0; i < b.n; i++)
 		mxt_model_decide(c->model, &b.v[i].key, now, &b.why[i]);
@@ -244,6 +260,7 @@ struct reseed {
 	struct mxt_controller *c;
 	struct change_buf *b;
 	uint64_t now;
+	uint32_t min_burst;
 };
 
 static int reseed_one(void *ctx, const struct mxt_sender *s)
@@ -260,8 +277,9 @@ static int reseed_one(void *ctx, const struct mxt_sender *s)
 	ch.klass = s->kclass;
 	if (s->krate) {
 		ch.flags = MXT_POLICY_F_OVERRIDE;
+		/* The same derivation as the model's own reports. */
 		ch.limit.rate = s->krate;
-		ch.limit.burst = s->krate / 4 > 0 ? s->krate / 4 : 1;
+		ch.limit.burst = s->krate > r->min_burst ? s->krate : r->min_burst;
 		mxt_limit_derive(&ch.limit, 1);
 	}
 	change_collect(r->b, &ch);
@@ -271,13 +289,14 @@ static int reseed_one(void *ctx, const struct mxt_sender *s)
 int mxt_ctl_reseed_kernel(struct mxt_controller *c, uint64_t now)
 {
 	struct change_buf b = { 0 };
-	struct reseed r = { c, &b, now };
+	struct reseed r = { c, &b, now, 0 };
 	int written = 0;
 
 	/* The model's own tick reports every restored record (they are
 	 * PENDING); this pass covers records that were not, e.g. after the
 	 * kernel maps were recreated under a running daemon. */
 	pthread_mutex_lock(&c->lock);
+	r.min_burst = mxt_model_get_params(c->model)->kernel_min_burst;
 	mxt_model_tick(c->model, now, change_collect, &b);
 	mxt_model_foreach(c->model, 0, reseed_one, &r);
 	for (size_t i = 0; i < b.n; i++)
@@ -473,6 +492,8 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 	if (c->maps) {
 		mxt_lpm_key_from_cidr(&lk, &x.net, x.prefixlen);
 		rc = mxt_allow_add(c->maps, &lk);
+		if (rc == -EEXIST)
+			rc = 0; /* already in the pinned map (restart): keep its hits */
 		if (rc) {
 			snprintf(err, errlen, "cannot add %s to mxt_allow: %s", cidr, strerror(-rc));
 			return rc;
@@ -920,6 +941,7 @@ int mxt_ctl_seed(struct mxt_controller *c, const struct mxt_key *key, uint32_t p
 		 uint32_t days, uint64_t now)
 {
 	uint64_t start = now - (uint64_t)days * 86400u;
+	struct mxt_model_params saved, noblimit;
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
@@ -927,6 +949,13 @@ int mxt_ctl_seed(struct mxt_controller *c, const struct mxt_key *key, uint32_t p
 		rc = -EEXIST; /* time must not go backwards for a known source */
 		goto out;
 	}
+	/* The gateway-wide new-sender budget is a rate over *present* time:
+	 * replaying past hours against it would defer them all.  Seeding
+	 * runs without it. */
+	saved = *mxt_model_get_params(c->model);
+	noblimit = saved;
+	noblimit.new_sender_budget = 0;
+	mxt_model_set_params(c->model, &noblimit);
 	/* Hour by hour, as a well-behaved sender would: on probation it
 	 * stays just under its allowance, so its days count as clean. */
 	for (uint64_t hour = start - start % 3600; hour + 3600 <= now; hour += 3600) {
@@ -945,10 +974,12 @@ int mxt_ctl_seed(struct mxt_controller *c, const struct mxt_key *key, uint32_t p
 				r = mxt_model_admit_session(c->model, key, t, MXT_OBS_RCPT, 1, 0, NULL);
 			if (r < 0) {
 				rc = r;
-				goto out;
+				goto restore;
 			}
 		}
 	}
+restore:
+	mxt_model_set_params(c->model, &saved);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;

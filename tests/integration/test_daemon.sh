@@ -521,7 +521,7 @@ t_sighup() {
 	local j
 	daemon_alive || daemon_start
 	# Bad: "mode = monitor" first, then an error: nothing may be applied.
-	conf_write "$CONF" "mode = monitor" "unknown_burst = 7"
+	conf_write "$CONF" "mode = monitor" "unknown_burst = lots"
 	kill -HUP "$D_PID"
 	expect_true "RELOAD refused logged" "'$(dlog_tail)'" wait_until 5 dlog_has "RELOAD refused"
 	expect_true "refusal names the line" "'$(grep 'RELOAD refused' "$D_LOG" | head -n1)'" \

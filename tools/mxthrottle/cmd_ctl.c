@@ -17,8 +17,9 @@
  *   sim ...                        mxt_sim_main() (sim.h), no daemon, no root
  *
  * The socket is --control PATH, else $MXT_CONTROL, else
- * MXT_CONTROL_DEFAULT.  The daemon's answer body goes to stdout as it
- * comes (text, or one JSON document with --json); an "error:" answer is
+ * MXT_CONTROL_DEFAULT.  The daemon's answer body goes to stdout once
+ * complete (text, or one JSON document on one line with --json: extra
+ * trailing newlines are dropped); an "error:" answer is
  * printed on stderr and exits 1; no daemon (-ENOENT/-ECONNREFUSED) is one
  * line naming the socket.  Every call is bounded (CTL_TIMEOUT seconds).
  */
@@ -26,6 +27,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "addr.h"
@@ -35,6 +37,8 @@
 #include "sim.h"
 
 #define CTL_TIMEOUT 30 /* seconds: a checkpoint of millions of senders fits */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char *alarm_path; /* for the SIGALRM message */
 
@@ -42,7 +46,7 @@ static const char *alarm_path; /* for the SIGALRM message */
 static void ctl_timeout(int sig)
 {
 	static const char a[] = "mxthrottle: no answer from mxthrottled on ";
-	static const char b[] = " within 30 s\n";
+	static const char b[] = " within " STR(CTL_TIMEOUT) " s\n";
 	ssize_t r;
 
 	(void)sig;
@@ -62,7 +66,9 @@ static int ctl_call(struct cli *c, const char *what, int argc, char *const *argv
 		    int quiet_absent)
 {
 	struct sigaction sa;
-	char err[512] = "";
+	char err[512] = "", *body = NULL;
+	size_t blen = 0;
+	FILE *mem;
 	int rc;
 
 	for (int i = 0; i < argc; i++)
@@ -77,10 +83,23 @@ static int ctl_call(struct cli *c, const char *what, int argc, char *const *argv
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGALRM, &sa, NULL);
 	alarm_path = c->control;
+	mem = out ? open_memstream(&body, &blen) : NULL;
+	if (out && !mem)
+		return cli_err("%s: out of memory", what), -ENOMEM;
 	alarm(CTL_TIMEOUT);
-	fflush(stdout);
-	rc = mxt_control_call(c->control, argc, argv, out, err, sizeof(err));
+	rc = mxt_control_call(c->control, argc, argv, mem, err, sizeof(err));
 	alarm(0);
+	if (mem)
+		fclose(mem);
+	/* The body as it came, but ending in exactly one newline: the daemon's
+	 * JSON documents end in two, and --json promises one line. */
+	while (blen > 1 && body[blen - 1] == '\n' && body[blen - 2] == '\n')
+		blen--;
+	if (rc == 0 && out && blen && fwrite(body, 1, blen, out) != blen) {
+		free(body);
+		return cli_err("%s: write error on stdout", what), -EIO;
+	}
+	free(body);
 	switch (rc) {
 	case 0:
 		return 0;
@@ -244,7 +263,7 @@ int cmd_ctl(struct cli *c, int argc, char **argv)
 		return cli_usage("ctl");
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))
 		return cli_help("ctl");
-	return ctl_call(c, argv[1], argc - 1, argv + 1, stdout, 0) ? -1 : 0;
+	return ctl_call(c, "ctl", argc - 1, argv + 1, stdout, 0) ? -1 : 0;
 }
 
 int cmd_allow_ctl(struct cli *c, int argc, char **argv)
