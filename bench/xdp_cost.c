@@ -60,7 +60,7 @@ static const long fills[N_FILLS] = { 1000, 100000, 1000000 };
 /* A loaded program and its maps. */
 struct prog {
 	struct bpf_object *obj;
-	int prog_fd, cfg_fd, src_fd, pol_fd, allow_fd, stats_fd, global_fd;
+	int prog_fd, cfg_fd, src_fd, pol_fd, allow_fd, stats_fd, global_fd, gen_fd;
 };
 
 /* The scenarios, in table order. */
@@ -277,7 +277,7 @@ static int prog_load(struct prog *p, const char *file, const char *prog_name, lo
 	int err, n;
 
 	memset(p, 0, sizeof(*p));
-	p->cfg_fd = p->src_fd = p->pol_fd = p->allow_fd = p->stats_fd = p->global_fd = -1;
+	p->cfg_fd = p->src_fd = p->pol_fd = p->allow_fd = p->stats_fd = p->global_fd = p->gen_fd = -1;
 	n = snprintf(path, sizeof(path), "%s/%s", MXT_BUILD_DIR, file);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
@@ -310,6 +310,7 @@ static int prog_load(struct prog *p, const char *file, const char *prog_name, lo
 	FD(allow_fd, MXT_MAP_ALLOW);
 	FD(stats_fd, MXT_MAP_STATS);
 	FD(global_fd, MXT_MAP_GLOBAL);
+	FD(gen_fd, MXT_MAP_GEN);
 #undef FD
 	return 0;
 }
@@ -402,16 +403,29 @@ static int prime(struct prog *p, struct mxt_config *cfg)
 	    bpf_map_update_elem(p->src_fd, &k, &src, BPF_ANY))
 		return -errno;
 
-	/* Allowlist: 192.0.2.0/24 and 64 unrelated entries (v4 and v6). */
-	if ((err = mxt_fx_lpm_key(&lk, "192.0.2.0", 24)))
+	/* Announce the policy writes, as userspace does (pinned.c): the first
+	 * SYN of each source then copies its policy into its state. */
+	{
+		__u64 g = 1;
+		__u32 key = MXT_GEN_POLICY;
+
+		if (bpf_map_update_elem(p->gen_fd, &key, &g, BPF_ANY))
+			return -errno;
+		key = MXT_GEN_ALLOW; /* entries follow */
+		if (bpf_map_update_elem(p->gen_fd, &key, &g, BPF_ANY))
+			return -errno;
+	}
+
+	/* Allowlist: 198.19.2.0/24 and 64 unrelated entries (v4 and v6). */
+	if ((err = mxt_fx_lpm_key(&lk, "198.19.2.0", 24)))
 		return err;
 	if (bpf_map_update_elem(p->allow_fd, &lk, &al, BPF_ANY))
 		return -errno;
 	for (i = 0; i < N_ALLOW_EXTRA; i++) {
 		if (i % 2)
-			snprintf(text, sizeof(text), "172.16.%d.0", i);
+			snprintf(text, sizeof(text), "198.19.%d.0", i);
 		else
-			snprintf(text, sizeof(text), "2001:db8:%x::", i);
+			snprintf(text, sizeof(text), "2001:2:%x::", i);
 		if ((err = mxt_fx_lpm_key(&lk, text, i % 2 ? 24 : 48)))
 			return err;
 		if (bpf_map_update_elem(p->allow_fd, &lk, &al, BPF_ANY))
@@ -439,10 +453,10 @@ static int bench_fill(int f, const struct prog *drop, const struct prog *pass, _
 	}
 	l1 = tcp4_frame(syn1, htonl(0xc6120001), 0x02);
 	l2 = tcp4_frame(syn2, htonl(0xc6120002), 0x02);
-	la = tcp4_frame(syn_allow, htonl(0xc000020a), 0x02);    /* 192.0.2.10 */
+	la = tcp4_frame(syn_allow, htonl(0xc613020a), 0x02);    /* 198.19.2.10 */
 	lk = tcp4_frame(ack, htonl(0xc6120001), 0x10);
 	lo = tcp4_frame(syn_over, htonl(0xc6120004), 0x02);
-	lf = tcp4_frame(syn_flood, htonl(0xcb00714d), 0x02);    /* 203.0.113.77 */
+	lf = tcp4_frame(syn_flood, htonl(0xc613714d), 0x02);    /* 198.19.113.77 */
 
 #define M(s, prog, stats, frame, len) \
 	if ((err = measure(prog, stats, scen_info[s].reason, frame, len, repeat, &results[f][s]))) \
@@ -461,7 +475,7 @@ static int bench_fill(int f, const struct prog *drop, const struct prog *pass, _
 		goto out;
 	{
 		unsigned char spend[128];
-		size_t ls = tcp4_frame(spend, htonl(0xcb007101), 0x02);   /* 203.0.113.1 */
+		size_t ls = tcp4_frame(spend, htonl(0xc6137101), 0x02);   /* 198.19.113.1 */
 		double w;
 		__u32 k;
 

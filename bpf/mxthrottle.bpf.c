@@ -111,6 +111,23 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } MXT_MAP_GLOBAL SEC(".maps");
 
+/* What userspace publishes for the fast path (mxt_abi.h, MXT_GEN_*). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MXT_GEN_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_GEN SEC(".maps");
+
+/* mxt_gen[idx], 0 when absent. */
+static __always_inline __u64 mxt_gen_read(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&MXT_MAP_GEN, &idx);
+
+	return v ? *v : 0;
+}
+
 #ifdef MXT_TEST_CLOCK
 /* The clock of the test build: tests set it through the skeleton's bss. */
 volatile __u64 mxt_test_now_ns;
@@ -222,25 +239,70 @@ static __always_inline int mxt_drop(const struct mxt_config *cfg, __u32 reason)
 	return mxt_count(MXT_R_MONITOR, XDP_PASS);
 }
 
-/* Decide a counted SYN (right port, bare SYN). */
+/* The policy that applies to one source: a copy of its mxt_policy entry
+ * (policy_flags has MXT_SOURCE_F_HAS_POLICY when there is one). */
+struct mxt_pcopy {
+	__u32 class;
+	__u32 flags;
+	struct mxt_limit limit;
+};
+
+/* Read the source's mxt_policy entry into 'pc'. */
+static __always_inline void mxt_policy_read(const struct mxt_key *key, struct mxt_pcopy *pc)
+{
+	struct mxt_policy *pol = bpf_map_lookup_elem(&MXT_MAP_POLICY, key);
+
+	if (!pol) {
+		pc->class = MXT_CLASS_UNKNOWN;
+		pc->flags = 0;
+		return;
+	}
+	pc->class = pol->class;
+	pc->flags = pol->flags | MXT_SOURCE_F_HAS_POLICY;
+	if (pol->flags & MXT_POLICY_F_OVERRIDE)
+		pc->limit = pol->limit;
+}
+
+/* Decide a counted SYN (right port, bare SYN).
+ *
+ * Lookups, in order: the allowlist; the source's state, which carries a
+ * copy of its policy (one hash lookup on the hot path); mxt_policy only
+ * when that copy is of an older generation or the source is new. */
 static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mxt_pkt *pkt)
 {
 	const struct mxt_limit *lim;
-	struct mxt_policy *pol;
 	struct mxt_source *src;
+	struct mxt_pcopy pc = {};
 	struct mxt_key key;
 	__u32 zero = 0;
-	__u64 now;
+	__u64 now, gen;
 	__u32 cls;
 
-	if (mxt_allowlisted(pkt))
+	/* An empty allowlist (the flag is cleared only when userspace saw
+	 * the trie empty) costs no trie lookup. */
+	if (mxt_gen_read(MXT_GEN_ALLOW) && mxt_allowlisted(pkt))
 		return mxt_count(MXT_R_ALLOWLISTED, XDP_PASS);
 
 	now = mxt_now();
 	mxt_source_key(&key, cfg, pkt);
-	pol = bpf_map_lookup_elem(&MXT_MAP_POLICY, &key);
+	/* The generation is read before the policy: a copy taken now can
+	 * only be older than what it is labelled with, never newer. */
+	gen = mxt_gen_read(MXT_GEN_POLICY);
+	src = bpf_map_lookup_elem(&MXT_MAP_SOURCES, &key);
+	if (src && src->policy_gen == gen) {
+		pc.class = src->policy_class;
+		pc.flags = src->policy_flags;
+	} else {
+		mxt_policy_read(&key, &pc);
+		if (src) {
+			src->policy_gen = gen;
+			src->policy_class = pc.class;
+			src->policy_flags = pc.flags;
+			src->policy_limit = pc.limit;
+		}
+	}
 
-	if (!pol) {
+	if (!(pc.flags & MXT_SOURCE_F_HAS_POLICY)) {
 		/* Flood guard (as in katran): a source the controller has never
 		 * classified is charged to this CPU's global budget before it
 		 * may create per-source state, so a spoofed SYN flood from
@@ -250,7 +312,6 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		struct mxt_global_state *gs = bpf_map_lookup_elem(&MXT_MAP_GLOBAL, &zero);
 
 		if (gs && mxt_gcra_admit(&gs->tat_ns, now, &cfg->global) != MXT_GCRA_ADMIT) {
-			src = bpf_map_lookup_elem(&MXT_MAP_SOURCES, &key);
 			if (src) {
 				src->syns++;
 				src->dropped++;
@@ -260,9 +321,14 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		}
 	}
 
-	src = bpf_map_lookup_elem(&MXT_MAP_SOURCES, &key);
 	if (!src) {
-		struct mxt_source init = { .first_seen_ns = now };
+		struct mxt_source init = {
+			.first_seen_ns = now,
+			.policy_gen = gen,
+			.policy_class = pc.class,
+			.policy_flags = pc.flags,
+			.policy_limit = pc.limit,
+		};
 		long err;
 
 		err = bpf_map_update_elem(&MXT_MAP_SOURCES, &key, &init, BPF_NOEXIST);
@@ -275,14 +341,14 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 	src->syns++;
 	src->last_seen_ns = now;
 
-	if (pol) {
-		cls = pol->class;
+	cls = pc.class;
+	if (pc.flags & MXT_SOURCE_F_HAS_POLICY) {
 		if (cls == MXT_CLASS_BLOCKED) {
 			src->dropped++;
 			return mxt_drop(cfg, MXT_R_BLOCKED);
 		}
-		if (pol->flags & MXT_POLICY_F_OVERRIDE)
-			lim = &pol->limit;
+		if (pc.flags & MXT_POLICY_F_OVERRIDE)
+			lim = &src->policy_limit;
 		else if (cls < MXT_CLASS_MAX)
 			lim = &cfg->class_limit[cls];
 		else  /* a class this program does not know: treat as unknown */

@@ -16,7 +16,7 @@
 #include "mxt_reasons.h"
 
 /* Bump on any change to a struct below, a map's type, or the reason order. */
-#define MXT_ABI_VERSION 1
+#define MXT_ABI_VERSION 2
 
 #define MXT_PIN_ROOT "/sys/fs/bpf"
 #define MXT_PIN_DIR  MXT_PIN_ROOT "/mxthrottle"
@@ -29,6 +29,7 @@
 #define MXT_MAP_ALLOW   mxt_allow
 #define MXT_MAP_STATS   mxt_stats
 #define MXT_MAP_GLOBAL  mxt_global
+#define MXT_MAP_GEN     mxt_gen
 #define MXT_STR_(x) #x
 #define MXT_STR(x) MXT_STR_(x)
 
@@ -91,13 +92,26 @@ struct mxt_key {
 	__u32 addr[4];       /* network order; IPv4 in addr[0], rest zero */
 };
 
-/* Value of mxt_sources (LRU): what the kernel saw from one source. */
+/* mxt_source.policy_flags: set when the source had an mxt_policy entry
+ * (besides the MXT_POLICY_F_* flags copied from it). */
+#define MXT_SOURCE_F_HAS_POLICY 0x80000000u
+
+/* Value of mxt_sources (LRU): what the kernel saw from one source, and a
+ * copy of its mxt_policy entry.  The copy saves the program one hash
+ * lookup per SYN on the hot path; it is valid while policy_gen equals
+ * mxt_gen.policy_gen, which userspace changes after every mxt_policy
+ * write (pinned.c), so a policy change reaches every source at its next
+ * SYN. */
 struct mxt_source {
 	__u64 syns;          /* counted SYNs (admitted + dropped + monitor) */
 	__u64 dropped;       /* SYNs dropped (or would-be drops in monitor) */
 	__u64 first_seen_ns; /* bpf_ktime_get_coarse_ns() of the first SYN */
 	__u64 last_seen_ns;  /* ... of the latest SYN */
 	__u64 tat_ns;        /* GCRA theoretical arrival time */
+	__u64 policy_gen;    /* mxt_gen.policy_gen when the copy below was taken */
+	__u32 policy_class;  /* copy of mxt_policy.class (MXT_CLASS_UNKNOWN: none) */
+	__u32 policy_flags;  /* copy of mxt_policy.flags | MXT_SOURCE_F_HAS_POLICY */
+	struct mxt_limit policy_limit; /* copy of mxt_policy.limit */
 };
 
 /* Value of mxt_policy (plain hash, never evicted by traffic). */
@@ -145,10 +159,26 @@ struct mxt_global_state {
 	__u64 tat_ns;
 };
 
+/* mxt_gen (array of MXT_GEN_MAX __u64, one writer-owned word each, so that
+ * writers never overwrite each other's word): what userspace publishes so
+ * the program can skip work on its hot path.
+ *  MXT_GEN_POLICY  a new, never repeated value (a CLOCK_MONOTONIC
+ *                  timestamp) written after each change to mxt_policy; the
+ *                  program re-reads a source's policy when its copy is of
+ *                  another generation.  A timestamp rather than a counter,
+ *                  so two racing writers (daemon, CLI) never write back the
+ *                  same value.
+ *  MXT_GEN_ALLOW   non-zero while mxt_allow may hold entries; 0 only after
+ *                  userspace saw it empty (under the pin-dir lock): the
+ *                  program then skips the trie lookup. */
+#define MXT_GEN_POLICY 0
+#define MXT_GEN_ALLOW  1
+#define MXT_GEN_MAX    2
+
 #ifndef __bpf__
 _Static_assert(sizeof(struct mxt_limit) == 24, "mxt_limit layout");
 _Static_assert(sizeof(struct mxt_key) == 20, "mxt_key layout");
-_Static_assert(sizeof(struct mxt_source) == 40, "mxt_source layout");
+_Static_assert(sizeof(struct mxt_source) == 80, "mxt_source layout");
 _Static_assert(sizeof(struct mxt_policy) == 40, "mxt_policy layout");
 _Static_assert(sizeof(struct mxt_lpm_key) == 24, "mxt_lpm_key layout");
 _Static_assert(sizeof(struct mxt_allow) == 16, "mxt_allow layout");

@@ -35,6 +35,14 @@ const struct mxt_daemon_key *mxt_daemon_key_at(size_t i)
 	return i < mxt_daemon_key_count() ? &daemon_keys[i] : NULL;
 }
 
+const struct mxt_daemon_key *mxt_daemon_key_find(const char *name)
+{
+	for (size_t i = 0; i < mxt_daemon_key_count(); i++)
+		if (!strcmp(daemon_keys[i].name, name))
+			return &daemon_keys[i];
+	return NULL;
+}
+
 void mxt_daemon_conf_defaults(struct mxt_daemon_conf *c, __u32 nr_cpus)
 {
 	mxt_conf_extra_fn extra = c->extra;
@@ -98,6 +106,10 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 		return rc;
 	}
 	if (!strcmp(name, "attach_mode")) {
+		if (!strcmp(value, "auto")) {
+			c->attach_mode = MXT_XDP_AUTO;
+			return 0;
+		}
 		if (mxt_xdp_mode_parse(value, &c->attach_mode) < 0 || c->attach_mode == MXT_XDP_HW) {
 			snprintf(err, errlen, "attach_mode: '%s' is not auto, native or skb", value);
 			return -EINVAL;
@@ -168,9 +180,24 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 
 struct conf_parse {
 	struct mxt_daemon_conf *c;
+	FILE *f;
+	int lineno;            /* line the reader returned last */
+	int kernel_line;       /* line of the last kernel key */
 	char err[256];
 	int failed;
 };
+
+/* inih's line reader, counting lines: Debian's inih is built without
+ * INI_HANDLER_LINENO, and checks across keys need a line to point at. */
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct conf_parse *p = stream;
+	char *r = fgets(str, num, p->f);
+
+	if (r)
+		p->lineno++;
+	return r;
+}
 
 /* inih callback: one "name = value"; only the first error is kept. */
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
@@ -193,18 +220,28 @@ static int conf_handler(void *user, const char *section, const char *name, const
 		p->failed = 1;
 		return 0;
 	}
+	if (mxt_cfgkey_find(name))
+		p->kernel_line = p->lineno;
+	else if (p->c->extra && mxt_daemon_key_find(name) == NULL)
+		p->c->extra_line = p->lineno;
 	return 1;
 }
 
 int mxt_daemon_conf_load(struct mxt_daemon_conf *c, const char *path, char *err, size_t errlen)
 {
 	struct conf_parse p = { .c = c };
-	int line = ini_parse(path, conf_handler, &p);
+	int line;
 
-	if (line == -1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : ENOENT));
-		return -ENOENT;
+	p.f = fopen(path, "r");
+	if (!p.f) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
 	}
+	c->extra_line = 0;
+	line = ini_parse_stream(conf_reader, &p, conf_handler, &p);
+	fclose(p.f);
 	if (line == -2) {
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
@@ -214,7 +251,12 @@ int mxt_daemon_conf_load(struct mxt_daemon_conf *c, const char *path, char *err,
 		return -EINVAL;
 	}
 	if (mxt_config_check(&c->kernel, p.err, sizeof(p.err)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, p.err);
+		/* Checked once the file is read (a rate of 0 and its burst of 0
+		 * may be on two lines): point at the last kernel key. */
+		if (p.kernel_line)
+			snprintf(err, errlen, "%s:%d: %s", path, p.kernel_line, p.err);
+		else
+			snprintf(err, errlen, "%s: %s", path, p.err);
 		return -EINVAL;
 	}
 	return 0;

@@ -47,6 +47,7 @@ struct mxt_daemon_conf {
 	struct mxt_config kernel;          /* kernel keys (cfgkeys.h) */
 	mxt_conf_extra_fn extra;           /* model keys */
 	void *extra_ctx;
+	int extra_line;                    /* line of the last key 'extra' took (0: none) */
 };
 
 /* Documentation of the daemon's own keys, for -h, tests and the man page. */
@@ -56,6 +57,7 @@ struct mxt_daemon_key {
 	const char *desc;
 };
 size_t mxt_daemon_key_count(void);
+const struct mxt_daemon_key *mxt_daemon_key_find(const char *name);
 const struct mxt_daemon_key *mxt_daemon_key_at(size_t i);
 
 /* Defaults for everything (kernel config for nr_cpus CPUs). */

@@ -42,6 +42,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -129,13 +130,18 @@ static int config_read(struct daemon_cfg *c, const char *path, int explicit_file
 			return -EINVAL;
 		}
 	if (mxt_model_params_check(&c->mp, e, sizeof(e)) < 0) {
-		snprintf(err, errlen, "%s: %s", path, e);
+		/* Relations between model keys: point at the last one set. */
+		if (c->d.extra_line)
+			snprintf(err, errlen, "%s:%d: %s", path, c->d.extra_line, e);
+		else
+			snprintf(err, errlen, "%s: %s", path, e);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-/* mkdir -p for the parent of 'path', owned by uid when uid != -1. */
+/* mkdir -p for the parent of 'path'; a new last directory is given to uid
+ * when uid != -1. */
 static int make_parent(const char *path, uid_t uid, gid_t gid)
 {
 	char buf[PATH_MAX], *dir;
@@ -150,8 +156,10 @@ static int make_parent(const char *path, uid_t uid, gid_t gid)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-		return -errno;
+	if (mkdir(dir, 0750) < 0)
+		return errno == EEXIST ? 0 : -errno;
+	/* Only a directory made here changes hands: never chown /run or
+	 * /var/lib because a path in the config pointed there. */
 	if (uid != (uid_t)-1 && chown(dir, uid, gid) < 0)
 		return -errno;
 	return 0;
@@ -164,11 +172,14 @@ static void *policy_thread(void *arg)
 	return NULL;
 }
 
+/* The policy service speaks syslog priorities (LOG_ERR, LOG_WARNING...). */
 static void policy_log(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
-	if (level <= MXT_LOG_WARN)
+	if (level <= LOG_WARNING)
 		mxt_log_warnx("policy: %s", msg);
+	else if (level <= LOG_INFO)
+		mxt_log_info("policy: %s", msg);
 	else
 		mxt_log_debug("policy: %s", msg);
 }
@@ -407,7 +418,7 @@ int main(int argc, char **argv)
 		fatalx("history %s: %s", cfg.d.state_db, err);
 	mxt_log_info("RESTORE %d senders from %s", rc, cfg.d.state_db);
 	allow_sync(&ctl, &cfg.d);
-	rc = mxt_ctl_reseed_kernel(&ctl, ctl.clock());
+	rc = mxt_ctl_reseed_kernel(&ctl, mxt_ctl_now(&ctl));
 	mxt_log_info("RESEED %d kernel policy entries", rc);
 
 	/* Sockets, while still root. */
@@ -445,7 +456,8 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			fatalx("policy service: %s", strerror(-rc));
 	}
-	if ((rc = make_parent(cfg.d.control_socket, (uid_t)-1, (gid_t)-1)) < 0)
+	/* Owned by the run user, so that it can remove its socket at exit. */
+	if ((rc = make_parent(cfg.d.control_socket, run_uid, run_gid)) < 0)
 		fatalx("cannot create the directory of %s: %s", cfg.d.control_socket, strerror(-rc));
 	ctl_fd = mxt_control_listen(cfg.d.control_socket, run_uid);
 	if (ctl_fd < 0)
@@ -495,7 +507,7 @@ int main(int argc, char **argv)
 	}
 	mxt_log_info("START mxthrottled: %d interface(s), pin_dir %s, %s mode, history %s",
 		     cfg.d.nifaces, cfg.d.pin_dir, mxt_mode_name(cfg.d.kernel.mode), cfg.d.state_db);
-	last_ckpt = last_stats = ctl.clock();
+	last_ckpt = last_stats = mxt_ctl_now(&ctl);
 
 	for (;;) {
 		struct epoll_event evs[4];
@@ -510,7 +522,7 @@ int main(int argc, char **argv)
 			int fd = evs[i].data.fd;
 
 			if (fd == tfd) {
-				uint64_t ticks, now = ctl.clock();
+				uint64_t ticks, now = mxt_ctl_now(&ctl);
 
 				if (read(tfd, &ticks, sizeof(ticks)) < 0)
 					continue;

@@ -40,6 +40,8 @@ static const struct mxt_map_spec specs[MXT_MAP_ID_MAX] = {
 				 sizeof(__u64), 0 },
 	[MXT_MAP_ID_GLOBAL]  = { MXT_STR(MXT_MAP_GLOBAL), BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 				 sizeof(struct mxt_global_state), 1 },
+	[MXT_MAP_ID_GEN]     = { MXT_STR(MXT_MAP_GEN), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 sizeof(__u64), MXT_GEN_MAX },
 };
 
 /* snprintf into err; never fails (truncates). */
@@ -515,26 +517,76 @@ int mxt_policy_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct 
 	return bpf_map_lookup_elem(m->fd[MXT_MAP_ID_POLICY], k, v) ? -errno : 0;
 }
 
+int mxt_policy_gen_bump(const struct mxt_maps *m)
+{
+	struct timespec ts;
+	__u32 key = MXT_GEN_POLICY;
+	__u64 g;
+
+	/* Never repeated, whoever else writes (see mxt_abi.h, mxt_gen). */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	g = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+	return bpf_map_update_elem(m->fd[MXT_MAP_ID_GEN], &key, &g, BPF_ANY) ? -errno : 0;
+}
+
+/* Publish whether mxt_allow may hold entries (mxt_gen[MXT_GEN_ALLOW]). */
+static int allow_flag_set(const struct mxt_maps *m, __u64 v)
+{
+	__u32 key = MXT_GEN_ALLOW;
+
+	return bpf_map_update_elem(m->fd[MXT_MAP_ID_GEN], &key, &v, BPF_ANY) ? -errno : 0;
+}
+
 int mxt_policy_update(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v)
 {
-	return bpf_map_update_elem(m->fd[MXT_MAP_ID_POLICY], k, v, BPF_ANY) ? -errno : 0;
+	/* Write first, then announce: the program reads the generation
+	 * before the policy, so it can never keep this write's old value
+	 * under the new generation. */
+	if (bpf_map_update_elem(m->fd[MXT_MAP_ID_POLICY], k, v, BPF_ANY))
+		return -errno;
+	return mxt_policy_gen_bump(m);
 }
 
 int mxt_policy_delete(const struct mxt_maps *m, const struct mxt_key *k)
 {
-	return bpf_map_delete_elem(m->fd[MXT_MAP_ID_POLICY], k) ? -errno : 0;
+	if (bpf_map_delete_elem(m->fd[MXT_MAP_ID_POLICY], k))
+		return -errno;
+	return mxt_policy_gen_bump(m);
 }
 
 int mxt_allow_add(const struct mxt_maps *m, const struct mxt_lpm_key *k)
 {
 	struct mxt_allow v = { .hits = 0, .added_unix = (__u64)time(NULL) };
+	int lock_fd = -1, ret;
 
-	return bpf_map_update_elem(m->fd[MXT_MAP_ID_ALLOW], k, &v, BPF_NOEXIST) ? -errno : 0;
+	/* Under the pin-dir lock, like the flag's clearing in
+	 * mxt_allow_delete(); the flag first: the program must never skip a
+	 * trie that holds an entry. */
+	if (m->lock_fd < 0 && (ret = mxt_pin_lock(m->dir, &lock_fd)) < 0)
+		return ret;
+	ret = allow_flag_set(m, 1);
+	if (!ret && bpf_map_update_elem(m->fd[MXT_MAP_ID_ALLOW], k, &v, BPF_NOEXIST))
+		ret = -errno;
+	mxt_pin_unlock(lock_fd);
+	return ret;
 }
 
 int mxt_allow_delete(const struct mxt_maps *m, const struct mxt_lpm_key *k)
 {
-	return bpf_map_delete_elem(m->fd[MXT_MAP_ID_ALLOW], k) ? -errno : 0;
+	struct mxt_lpm_key next;
+	int lock_fd = -1, ret;
+
+	if (bpf_map_delete_elem(m->fd[MXT_MAP_ID_ALLOW], k))
+		return -errno;
+	/* Clear the flag only when the trie is seen empty, under the pin-dir
+	 * lock that every add takes too, so that no add slips in between. */
+	if (m->lock_fd < 0 && mxt_pin_lock(m->dir, &lock_fd) < 0)
+		return 0; /* flag stays set: only a missed shortcut */
+	ret = bpf_map_get_next_key(m->fd[MXT_MAP_ID_ALLOW], NULL, &next);
+	if (ret && errno == ENOENT)
+		allow_flag_set(m, 0);
+	mxt_pin_unlock(lock_fd);
+	return 0;
 }
 
 int mxt_allow_match(const struct mxt_maps *m, const struct mxt_addr *a, struct mxt_allow_entry *out)

@@ -30,6 +30,7 @@ enum mxt_map_id {
 	MXT_MAP_ID_ALLOW,
 	MXT_MAP_ID_STATS,
 	MXT_MAP_ID_GLOBAL,
+	MXT_MAP_ID_GEN,
 	MXT_MAP_ID_MAX
 };
 
@@ -116,6 +117,9 @@ int mxt_map_count(const struct mxt_maps *m, enum mxt_map_id id, size_t *n);
 /* Single-entry operations; lookups return -ENOENT when absent. */
 int mxt_source_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_source *v);
 int mxt_policy_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_policy *v);
+/* Announce a change of mxt_policy to the program (mxt_gen); the update and
+ * delete below do it themselves. */
+int mxt_policy_gen_bump(const struct mxt_maps *m);
 int mxt_policy_update(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v);
 int mxt_policy_delete(const struct mxt_maps *m, const struct mxt_key *k);
 /* Add net/len; -EEXIST if that exact CIDR is already there (untouched). */

@@ -211,6 +211,24 @@ static void put_policy(const char *addr, int prefix, __u32 cls, __u32 flags,
 	assert_int_equal(bpf_map_update_elem(fx.pol_fd, &k, &p, BPF_ANY), 0);
 }
 
+/* Announce a policy change, as userspace does after writing mxt_policy. */
+static void bump_gen(__u64 g)
+{
+	__u32 key = MXT_GEN_POLICY;
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(fx.skel->maps.MXT_MAP_GEN), &key, &g,
+					     BPF_ANY), 0);
+}
+
+/* Set mxt_gen[MXT_GEN_ALLOW], as userspace does around allowlist changes. */
+static void allow_flag(__u64 v)
+{
+	__u32 key = MXT_GEN_ALLOW;
+
+	assert_int_equal(bpf_map_update_elem(bpf_map__fd(fx.skel->maps.MXT_MAP_GEN), &key, &v,
+					     BPF_ANY), 0);
+}
+
 /* Write a mxt_allow entry for addr/prefix. */
 static void put_allow(const char *addr, int prefix)
 {
@@ -218,6 +236,7 @@ static void put_allow(const char *addr, int prefix)
 	struct mxt_lpm_key k;
 
 	assert_int_equal(mxt_fx_lpm_key(&k, addr, prefix), 0);
+	allow_flag(1);
 	assert_int_equal(bpf_map_update_elem(fx.allow_fd, &k, &v, BPF_ANY), 0);
 }
 
@@ -231,6 +250,67 @@ static __u64 allow_hits(const char *addr, int prefix)
 	if (bpf_map_lookup_elem(fx.allow_fd, &k, &v))
 		fail_msg("mxt_allow[%s/%d]: got no entry, want one", addr, prefix);
 	return v.hits;
+}
+
+/* The trie is consulted only while mxt_gen says it may hold entries:
+ * userspace sets the flag before adding (pinned.c), so skipping it is
+ * safe; with the flag up an entry is honoured. */
+static void test_allow_flag_gates_trie(void **state)
+{
+	const char *a = "198.18.9.2";
+
+	(void)state;
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], 60, 1);
+	apply_config();
+	put_allow(a, 32);
+	expect_syn(a, XDP_PASS, MXT_R_ALLOWLISTED);
+	allow_flag(0); /* as if the trie had been seen empty */
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	allow_flag(1);
+	expect_syn(a, XDP_PASS, MXT_R_ALLOWLISTED);
+}
+
+/* A source's state carries a copy of its policy: a policy written later
+ * reaches it when mxt_gen changes (userspace bumps it after every write),
+ * not before; each new generation is read once and copied again. */
+static void test_policy_copy_follows_generation(void **state)
+{
+	const char *a = "198.18.9.1";
+	struct mxt_limit unl;
+	struct mxt_source v;
+
+	(void)state;
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], 60, 2);
+	apply_config();
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	put_policy(a, 32, MXT_CLASS_BLOCKED, 0, NULL);
+	/* Same generation: the copy (no policy) still applies. */
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	bump_gen(7);
+	expect_syn(a, XDP_DROP, MXT_R_BLOCKED);
+	assert_int_equal(get_source(a, 32, &v), 0);
+	assert_int_equal(v.policy_gen, 7);
+	assert_int_equal(v.policy_class, MXT_CLASS_BLOCKED);
+	assert_true(v.policy_flags & MXT_SOURCE_F_HAS_POLICY);
+	/* An override arrives with the next generation, limit included. */
+	set_limit(&unl, MXT_RATE_UNLIMITED, 1);
+	put_policy(a, 32, MXT_CLASS_ESTABLISHED, MXT_POLICY_F_OVERRIDE, &unl);
+	bump_gen(8);
+	for (int i = 0; i < 10; i++)
+		expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	/* A deleted policy: back to the unknown class and the global budget. */
+	{
+		struct mxt_key k;
+
+		assert_int_equal(mxt_fx_key(&k, a, 32), 0);
+		assert_int_equal(bpf_map_delete_elem(fx.pol_fd, &k), 0);
+	}
+	bump_gen(9);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	assert_int_equal(get_source(a, 32, &v), 0);
+	assert_false(v.policy_flags & MXT_SOURCE_F_HAS_POLICY);
 }
 
 /* Burst 5 at 60/min: 5 back to back admitted, the 6th dropped; one
@@ -477,7 +557,7 @@ static void test_allowlist_ipv6(void **state)
 	expect_syn("2001:2:0:43::7", XDP_PASS, MXT_R_ADMITTED);
 	expect_syn("2001:2:0:43::7", XDP_DROP, MXT_R_SOURCE_LIMIT);
 	/* The IPv4 default route matches every IPv4 source. */
-	expect_syn("203.0.113.5", XDP_PASS, MXT_R_ALLOWLISTED);
+	expect_syn("198.19.200.5", XDP_PASS, MXT_R_ALLOWLISTED);
 	assert_int_equal(allow_hits("0.0.0.0", 0), 1);
 }
 
@@ -647,6 +727,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_global_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_source_counters, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_copy_follows_generation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_allow_flag_gates_trie, setup, teardown),
 	};
 
 	if (mxt_fx_pin_cpu() < 0) {

@@ -274,11 +274,23 @@ static void rate_and_burst_zero_on_separate_lines(void **state)
 	mxt_daemon_conf_defaults(&f->c, NCPU);
 	assert_int_equal(load(f, "throttled_burst = 0\nthrottled_rate = 0\n"), 0);
 	assert_int_equal(f->c.kernel.class_limit[MXT_CLASS_THROTTLED].rate, 0);
-	/* A rate of 0 alone fails after the file, named by file but no line. */
+	/* A rate of 0 alone fails once the file is read: the error names the
+	 * file (and, if any, the line of the last kernel key) and the keys. */
 	mxt_daemon_conf_defaults(&f->c, NCPU);
-	expect_error(f, "unknown_rate = 0\n", -EINVAL, 0, "");
-	if (!strstr(f->err, "unknown"))
-		fail_msg("rate 0 with burst 30: got '%s', want the class named", f->err);
+	put(f, "unknown_rate = 0\nuser = root\n");
+	f->err[0] = '\0';
+	assert_int_equal(mxt_daemon_conf_load(&f->c, f->path, f->err, sizeof(f->err)), -EINVAL);
+	{
+		size_t n = strlen(f->path);
+		const char *rest = f->err + n;
+
+		if (strncmp(f->err, f->path, n) != 0 ||
+		    (strncmp(rest, ": ", 2) != 0 && strncmp(rest, ":1: ", 4) != 0))
+			fail_msg("rate 0 with burst 30: got '%s', want '%s: ...' or '%s:1: ...'", f->err,
+				 f->path, f->path);
+	}
+	if (!strstr(f->err, "unknown_rate") || !strstr(f->err, "unknown_burst"))
+		fail_msg("rate 0 with burst 30: got '%s', want both keys named", f->err);
 }
 
 static void unknown_key_names_file_and_line(void **state)
