@@ -167,6 +167,27 @@ void mxt_maps_close(struct mxt_maps *m)
 	}
 	mxt_pin_unlock(m->lock_fd);
 	m->lock_fd = -1;
+	if (m->dir_fd >= 0)
+		close(m->dir_fd);
+	m->dir_fd = -1;
+}
+
+/* Lock the pin directory for an allowlist change, unless this process
+ * holds the lock already (MXT_MAPS_LOCK): 1 when locked here, else 0. */
+static int allow_lock(const struct mxt_maps *m)
+{
+	if (m->lock_fd >= 0 || m->dir_fd < 0)
+		return 0;
+	while (flock(m->dir_fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return 0; /* unlocked: the race it guards is only narrower */
+	return 1;
+}
+
+static void allow_unlock(const struct mxt_maps *m, int locked)
+{
+	if (locked)
+		flock(m->dir_fd, LOCK_UN);
 }
 
 int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
@@ -181,6 +202,7 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 	for (int i = 0; i < MXT_MAP_ID_MAX; i++)
 		m->fd[i] = -1;
 	m->lock_fd = -1;
+	m->dir_fd = -1;
 	if (mxt_strlcpy(m->dir, dir, sizeof(m->dir))) {
 		seterr(err, errlen, "pin directory name too long: %s", dir);
 		return -ENAMETOOLONG;
@@ -193,10 +215,12 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 			seterr(err, errlen, "%s: %s", dir, strerror(-ret));
 		return ret;
 	}
+	m->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (flags & MXT_MAPS_LOCK) {
 		ret = mxt_pin_lock(dir, &m->lock_fd);
 		if (ret) {
 			seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
+			mxt_maps_close(m);
 			return ret;
 		}
 	}
@@ -557,35 +581,35 @@ int mxt_policy_delete(const struct mxt_maps *m, const struct mxt_key *k)
 int mxt_allow_add(const struct mxt_maps *m, const struct mxt_lpm_key *k)
 {
 	struct mxt_allow v = { .hits = 0, .added_unix = (__u64)time(NULL) };
-	int lock_fd = -1, ret;
+	int locked, ret;
 
 	/* Under the pin-dir lock, like the flag's clearing in
 	 * mxt_allow_delete(); the flag first: the program must never skip a
 	 * trie that holds an entry. */
-	if (m->lock_fd < 0 && (ret = mxt_pin_lock(m->dir, &lock_fd)) < 0)
-		return ret;
+	locked = allow_lock(m);
 	ret = allow_flag_set(m, 1);
 	if (!ret && bpf_map_update_elem(m->fd[MXT_MAP_ID_ALLOW], k, &v, BPF_NOEXIST))
 		ret = -errno;
-	mxt_pin_unlock(lock_fd);
+	allow_unlock(m, locked);
 	return ret;
 }
 
 int mxt_allow_delete(const struct mxt_maps *m, const struct mxt_lpm_key *k)
 {
 	struct mxt_lpm_key next;
-	int lock_fd = -1, ret;
+	int locked, ret;
 
 	if (bpf_map_delete_elem(m->fd[MXT_MAP_ID_ALLOW], k))
 		return -errno;
 	/* Clear the flag only when the trie is seen empty, under the pin-dir
 	 * lock that every add takes too, so that no add slips in between. */
-	if (m->lock_fd < 0 && mxt_pin_lock(m->dir, &lock_fd) < 0)
+	locked = allow_lock(m);
+	if (!locked && m->lock_fd < 0)
 		return 0; /* flag stays set: only a missed shortcut */
 	ret = bpf_map_get_next_key(m->fd[MXT_MAP_ID_ALLOW], NULL, &next);
 	if (ret && errno == ENOENT)
 		allow_flag_set(m, 0);
-	mxt_pin_unlock(lock_fd);
+	allow_unlock(m, locked);
 	return 0;
 }
 

@@ -51,6 +51,8 @@ struct mxt_maps {
 	__u32 map_id[MXT_MAP_ID_MAX];
 	__u32 abi_version;    /* read from mxt_config at open */
 	int lock_fd;          /* flock'ed pin directory, -1 if not locked */
+	int dir_fd;           /* the pin directory, opened at open time, so a
+			       * process that dropped root can still lock it */
 	int nr_cpus;          /* possible CPUs (per-CPU value count) */
 };
 
