@@ -638,8 +638,7 @@ void mxt_explain_print(FILE *out, const struct mxt_key *key, const struct mxt_de
 			mxt_jw_ku64(&w, "kernel_rate", s->krate);
 		}
 		mxt_jw_obj_close(&w);
-		mxt_jw_finish(&w);
-		fputc('\n', out);
+		mxt_jw_finish(&w); /* ends the line */
 		return;
 	}
 	fprintf(out, "%s: %s%s\n", who, mxt_state_name(d->state), s ? "" : " (not tracked)");
@@ -746,8 +745,7 @@ static int list_records(struct mxt_controller *c, FILE *out, int only_state, int
 	pthread_mutex_unlock(&c->lock);
 	if (json) {
 		mxt_jw_arr_close(&w);
-		mxt_jw_finish(&w);
-		fputc('\n', out);
+		mxt_jw_finish(&w); /* ends the line */
 	}
 	return 0;
 }
@@ -783,8 +781,7 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 		mxt_jw_ku64(&w, "map_errors", c->st.map_errors);
 		mxt_jw_ku64(&w, "connectors", (uint64_t)c->nallow);
 		mxt_jw_obj_close(&w);
-		mxt_jw_finish(&w);
-		fputc('\n', out);
+		mxt_jw_finish(&w); /* ends the line */
 		return;
 	}
 	fprintf(out, "tracked %llu of %llu:", (unsigned long long)k.tracked, (unsigned long long)k.capacity);
