@@ -11,9 +11,15 @@
  *     per source), a full decide pass,
  *   - optionally (--checkpoint DIR) a full and a dirty LMDB checkpoint and
  *     a load,
- * and reports milliseconds (wall and CPU) and bytes per source.  Usage:
+ * and reports milliseconds (wall and CPU) and bytes per source: the
+ * model's own accounting of its arrays (bytes_per_source) and what the
+ * process really holds resident for them (rss_bytes_per_source: VmRSS
+ * after the passes minus VmRSS before the model was created, over N; run
+ * one N per process for a clean figure, since freed memory of an earlier
+ * N may stay mapped).  Usage:
  *   build/bench/model_tick [--checkpoint DIR] [N...]
- * One "BENCH model_tick key=value ..." line per N for scripts.
+ * One "BENCH model_tick key=value ..." line per N for scripts, and with
+ * --checkpoint one "BENCH model_checkpoint key=value ..." line.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,6 +51,22 @@ static double cpu_ms(void)
 
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Resident set size of this process in bytes (VmRSS), 0 if unknown. */
+static size_t rss_bytes(void)
+{
+	char line[256];
+	size_t kb = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %zu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024;
 }
 
 /* splitmix64. */
@@ -143,6 +165,7 @@ static void on_change(void *ctx, const struct mxt_model_change *c)
 /* Bench one size. */
 static int bench(size_t n, const char *ckdir)
 {
+	size_t rss0 = rss_bytes(), rss1, rss2;
 	struct mxt_model *m = mxt_model_new(NULL, n);
 	struct mxt_model_counts cnt;
 	struct mxt_sender rec;
@@ -167,6 +190,7 @@ static int bench(size_t n, const char *ckdir)
 		}
 	}
 	t_fill = wall_ms() - w;
+	rss1 = rss_bytes();
 
 	/* Every restored record is PENDING: the first tick reports them all. */
 	changes = 0;
@@ -249,9 +273,14 @@ static int bench(size_t n, const char *ckdir)
 	ch_day = changes;
 
 	mxt_model_counts(m, &cnt);
+	rss2 = rss_bytes();
+	if (rss1 > rss2)
+		rss2 = rss1;
 	printf("N=%zu: record %zu B, footprint %.1f B/source (%.1f MB), fill %.0f ms\n", n,
 	       sizeof(struct mxt_sender), (double)mxt_model_memory(m) / n,
 	       mxt_model_memory(m) / 1048576.0, t_fill);
+	printf("  resident: %.1f B/source (VmRSS %.1f MB -> %.1f MB)\n",
+	       rss2 > rss0 ? (double)(rss2 - rss0) / n : 0.0, rss0 / 1048576.0, rss2 / 1048576.0);
 	printf("  tick, nothing due:        %8.3f ms wall %8.3f ms cpu\n", t_idle_w, t_idle_c);
 	printf("  tick, all %zu due (resync): %8.1f ms wall %8.1f ms cpu (%lu changes)\n", n, t_all_w,
 	       t_all_c, ch_all);
@@ -265,10 +294,11 @@ static int bench(size_t n, const char *ckdir)
 	       t_batch_c * 1e6 / n);
 	printf("  decide pass:              %8.1f ms wall %8.1f ms cpu (%.0f ns/source)\n", t_dec_w,
 	       t_dec_c, t_dec_c * 1e6 / n);
-	printf("BENCH model_tick n=%zu record_bytes=%zu bytes_per_source=%.1f tick_idle_ms=%.3f "
-	       "tick_all_due_ms=%.1f tick_day_end_ms=%.1f observe_pass_ms=%.1f syn_pass_ms=%.1f "
-	       "syn_batch_ms=%.1f decide_pass_ms=%.1f\n",
-	       n, sizeof(struct mxt_sender), (double)mxt_model_memory(m) / n, t_idle_c, t_all_c,
+	printf("BENCH model_tick n=%zu record_bytes=%zu bytes_per_source=%.1f rss_bytes_per_source=%.1f "
+	       "tick_idle_ms=%.3f tick_all_due_ms=%.1f tick_day_end_ms=%.1f observe_pass_ms=%.1f "
+	       "syn_pass_ms=%.1f syn_batch_ms=%.1f decide_pass_ms=%.1f\n",
+	       n, sizeof(struct mxt_sender), (double)mxt_model_memory(m) / n,
+	       rss2 > rss0 ? (double)(rss2 - rss0) / n : 0.0, t_idle_c, t_all_c,
 	       t_day_c, t_obs_c, t_syn_c, t_batch_c, t_dec_c);
 
 	if (ckdir) {
@@ -276,7 +306,9 @@ static int bench(size_t n, const char *ckdir)
 		struct mxt_hdb *db;
 		struct mxt_hdb_stats st;
 		struct mxt_model *m2 = mxt_model_new(NULL, n);
-		int rc;
+		double full_w, full_c, dirty_w, load_w;
+		unsigned long long full_n, dirty_n, load_n;
+		int rc, rc_all = 0;
 
 		snprintf(path, sizeof(path), "%s/model_tick-%zu.lmdb", ckdir, n);
 		unlink(path);
@@ -286,9 +318,14 @@ static int bench(size_t n, const char *ckdir)
 			return 1;
 		}
 		w = wall_ms();
+		c = cpu_ms();
 		rc = mxt_hdb_checkpoint(db, m, now + DAY, 0, &st);
-		printf("  checkpoint, full:   %8.0f ms (%llu records) rc %d\n", wall_ms() - w,
-		       (unsigned long long)st.written, rc);
+		full_c = cpu_ms() - c;
+		full_w = wall_ms() - w;
+		full_n = (unsigned long long)st.written;
+		rc_all |= rc;
+		printf("  checkpoint, full:   %8.0f ms wall %8.0f ms cpu (%llu records) rc %d\n", full_w,
+		       full_c, full_n, rc);
 		for (i = 0; i < n; i += 10) { /* 10 % of the sources change */
 			struct mxt_key key = key_of((uint32_t)i);
 
@@ -296,12 +333,19 @@ static int bench(size_t n, const char *ckdir)
 		}
 		w = wall_ms();
 		rc = mxt_hdb_checkpoint(db, m, now + DAY + 20, MXT_HDB_DIRTY_ONLY, &st);
-		printf("  checkpoint, dirty:  %8.0f ms (%llu records) rc %d\n", wall_ms() - w,
-		       (unsigned long long)st.written, rc);
+		dirty_w = wall_ms() - w;
+		dirty_n = (unsigned long long)st.written;
+		rc_all |= rc;
+		printf("  checkpoint, dirty:  %8.0f ms (%llu records) rc %d\n", dirty_w, dirty_n, rc);
 		w = wall_ms();
 		rc = mxt_hdb_load(db, m2, &st);
-		printf("  load:               %8.0f ms (%llu records) rc %d\n", wall_ms() - w,
-		       (unsigned long long)st.loaded, rc);
+		load_w = wall_ms() - w;
+		load_n = (unsigned long long)st.loaded;
+		rc_all |= rc;
+		printf("  load:               %8.0f ms (%llu records) rc %d\n", load_w, load_n, rc);
+		printf("BENCH model_checkpoint n=%zu full_ms=%.0f full_cpu_ms=%.0f full_records=%llu "
+		       "dirty_ms=%.0f dirty_records=%llu load_ms=%.0f load_records=%llu rc=%d\n",
+		       n, full_w, full_c, full_n, dirty_w, dirty_n, load_w, load_n, rc_all);
 		mxt_hdb_close(db);
 		mxt_model_free(m2);
 		unlink(path);

@@ -6,7 +6,8 @@
 # speed, over N persistent connections, with the same client for both.
 #
 #   bash bench/policy.sh [--quick | --full] [--conns N] [--rates "1000 10000 0"]
-#                        [--duration S] [--postgrey "tmpfs disk"] [--out FILE.jsonl]
+#                        [--duration S] [--servers "mxthrottled postgrey ..."]
+#                        [--out FILE.jsonl]
 #   BUILD=DIR selects the build directory (default ./build).
 #
 # Set-up (all created and removed by this script, bounded by `timeout`):
@@ -38,6 +39,12 @@
 #                  root filesystem here, as /var/lib/postgrey would be): a
 #                  default install, bound by the disk's flush latency, which
 #                  on a shared machine varies from run to run.  Context only.
+#   floor          a 40-line C epoll server (compiled here from this file
+#                  with cc) on 127.0.0.1:10025 that answers action=DUNNO to
+#                  each request without parsing it: what the client, the
+#                  loopback and the scheduler of this machine cost by
+#                  themselves, the floor under any server's latency.
+#                  Context only.
 #   There is no /dev/log here, so postgrey's one log line per request goes
 #   to a file.
 # Client: build/mxt-policy-load, N persistent connections (default 32),
@@ -59,8 +66,8 @@
 # (python3, if present: a thread sleeping 100 us, 10000 times) reports the
 # scheduler's own latency tail, a floor under any p99 measured here.
 #
-# Quick: 0.5 s warm-up + 2 s per run, postgrey (tmpfs) only, ~25 s in all;
-# full: 1 s + 5 s per run, postgrey and postgrey-disk, ~70 s.
+# Quick: 0.5 s warm-up + 2 s per run, servers mxthrottled and postgrey,
+# ~20 s in all; full: 1 s + 5 s per run, all four servers, ~85 s.
 #
 # Output: a table, then one machine-readable line per run:
 #   MXT_BENCH {"bench":"policy","server":...,"offered_qps":...,...}
@@ -72,11 +79,12 @@ MODE=quick
 CONNS=32
 RATES="1000 10000 0"
 DUR=""
-PGS=""
+SRV=""
 OUT=""
 MPORT=10031     # mxthrottled's policy_listen (inside the private netns)
 PPORT=10023     # postgrey's --inet (inside the private netns)
 PDPORT=10024    # postgrey-disk's
+FPORT=10025     # floor's
 
 # Print the synopsis (lines 4-10 of this header).
 usage() {
@@ -91,7 +99,7 @@ while [ $# -gt 0 ]; do
 	--conns) CONNS=$2; shift ;;
 	--rates) RATES=$2; shift ;;
 	--duration) DUR=$2; shift ;;
-	--postgrey) PGS=$2; shift ;;
+	--servers) SRV=$2; shift ;;
 	--out) OUT=$2; shift ;;
 	-h|--help) usage; exit 0 ;;
 	*) echo "policy.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
@@ -100,9 +108,9 @@ while [ $# -gt 0 ]; do
 done
 
 if [ "$MODE" = quick ]; then
-	WARM=0.5; MEAS=${DUR:-2}; HARD=100; PGS=${PGS:-tmpfs}
+	WARM=0.5; MEAS=${DUR:-2}; HARD=100; SRV=${SRV:-mxthrottled postgrey}
 else
-	WARM=1; MEAS=${DUR:-5}; HARD=240; PGS=${PGS:-tmpfs disk}
+	WARM=1; MEAS=${DUR:-5}; HARD=240; SRV=${SRV:-mxthrottled postgrey postgrey-disk floor}
 fi
 
 # ---------------------------------------------------------------- outer shell
@@ -115,9 +123,13 @@ if [ "${MXT_POLICY_INNER:-}" != 1 ]; then
 	for r in $RATES; do
 		case $r in ''|*[!0-9]*) echo "policy.sh: --rates wants numbers (0 = max)" >&2; exit 2 ;; esac
 	done
-	for p in $PGS; do
-		case $p in tmpfs|disk) ;; *) echo "policy.sh: --postgrey wants tmpfs and/or disk" >&2; exit 2 ;; esac
+	for p in $SRV; do
+		case $p in mxthrottled|postgrey|postgrey-disk|floor) ;;
+		*) echo "policy.sh: --servers: mxthrottled, postgrey, postgrey-disk, floor" >&2; exit 2 ;;
+		esac
 	done
+	case " $SRV " in *" floor "*) command -v "${CC:-cc}" >/dev/null ||
+		{ echo "policy.sh: the floor server needs a C compiler (${CC:-cc})" >&2; exit 1; } ;; esac
 	for f in mxthrottled mxt-policy-load; do
 		if [ ! -x "$BUILD/$f" ]; then
 			echo "policy.sh: $BUILD/$f missing: run make first (BUILD=$BUILD)" >&2
@@ -215,34 +227,96 @@ chmod 0711 "$WORK"
 mount -t tmpfs -o size=512m,mode=0755 mxtpolicy "$WORK/pg"
 chown postgrey:postgrey "$WORK/pg" "$WORK/pgdisk"
 
-# mxthrottled, in the foreground (-d), in the background of this shell.
-cat >"$WORK/mxthrottle.conf" <<CONF
+# The floor server's source (see the header).
+floor_src() {
+	cat <<'C'
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+static char nl[65536], out[16384 * 14];
+int main(int argc, char **argv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(atoi(argv[1])),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct epoll_event ev = { .events = EPOLLIN }, evs[256];
+	int l = socket(AF_INET, SOCK_STREAM, 0), ep = epoll_create1(0), one = 1;
+	char in[16384];
+
+	(void)argc;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 4096))
+		return 1;
+	ev.data.fd = l;
+	epoll_ctl(ep, EPOLL_CTL_ADD, l, &ev);
+	for (;;) {
+		int n = epoll_wait(ep, evs, 256, -1);
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd, cnt = 0;
+			ssize_t r;
+			if (fd == l) {
+				int c = accept(l, NULL, NULL);
+				if (c < 0 || c >= 65536) { if (c >= 0) close(c); continue; }
+				setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+				nl[c] = 0;
+				ev.data.fd = c;
+				epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+				continue;
+			}
+			r = read(fd, in, sizeof(in));
+			if (r <= 0) { close(fd); continue; }
+			for (ssize_t k = 0; k < r; k++) {   /* a request ends with an empty line */
+				if (in[k] != '\n') { nl[fd] = 0; continue; }
+				if (nl[fd]) { cnt++; nl[fd] = 0; } else nl[fd] = 1;
+			}
+			for (int k = 0; k < cnt; k++)
+				for (int j = 0; j < 14; j++) out[k * 14 + j] = "action=DUNNO\n\n"[j];
+			if (cnt && write(fd, out, (size_t)cnt * 14) < 0) close(fd);
+		}
+	}
+}
+C
+}
+
+# Start server NAME; sets PID[NAME], PORT[NAME] and appends to SERVERS.
+start_server() {
+	local name=$1 port dir
+	case $name in
+	mxthrottled)
+		port=$MPORT
+		# The real daemon, in the foreground (-d), in our background.
+		cat >"$WORK/mxthrottle.conf" <<CONF
 # bench/policy.sh
 user = root
 pin_dir = /sys/fs/bpf/mxtpolicy
 state_db = $WORK/state/history.mdb
 control_socket = $WORK/run/control.sock
-policy_listen = inet:127.0.0.1:$MPORT
+policy_listen = inet:127.0.0.1:$port
 CONF
-"$BUILD/mxthrottled" -d -f "$WORK/mxthrottle.conf" >"$WORK/mxthrottled.log" 2>&1 &
-PID[mxthrottled]=$!
-PORT[mxthrottled]=$MPORT
-SERVERS+=(mxthrottled)
-wait_listen "${PID[mxthrottled]}" "$MPORT" mxthrottled
-
-# postgrey instances, in the foreground, in the background of this shell.
-for p in $PGS; do
-	if [ "$p" = tmpfs ]; then
-		name=postgrey; port=$PPORT; dir=$WORK/pg
-	else
-		name=postgrey-disk; port=$PDPORT; dir=$WORK/pgdisk
-	fi
-	postgrey --inet="127.0.0.1:$port" --dbdir="$dir" --pidfile="$dir/postgrey.pid" \
-		>"$WORK/$name.log" 2>&1 &
+		"$BUILD/mxthrottled" -d -f "$WORK/mxthrottle.conf" >"$WORK/$name.log" 2>&1 &
+		;;
+	postgrey|postgrey-disk)
+		if [ "$name" = postgrey ]; then port=$PPORT; dir=$WORK/pg; else port=$PDPORT; dir=$WORK/pgdisk; fi
+		postgrey --inet="127.0.0.1:$port" --dbdir="$dir" --pidfile="$dir/postgrey.pid" \
+			>"$WORK/$name.log" 2>&1 &
+		;;
+	floor)
+		port=$FPORT
+		floor_src >"$WORK/floor.c"
+		"${CC:-cc}" -O2 -o "$WORK/floor" "$WORK/floor.c" 2>"$WORK/$name.log"
+		"$WORK/floor" "$port" >>"$WORK/$name.log" 2>&1 &
+		;;
+	esac
 	PID[$name]=$!
 	PORT[$name]=$port
 	SERVERS+=("$name")
 	wait_listen "${PID[$name]}" "$port" "$name"
+}
+
+for s in $SRV; do
+	start_server "$s"
 done
 
 START=$(date +%s)

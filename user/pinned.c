@@ -277,7 +277,7 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 	}
 	m->abi_version = cfg.abi_version;
 	if (cfg.abi_version == 0 && !(flags & MXT_MAPS_ANY_ABI)) {
-		seterr(err, errlen, "maps at %s are ABI 0 (unconfigured): detach and re-attach", dir);
+		seterr(err, errlen, "maps at %s are ABI 0 (unconfigured, e.g. loaded by xdp-loader): write a config with 'mxthrottle config set mode enforce' or re-attach", dir);
 		ret = -EPROTO;
 		goto fail;
 	}

@@ -325,6 +325,37 @@ t_detach_only_ours() {
 	expect_eq "XDP on $GW_IF at the end" "$(xdp_attached "$GW" "$GW_IF")" none
 }
 
+# The two other ways to attach that the README documents: "ip link" with
+# the pinned program (sharing this mode's maps), and xdp-loader with the
+# object, its maps pinned in a directory of their own, which start
+# unconfigured (everything passes) until the first "config set".
+t_other_loaders() {
+	local xl=$MXT_BPFFS/xl-$MODE flag=xdpgeneric syns
+	[ "$MODE" = native ] && flag=xdpdrv
+	syns=$(show 198.18.1.8 syns)
+	expect_ok "ip link set $flag pinned mxt_xdp" \
+		ip -n "$GW" link set dev "$GW_IF" "$flag" pinned "$PIN/mxt_xdp"
+	expect_eq "XDP mode after ip link" "$(xdp_attached "$GW" "$GW_IF")" "$MODE"
+	burst 198.18.1.8 20 20
+	expect_burst "198.18.1.8 under ip link" 20 "$BURST" "$BURST_MAX"
+	expect_eq "show 198.18.1.8 syns (the pinned maps count)" "$(show 198.18.1.8 syns)" "$((syns + 20))"
+	expect_ok "ip link set $flag off" ip -n "$GW" link set dev "$GW_IF" "$flag" off
+
+	mkdir -p "$xl"
+	expect_ok "xdp-loader load -m $MODE -p $xl" \
+		ns_exec "$GW" xdp-loader load -m "$MODE" -p "$xl" "$GW_IF" "$BUILD/mxthrottle.bpf.o"
+	burst 198.18.1.8 10 10
+	expect_eq "unconfigured program: all 10 pass" "$C_OK" 10
+	expect_ok "config set on xdp-loader's maps" mxt "$xl" config set mode enforce \
+		unknown_rate "$RATE" unknown_burst "$BURST" global_rate unlimited global_burst 1000000
+	burst 198.18.1.8 20 20
+	expect_burst "198.18.1.8 under xdp-loader" 20 "$BURST" "$BURST_MAX"
+	expect_eq "xdp-loader's maps: show 198.18.1.8 syns" \
+		"$(jget "$(mxt "$xl" show 198.18.1.8 --json)" .syns)" 20
+	expect_ok "xdp-loader unload" ns_exec "$GW" xdp-loader unload --all "$GW_IF"
+	expect_eq "XDP on $GW_IF at the end" "$(xdp_attached "$GW" "$GW_IF")" none
+}
+
 # --- main -----------------------------------------------------------------------------------
 
 listener_start L "[::]:25" "[::]:2525" || { fail setup "listener: got not ready in 5 s, want listening"; exit 1; }
@@ -339,4 +370,5 @@ for m in native skb; do
 	run_test "$m.detach_reattach_keeps_state" t_detach_reattach
 	run_test "$m.daemon_restart_keeps_state" t_daemon_restart
 	run_test "$m.detach_only_ours" t_detach_only_ours
+	run_test "$m.ip_link_and_xdp_loader" t_other_loaders
 done

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "cfgkeys.h"
+#include <bpf/libbpf.h>
+
 #include "cli.h"
 
 /* "config get [KEY] [--json]". */
@@ -79,12 +81,22 @@ static int config_set(struct cli *c, int n, char **kv)
 		keys[i] = kv[2 * i];
 		vals[i] = kv[2 * i + 1];
 	}
-	if (cli_open_maps(c, &m, MXT_MAPS_LOCK))
+	/* Maps pinned by another loader (xdp-loader, ip link) start with an
+	 * empty config, on which the program passes everything: the first
+	 * "config set" writes the defaults under the values given. */
+	if (cli_open_maps(c, &m, MXT_MAPS_LOCK | MXT_MAPS_ANY_ABI))
 		return -1;
 	ret = mxt_maps_config_read(&m, &cfg);
 	if (ret) {
 		cli_err("cannot read the config: %s", strerror(-ret));
 		goto out;
+	}
+	if (cfg.abi_version == 0) {
+		long ncpu = libbpf_num_possible_cpus();
+
+		mxt_config_defaults(&cfg, ncpu > 0 ? (__u32)ncpu : 1);
+		fprintf(stderr, "mxthrottle: %s was unconfigured: defaults written with these values\n",
+			c->pin_dir);
 	}
 	ret = mxt_config_set_many(&cfg, (size_t)npairs, keys, vals, err, sizeof(err));
 	if (ret) {
