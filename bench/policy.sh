@@ -59,7 +59,9 @@
 # reports scheduled -> answer, which includes queueing when every
 # connection is busy (the server fell behind) or the client itself was
 # not scheduled in time.  The servers' CPU time during each run (sum over
-# their threads, /proc/PID/task/*/schedstat) is reported per answered query.
+# their threads, /proc/PID/task/*/schedstat) is reported per answered query,
+# and so is the client's (read every 50 ms until it exits): at maximum
+# speed the pair shares 2 CPUs, and either side can be the limit.
 # The machine is shared and virtual: each run records the 1-minute load
 # average and the CPU time stolen by the hypervisor (/proc/stat steal, as a
 # share of all CPU time during the run); before the runs a wake-up probe
@@ -336,17 +338,27 @@ for rate in $RATES; do
 		la=$(cut -d' ' -f1 /proc/loadavg)
 		read -r st0 tt0 <<<"$(steal_ticks)"
 		c0=$(cpu_ns "$pid")
-		if ! j=$("$BUILD/mxt-policy-load" -c "$CONNS" -r "$rate" -W "$WARM" -d "$MEAS" \
-			-t 5000 --json "inet:127.0.0.1:$port" 2>"$WORK/load.err"); then
+		"$BUILD/mxt-policy-load" -c "$CONNS" -r "$rate" -W "$WARM" -d "$MEAS" \
+			-t 5000 --json "inet:127.0.0.1:$port" >"$WORK/load.out" 2>"$WORK/load.err" &
+		lpid=$!
+		# The client's own CPU time, read just before it exits.
+		lc=0
+		while kill -0 "$lpid" 2>/dev/null; do
+			x=$(cpu_ns "$lpid")
+			[ -n "$x" ] && [ "$x" != 0 ] && lc=$x
+			sleep 0.05
+		done
+		if ! wait "$lpid"; then
 			log "$server at $rate q/s: the load run failed: $(tr '\n' ' ' <"$WORK/load.err")"
 			continue
 		fi
+		j=$(cat "$WORK/load.out")
 		c1=$(cpu_ns "$pid")
 		read -r st1 tt1 <<<"$(steal_ticks)"
 		kill -0 "$pid" 2>/dev/null || { log "$server died during the run"; exit 1; }
 		# Server CPU over warm-up + measure, per answered query of the
 		# measured part scaled by its share of the time.
-		printf '%s' "$j" | awk -v s="$server" -v m="$MODE" -v c=$((c1 - c0)) \
+		printf '%s' "$j" | awk -v s="$server" -v m="$MODE" -v c=$((c1 - c0)) -v lc="$lc" \
 			-v w="$WARM" -v d="$MEAS" -v la="$la" -v st=$((st1 - st0)) -v tt=$((tt1 - tt0)) \
 			-v wake="$WAKE" '{
 			match($0, /"answers":[0-9]+/); a = substr($0, RSTART + 10, RLENGTH - 10) + 0
@@ -354,15 +366,16 @@ for rate in $RATES; do
 			split(wake, wp, " ")
 			wj = wake == "" ? "null" : sprintf("{\"p50\":%s,\"p99\":%s,\"p999\":%s,\"max\":%s}", wp[1], wp[2], wp[3], wp[4])
 			sub(/^\{/, "")
-			printf "{\"bench\":\"policy\",\"mode\":\"%s\",\"server\":\"%s\",\"loadavg\":%s,\"steal_share\":%.4f,\"wake_probe_us\":%s,\"server_cpu_ms\":%.1f,\"server_cpu_us_per_query\":%.2f,%s\n", m, s, la, (tt > 0 ? st / tt : 0), wj, c / 1e6, us, $0 }' >>"$WORK/runs"
+			lus = a > 0 ? lc / 1000 * d / (w + d) / a : 0
+			printf "{\"bench\":\"policy\",\"mode\":\"%s\",\"server\":\"%s\",\"loadavg\":%s,\"steal_share\":%.4f,\"wake_probe_us\":%s,\"server_cpu_ms\":%.1f,\"server_cpu_us_per_query\":%.2f,\"client_cpu_ms\":%.1f,\"client_cpu_us_per_query\":%.2f,%s\n", m, s, la, (tt > 0 ? st / tt : 0), wj, c / 1e6, us, lc / 1e6, lus, $0 }' >>"$WORK/runs"
 	done
 done
 
 # Table, then the JSON lines.
 printf '\npolicy service: %s connections, %s mode (%ss per run after %ss warm-up); latency in us (send -> answer)\n' \
 	"$CONNS" "$MODE" "$MEAS" "$WARM"
-printf '%-13s %7s %8s %8s %8s %8s %9s %8s %6s %10s %s\n' server offered qps p50 p99 p99.9 sched_p99 \
-	cpu_us/q steal% x_postgrey answers
+printf '%-13s %7s %8s %8s %8s %8s %9s %8s %8s %6s %10s %s\n' server offered qps p50 p99 p99.9 sched_p99 \
+	srv_us/q cli_us/q steal% x_postgrey answers
 awk '
 function num(s, k,   r) { if (match(s, "\"" k "\":[-0-9.]+")) { r = substr(s, RSTART + length(k) + 3, RLENGTH - length(k) - 3); return r + 0 } return 0 }
 function obj(s, k) { if (match(s, "\"" k "\":\\{[^}]*\\}")) return substr(s, RSTART, RLENGTH); return "" }
@@ -372,7 +385,7 @@ function obj(s, k) { if (match(s, "\"" k "\":\\{[^}]*\\}")) return substr(s, RST
 	off[n] = num($0, "offered_qps"); q[n] = num($0, "qps"); stl[n] = num($0, "steal_share")
 	lat = obj($0, "latency_us"); p50[n] = num(lat, "p50"); p99[n] = num(lat, "p99"); p999[n] = num(lat, "p999")
 	sp99[n] = num(obj($0, "sched_latency_us"), "p99")
-	cpu[n] = num($0, "server_cpu_us_per_query")
+	cpu[n] = num($0, "server_cpu_us_per_query"); ccpu[n] = num($0, "client_cpu_us_per_query")
 	k = obj($0, "answers_by_kind")
 	ans[n] = "dunno " num(k, "dunno") " defer " num(k, "defer") " other " num(k, "prepend") + num(k, "other")
 	e = obj($0, "errors"); er = num(e, "timeouts") + num(e, "closed") + num(e, "connect")
@@ -382,7 +395,7 @@ function obj(s, k) { if (match(s, "\"" k "\":\\{[^}]*\\}")) return substr(s, RST
 END {
 	for (i = 1; i <= n; i++) {
 		x = (sv[i] != "postgrey" && pg[off[i]] > 0) ? sprintf("%9.1fx", q[i] / pg[off[i]]) : "         -"
-		printf "%-13s %7s %8.0f %8.1f %8.1f %8.1f %9.1f %8.2f %6.2f %s %s\n", sv[i], (off[i] > 0 ? off[i] : "max"), q[i], p50[i], p99[i], p999[i], sp99[i], cpu[i], 100 * stl[i], x, ans[i]
+		printf "%-13s %7s %8.0f %8.1f %8.1f %8.1f %9.1f %8.2f %8.2f %6.2f %s %s\n", sv[i], (off[i] > 0 ? off[i] : "max"), q[i], p50[i], p99[i], p999[i], sp99[i], cpu[i], ccpu[i], 100 * stl[i], x, ans[i]
 	}
 }' "$WORK/runs"
 while read -r line; do

@@ -15,7 +15,7 @@
 #include <sys/types.h>
 
 #define MXT_CONTROL_LINE_MAX 512
-#define MXT_CONTROL_ARGS_MAX 8
+#define MXT_CONTROL_ARGS_MAX 32
 #define MXT_CONTROL_DEFAULT "/run/mxthrottle/control.sock"
 
 /* Create, bind and listen on a unix socket at 'path' (mode 0600, owned by

@@ -793,6 +793,112 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 		(unsigned long long)c->st.checkpoint_errors, c->nallow);
 }
 
+/* Record "key = value" pairs in runtime_conf (read after the main config
+ * file at start and reload): existing keys are replaced, the file is
+ * rewritten whole (temp file + rename). */
+static int runtime_conf_save(struct mxt_controller *c, int n, const char *const *keys,
+			     const char *const *vals)
+{
+	char names[64][64], values[64][128], line[256], tmp[sizeof(c->runtime_conf) + 8];
+	int count = 0;
+	FILE *f;
+
+	if (!c->runtime_conf[0])
+		return 0;
+	f = fopen(c->runtime_conf, "r");
+	while (f && count < 64 && fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '=');
+		char k[64], v[128];
+
+		if (line[0] == '#' || !eq || sscanf(line, " %63[^= ] = %127[^\n]", k, v) != 2)
+			continue;
+		snprintf(names[count], sizeof(names[0]), "%s", k);
+		snprintf(values[count], sizeof(values[0]), "%s", v);
+		count++;
+	}
+	if (f)
+		fclose(f);
+	for (int i = 0; i < n; i++) {
+		int j;
+
+		for (j = 0; j < count; j++)
+			if (!strcmp(names[j], keys[i]))
+				break;
+		if (j == count) {
+			if (count == 64)
+				return -ENOSPC;
+			count++;
+		}
+		snprintf(names[j], sizeof(names[0]), "%s", keys[i]);
+		snprintf(values[j], sizeof(values[0]), "%s", vals[i]);
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->runtime_conf);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# written by mxthrottled for 'mxthrottle config set'; read after mxthrottle.conf\n");
+	for (int j = 0; j < count; j++)
+		fprintf(f, "%s = %s\n", names[j], values[j]);
+	if (fflush(f) || fsync(fileno(f))) {
+		fclose(f);
+		unlink(tmp);
+		return -EIO;
+	}
+	fclose(f);
+	return rename(tmp, c->runtime_conf) < 0 ? -errno : 0;
+}
+
+/* "config set KEY VALUE ...": check all, apply to the kernel, persist. */
+static int config_set(struct mxt_controller *c, int argc, char **argv, FILE *out,
+		      char *err, size_t errlen)
+{
+	const char *keys[16], *vals[16];
+	struct mxt_config next;
+	int n = (argc - 2) / 2, rc;
+	char val[128];
+
+	if (argc < 4 || (argc - 2) % 2 || n > 16) {
+		snprintf(err, errlen, "config set KEY VALUE [KEY VALUE ...] (at most 16 pairs)");
+		return -EINVAL;
+	}
+	for (int i = 0; i < n; i++) {
+		keys[i] = argv[2 + 2 * i];
+		vals[i] = argv[3 + 2 * i];
+		/* The source prefixes shape every key the model holds. */
+		if (!strcmp(keys[i], "v4_prefix") || !strcmp(keys[i], "v6_prefix")) {
+			snprintf(err, errlen, "%s: changing the source prefix needs a restart of mxthrottled "
+				 "(set it in mxthrottle.conf)", keys[i]);
+			return -EINVAL;
+		}
+	}
+	pthread_mutex_lock(&c->lock);
+	next = c->kcfg;
+	pthread_mutex_unlock(&c->lock);
+	rc = mxt_config_set_many(&next, (size_t)n, keys, vals, err, errlen);
+	if (rc)
+		return rc;
+	if (c->maps && (rc = mxt_maps_config_write(c->maps, &next)) < 0) {
+		snprintf(err, errlen, "cannot write the kernel config: %s", strerror(-rc));
+		return rc;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->kcfg = next;
+	pthread_mutex_unlock(&c->lock);
+	if (c->on_config)
+		c->on_config(c->on_config_ctx, &next);
+	rc = runtime_conf_save(c, n, keys, vals);
+	if (rc) {
+		snprintf(err, errlen, "applied, but not persisted to %s: %s", c->runtime_conf, strerror(-rc));
+		return rc;
+	}
+	for (int i = 0; i < n; i++) {
+		mxt_config_get(&next, keys[i], val, sizeof(val));
+		fprintf(out, "%s = %s\n", keys[i], val);
+		mxt_log_info("CONFIG %s = %s by operator", keys[i], val);
+	}
+	return 0;
+}
+
 /* 1 when argv ends with "json" or "--json" (then dropped from argc). */
 static int take_json(int *argc, char **argv)
 {
@@ -884,6 +990,8 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		fprintf(out, "connector %s removed\n", argv[2]);
 		return 0;
 	}
+	if (!strcmp(argv[0], "config") && argc >= 2 && !strcmp(argv[1], "set"))
+		return config_set(c, argc, argv, out, err, errlen);
 	if (!strcmp(argv[0], "status") && argc == 1) {
 		status_print(c, out, json);
 		return 0;

@@ -69,6 +69,10 @@ struct mxt_controller {
 	struct mxt_ctl_stats st;
 	uint64_t (*clock)(void);      /* unix seconds; injectable for tests */
 	int test_mode;                /* mxthrottled -T: "clock" and "seed" commands */
+	char runtime_conf[4096 + 16]; /* "config set" through the daemon persists here */
+	/* Called (main thread) after "config set" changed the kernel config. */
+	void (*on_config)(void *ctx, const struct mxt_config *kcfg);
+	void *on_config_ctx;
 	int64_t clock_offset;         /* seconds added to clock() (test mode) */
 };
 

@@ -62,13 +62,33 @@
 
 #define STATS_INTERVAL 60 /* seconds between STATS log lines */
 
+static struct mxt_policy_server *g_policy; /* for the policy thread */
+
 /* Configuration in force: the daemon's, the kernel's and the model's. */
 struct daemon_cfg {
 	struct mxt_daemon_conf d;
 	struct mxt_model_params mp;
+	char runtime[PATH_MAX + 16];  /* runtime.conf beside the history */
 };
 
-static struct mxt_policy_server *g_policy; /* for the policy thread */
+/* <directory of state_db>/runtime.conf */
+static void runtime_conf_path(const struct mxt_daemon_conf *d, char *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", d->state_db);
+	snprintf(buf, len, "%s/runtime.conf", dirname(tmp));
+}
+
+/* controller.c's hook after "config set": the policy service follows the
+ * mode. */
+static void config_changed(void *ctx, const struct mxt_config *k)
+{
+	(void)ctx;
+	if (g_policy)
+		mxt_policy_server_set_mode(g_policy, (int)k->mode);
+}
+
 
 static void __attribute__((noreturn)) usage(void)
 {
@@ -124,6 +144,12 @@ static int config_read(struct daemon_cfg *c, const char *path, int explicit_file
 			c->d.npolicy_listen = 1;
 		}
 	}
+	/* Limits changed with "mxthrottle config set" while the daemon ran
+	 * (controller.c) persist beside the history and win over the file. */
+	runtime_conf_path(&c->d, c->runtime, sizeof(c->runtime));
+	if (access(c->runtime, F_OK) == 0 &&
+	    mxt_daemon_conf_load(&c->d, c->runtime, err, errlen) < 0)
+		return -EINVAL;
 	for (int i = 0; i < nifaces; i++)
 		if (mxt_daemon_conf_set(&c->d, "interface", ifaces[i], e, sizeof(e)) < 0) {
 			snprintf(err, errlen, "-i %s: %s", ifaces[i], e);
@@ -388,6 +414,8 @@ int main(int argc, char **argv)
 	if (mxt_ctl_init(&ctl, model, &cfg.d.kernel, &maps, maps.max_entries[MXT_MAP_ID_SOURCES]) < 0)
 		fatalx("out of memory");
 	ctl.test_mode = test_mode;
+	snprintf(ctl.runtime_conf, sizeof(ctl.runtime_conf), "%s", cfg.runtime);
+	ctl.on_config = config_changed;
 	if (test_mode)
 		mxt_log_warnx("test mode: control commands 'clock advance' and 'seed' are enabled");
 	if ((rc = make_parent(cfg.d.state_db, run_uid, run_gid)) < 0)

@@ -596,6 +596,20 @@ t_control_socket() {
 	expect_eq "raw client as nobody (with DAC override): daemon answer" "$out" closed
 	expect_true "daemon logs the refusal" "'$(dlog_tail)'" dlog_has "control: refused a client"
 	expect_range "root still served: ticks" "$(dstatus ticks)" 1 100000000
+	# "config set" through the daemon: applied, persisted, kept across a
+	# restart; a source prefix is refused at run time.
+	out=$(mxc config set throttled_rate 45 throttled_burst 9 2>&1)
+	expect_true "config set through the daemon ($out)" "'$out'" grep -q "throttled_burst = 9" <<<"$out"
+	expect_true "CONFIG logged by the daemon" "'$(dlog_tail)'" dlog_has "CONFIG throttled_burst = 9 by operator"
+	expect_eq "kernel throttled_rate" "$(jget "$(mxt "$PIN" config get throttled_rate --json)" .throttled_rate)" 45
+	expect_true "runtime.conf has it" "absent" grep -qx "throttled_burst = 9" "$STATE/runtime.conf"
+	out=$(mxc config set v4_prefix 24 2>&1)
+	rc=$?
+	expect_eq "config set v4_prefix refused while the daemon runs: exit ($out)" "$rc" 1
+	daemon_stop
+	expect_true "daemon restarts" "no START line ($(dlog_tail))" daemon_start || return
+	expect_eq "kernel throttled_burst after the restart" \
+		"$(jget "$(mxt "$PIN" config get throttled_burst --json)" .throttled_burst)" 9
 }
 
 # One malformed request closes its own connection only.

@@ -288,6 +288,53 @@ static void seed_then_jump(void **state)
 	assert_int_equal(command(f, buf, sizeof(buf), 3, "clock", "advance", "3600"), -EINVAL);
 }
 
+/* "config set" through the daemon: all pairs or none, prefixes refused,
+ * the hook told, the pairs persisted (later values replace earlier). */
+static int hook_calls;
+static void config_hook(void *ctx, const struct mxt_config *k)
+{
+	(void)ctx;
+	(void)k;
+	hook_calls++;
+}
+
+static void config_set_applies_and_persists(void **state)
+{
+	struct fx *f = *state;
+	char dir[] = "/tmp/mxt-ctl-rc-XXXXXX", buf[1024], text[512] = "";
+	FILE *rf;
+	size_t n;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(f->c.runtime_conf, sizeof(f->c.runtime_conf), "%s/runtime.conf", dir);
+	f->c.on_config = config_hook;
+	hook_calls = 0;
+	assert_int_equal(command(f, buf, sizeof(buf), 6, "config", "set", "mode", "monitor",
+				 "throttled_burst", "9"), 0);
+	assert_int_equal(f->c.kcfg.mode, MXT_MODE_MONITOR);
+	assert_int_equal(f->c.kcfg.class_limit[MXT_CLASS_THROTTLED].burst, 9);
+	assert_int_equal(hook_calls, 1);
+	/* One bad pair: nothing applied. */
+	assert_true(command(f, buf, sizeof(buf), 6, "config", "set", "mode", "enforce",
+			    "throttled_burst", "lots") < 0);
+	assert_non_null(strstr(buf, "throttled_burst"));
+	assert_int_equal(f->c.kcfg.mode, MXT_MODE_MONITOR);
+	assert_int_equal(command(f, buf, sizeof(buf), 4, "config", "set", "v6_prefix", "48"), -EINVAL);
+	assert_non_null(strstr(buf, "restart"));
+	assert_int_equal(command(f, buf, sizeof(buf), 4, "config", "set", "mode", "enforce"), 0);
+	rf = fopen(f->c.runtime_conf, "r");
+	assert_non_null(rf);
+	n = fread(text, 1, sizeof(text) - 1, rf);
+	text[n] = '\0';
+	fclose(rf);
+	if (!strstr(text, "\nmode = enforce\n") || !strstr(text, "\nthrottled_burst = 9\n") ||
+	    strstr(text, "monitor"))
+		fail_msg("runtime.conf: got '%s', want mode = enforce and throttled_burst = 9 once", text);
+	assert_int_equal(hook_calls, 2);
+	unlink(f->c.runtime_conf);
+	rmdir(dir);
+}
+
 static void event_names(void **state)
 {
 	(void)state;
@@ -309,6 +356,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(control_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(checkpoint_and_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(seed_then_jump, setup, teardown),
+		cmocka_unit_test_setup_teardown(config_set_applies_and_persists, setup, teardown),
 		cmocka_unit_test(event_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

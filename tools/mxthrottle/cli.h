@@ -57,6 +57,7 @@ int cmd_checkpoint(struct cli *c, int argc, char **argv);
 int cmd_ctl(struct cli *c, int argc, char **argv);
 /* "allow add|del" through the daemon when it answers, else cmd_allow. */
 int cmd_allow_ctl(struct cli *c, int argc, char **argv);
+int cmd_config_ctl(struct cli *c, int argc, char **argv);
 int cmd_sim(struct cli *c, int argc, char **argv);
 
 /* One-line error on stderr ("mxthrottle: ..."); returns -1 for

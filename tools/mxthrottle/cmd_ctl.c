@@ -308,3 +308,32 @@ int cmd_sim(struct cli *c, int argc, char **argv)
 	(void)c;
 	return mxt_sim_main(argc, argv) ? -1 : 0;
 }
+
+/* "config set KEY VALUE ..." goes through the daemon when one answers (it
+ * owns the kernel config while it runs, persists the change and keeps its
+ * policy service in step); "config get" and, without a daemon, "config
+ * set" work on the maps (cmd_config.c). */
+int cmd_config_ctl(struct cli *c, int argc, char **argv)
+{
+	int rc;
+
+	if (argc < 4 || strcmp(argv[1], "set") || argv[2][0] == '-')
+		return cmd_config(c, argc, argv);
+	char *req[MXT_CONTROL_ARGS_MAX];
+
+	if (argc > MXT_CONTROL_ARGS_MAX)
+		return cli_err("config set: at most %d key/value pairs at once",
+			       (MXT_CONTROL_ARGS_MAX - 2) / 2);
+	/* argv[0] is the program's name for messages: the request starts
+	 * with the command word itself. */
+	req[0] = "config";
+	for (int i = 1; i < argc; i++)
+		req[i] = argv[i];
+	rc = ctl_call(c, "config set", argc, req, stdout, 1);
+	if (rc == -ENOENT || rc == -ECONNREFUSED) {
+		mxt_log_debug("no mxthrottled on %s: changing the maps directly", c->control);
+		optind = 0; /* cmd_config parses its argv afresh */
+		return cmd_config(c, argc, argv);
+	}
+	return rc ? -1 : 0;
+}

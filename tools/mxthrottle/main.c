@@ -37,7 +37,7 @@ static const struct cli_cmd cmds[] = {
 	{ "policy", cmd_policy,
 	  "policy set ADDR CLASS [--rate R --burst B] | policy del ADDR | policy list [--json]",
 	  "per-source class or limit override", 0 },
-	{ "config", cmd_config, "config get [KEY] [--json] | config set KEY VALUE [KEY VALUE ...]",
+	{ "config", cmd_config_ctl, "config get [KEY] [--json] | config set KEY VALUE [KEY VALUE ...]",
 	  "read or change the configuration in the config map", 0 },
 	{ "explain", cmd_explain, "explain ADDR [--json]",
 	  "mxthrottled's view of a sender: state, reason, rate vs baseline, allowance, next change",
