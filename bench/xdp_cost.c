@@ -327,7 +327,9 @@ static struct mxt_key key4(__u32 addr)
 	return k;
 }
 
-/* Fill mxt_sources with n entries 10.0.0.0 + i (batch, else one by one). */
+/* Fill mxt_sources with n entries 240.0.0.0 + i (batch, else one by one):
+ * map keys only, never packets; 240.0.0.0/4 (reserved) holds 1M of them,
+ * and none collides with the frames measured (198.18.0.0/15). */
 static int prefill(int fd, long n)
 {
 	const long chunk = 65536;
@@ -346,7 +348,7 @@ static int prefill(int fd, long n)
 		__u32 cnt = (__u32)(n - done < chunk ? n - done : chunk), want;
 
 		for (i = 0; i < (long)cnt; i++) {
-			keys[i] = key4(htonl(0x0a000000u + (__u32)(done + i)));
+			keys[i] = key4(htonl(0xf0000000u + (__u32)(done + i)));
 			vals[i].first_seen_ns = vals[i].last_seen_ns = 1;
 			vals[i].syns = 1;
 		}
