@@ -339,13 +339,13 @@ tbl_xdp() {
 		if $x == null then "n/a"
 		else "\(($x.ns / $d.ns * 100 | round) / 100)x (\($x.ns) ns\(if $s != $ref then ", \(if $x.ns >= $d.ns then "+" else "" end)\($x.ns - $d.ns)" else "" end))\(if $x.reason_ok then "" else " !" end)" end;
 	. as $all |
-	["scenario (reason)", "1k entries", "100k entries", "1M entries"],
+	(["scenario (reason)", "1k entries", "100k entries", "1M entries"],
 	(["xdp_drop", "xdp_drop"], ["xdp_pass", "xdp_drop"], ["hot_syn_policy", "xdp_drop"],
 	 ["hot_syn_no_policy", "xdp_drop"], ["allowlisted_syn", "xdp_drop"], ["non_syn_ack", "xdp_drop"],
 	 ["over_limit_syn", "xdp_drop"], ["flood_new_source", "xdp_drop"],
 	 ["miss_insert_r1", "xdp_drop_r1"], ["xdp_drop_r1", "xdp_drop_r1"]) as [$s, $ref] |
 	[ "\($s)\(($all | r($s; 1000) // r($s; 100000) // r($s; 1000000) // {}) | if (.reason // "") != "" then " (\(.reason))" else "" end)" ] +
-	[ fills[] as $f | $all | cell($s; $ref; $f) ] | @tsv'
+	[ fills[] as $f | $all | cell($s; $ref; $f) ])) | @tsv'
 }
 
 tbl_flood() {

@@ -11,24 +11,28 @@
 
 #include "syn_delta.h"
 
+/* 40 bytes: 'dropped' is kept modulo 2^32 (a delta within one tick never
+ * reaches that), first_seen only as its low 32 bits, which is enough to
+ * tell one life of a kernel entry from the next; 'syns' whole, so that a
+ * counter that went backwards is seen as such. */
 struct slot {
 	struct mxt_key key;
 	uint32_t pass;          /* pass number it was last seen in; 0 = empty */
 	uint64_t syns;
-	uint64_t dropped;
-	uint64_t first_seen_ns; /* identifies one life of the kernel entry */
+	uint32_t dropped;
+	uint32_t first_seen;    /* low bits of first_seen_ns: one life */
 };
 
 struct mxt_syn_delta {
 	struct slot *slots;
-	size_t mask;            /* slots - 1 (power of two) */
+	size_t nslots;          /* capacity x 5/4 + 1: no power-of-two rounding */
 	size_t count;
 	size_t limit;           /* the capacity asked for */
 	uint32_t pass;
 };
 
 /* FNV-1a over the key's bytes (the key is zero-padded by construction). */
-static size_t key_hash(const struct mxt_key *k)
+static uint32_t key_hash(const struct mxt_key *k)
 {
 	const unsigned char *p = (const unsigned char *)k;
 	uint64_t h = 1469598103934665603ULL;
@@ -37,24 +41,32 @@ static size_t key_hash(const struct mxt_key *k)
 		h ^= p[i];
 		h *= 1099511628211ULL;
 	}
-	return (size_t)(h ^ (h >> 29));
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Home slot of a key: multiply-shift range reduction, any table size. */
+static size_t home_of(const struct mxt_syn_delta *t, const struct mxt_key *k)
+{
+	return (size_t)(((uint64_t)key_hash(k) * t->nslots) >> 32);
+}
+
+static size_t next_slot(const struct mxt_syn_delta *t, size_t i)
+{
+	return i + 1 == t->nslots ? 0 : i + 1;
 }
 
 struct mxt_syn_delta *mxt_syn_delta_new(size_t capacity)
 {
 	struct mxt_syn_delta *t = calloc(1, sizeof(*t));
-	size_t n = 16;
 
 	if (!t)
 		return NULL;
-	while (n < capacity + capacity / 4 + 1)
-		n <<= 1;
-	t->slots = calloc(n, sizeof(*t->slots));
+	t->nslots = capacity + capacity / 4 + 1;
+	t->slots = calloc(t->nslots, sizeof(*t->slots));
 	if (!t->slots) {
 		free(t);
 		return NULL;
 	}
-	t->mask = n - 1;
 	t->limit = capacity;
 	return t;
 }
@@ -76,10 +88,10 @@ void mxt_syn_delta_begin(struct mxt_syn_delta *t)
 int mxt_syn_delta_update(struct mxt_syn_delta *t, const struct mxt_key *key,
 			 const struct mxt_source *v, uint64_t *dsyns, uint64_t *ddropped)
 {
-	size_t i = key_hash(key) & t->mask;
+	size_t i = home_of(t, key);
 	struct slot *s;
 
-	for (;; i = (i + 1) & t->mask) {
+	for (;; i = next_slot(t, i)) {
 		s = &t->slots[i];
 		if (!s->pass)
 			break;
@@ -94,26 +106,28 @@ int mxt_syn_delta_update(struct mxt_syn_delta *t, const struct mxt_key *key,
 	t->count++;
 	goto store;
 found:
-	if (v->first_seen_ns != s->first_seen_ns || v->syns < s->syns || v->dropped < s->dropped) {
+	if ((uint32_t)v->first_seen_ns != s->first_seen || v->syns < s->syns) {
 		/* A new life of the kernel entry: everything it holds is new. */
 		*dsyns = v->syns;
 		*ddropped = v->dropped;
 	} else {
 		*dsyns = v->syns - s->syns;
-		*ddropped = v->dropped - s->dropped;
+		*ddropped = (uint32_t)((uint32_t)v->dropped - s->dropped);
 	}
 store:
 	s->pass = t->pass;
 	s->syns = v->syns;
-	s->dropped = v->dropped;
-	s->first_seen_ns = v->first_seen_ns;
+	s->dropped = (uint32_t)v->dropped;
+	s->first_seen = (uint32_t)v->first_seen_ns;
 	return 0;
 }
 
 /* Distance of slot i from the home slot of its key. */
 static size_t probe_distance(const struct mxt_syn_delta *t, size_t i)
 {
-	return (i - (key_hash(&t->slots[i].key) & t->mask)) & t->mask;
+	size_t h = home_of(t, &t->slots[i].key);
+
+	return i >= h ? i - h : i + t->nslots - h;
 }
 
 /* Remove slot i, shifting later members of its probe run back. */
@@ -122,11 +136,14 @@ static void slot_delete(struct mxt_syn_delta *t, size_t i)
 	size_t j = i;
 
 	for (;;) {
-		j = (j + 1) & t->mask;
+		size_t gap;
+
+		j = next_slot(t, j);
 		if (!t->slots[j].pass)
 			break;
+		gap = j >= i ? j - i : j + t->nslots - i;
 		/* Move j into the hole i if j's home is not in (i, j]. */
-		if (probe_distance(t, j) >= ((j - i) & t->mask)) {
+		if (probe_distance(t, j) >= gap) {
 			t->slots[i] = t->slots[j];
 			i = j;
 		}
@@ -137,7 +154,7 @@ static void slot_delete(struct mxt_syn_delta *t, size_t i)
 
 void mxt_syn_delta_end(struct mxt_syn_delta *t, unsigned keep)
 {
-	for (size_t i = 0; i <= t->mask; i++) {
+	for (size_t i = 0; i < t->nslots; i++) {
 		/* Re-examine slot i after a delete: a later entry may have moved in. */
 		while (t->slots[i].pass && t->pass - t->slots[i].pass >= keep)
 			slot_delete(t, i);
@@ -151,5 +168,5 @@ size_t mxt_syn_delta_count(const struct mxt_syn_delta *t)
 
 size_t mxt_syn_delta_memory(const struct mxt_syn_delta *t)
 {
-	return sizeof(*t) + (t->mask + 1) * sizeof(struct slot);
+	return sizeof(*t) + t->nslots * sizeof(struct slot);
 }

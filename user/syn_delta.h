@@ -6,6 +6,7 @@
  * with a new first_seen), so a counter that went backwards, or a new
  * first_seen, means "all of it is new".  Entries not seen for a few ticks
  * are forgotten, so the table never holds more than the kernel map did.
+ * About 50 bytes per source (40-byte slots at a 0.8 load).
  */
 #ifndef MXT_SYN_DELTA_H
 #define MXT_SYN_DELTA_H
