@@ -266,11 +266,14 @@ setup_pair() {
 	in_r sysctl -qw net.ipv4.tcp_syncookies=1
 	# Replies (SYN-ACKs) end on G's veth0: drop them at once.
 	ip -n "$G" link set dev veth0 xdpdrv obj "$BUILD/xdp_drop.bpf.o" sec xdp
+	# nsenter directly, not the in_r function: "$!" of a backgrounded
+	# function is its subshell, and killing that would leave the
+	# listener running after its namespace is gone.
 	if [ -x "$BUILD/mxt-listen" ]; then
-		in_r "$BUILD/mxt-listen" -l 198.18.0.2:25 -B 4096 >/dev/null 2>&1 &
+		nsenter --net="/run/netns/$R" "$BUILD/mxt-listen" -l 198.18.0.2:25 -B 4096 >/dev/null 2>&1 &
 		LISTEN_PID=$!
 	elif command -v python3 >/dev/null; then
-		in_r python3 -c 'import socket,time
+		nsenter --net="/run/netns/$R" python3 -c 'import socket,time
 s=socket.socket(); s.bind(("198.18.0.2",25)); s.listen(4096); time.sleep(600)' &
 		LISTEN_PID=$!
 	fi
