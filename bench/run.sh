@@ -417,8 +417,12 @@ tbl_model() {
 	($all | row("decide pass (all sources)"; "decide_pass_ms"; "ms")),
 	($all | map(select(.bench == "ctl_tick")) | if length == 0 then empty else
 		(map({key: (.sources | tostring), value: .}) | from_entries) as $c |
-		(["first_ms", "controller tick, first (every source new)"], ["tenth_ms", "controller tick, 10% of sources sent SYNs"],
-		 ["idle_ms", "controller tick, no source sent SYNs"]) as [$k, $lbl] |
+		(["first_tick_max_ms", "controller tick (largest of a sweep), every source new"],
+		 ["tenth_tick_max_ms", "controller tick (largest of a sweep), 10% of sources sent SYNs"],
+		 ["idle_tick_max_ms", "controller tick (largest of a sweep), no source sent SYNs"],
+		 ["first_ms", "controller sweep over all sources, every source new"],
+		 ["tenth_ms", "controller sweep over all sources, 10% sent SYNs"],
+		 ["idle_ms", "controller sweep over all sources, none sent SYNs"]) as [$k, $lbl] |
 		[$lbl, "\($c["10000"][$k] // "n/a") ms",
 		 "\($c["100000"][$k] // "n/a") ms\(if ($c["10000"][$k] // 0) > 0 and $c["100000"][$k] != null then " (\(($c["100000"][$k] / 10 / $c["10000"][$k]) * 100 | round / 100)x/src)" else "" end)",
 		 "\($c["1000000"][$k] // "n/a") ms\(if ($c["10000"][$k] // 0) > 0 and $c["1000000"][$k] != null then " (\(($c["1000000"][$k] / 100 / $c["10000"][$k]) * 100 | round / 100)x/src)" else "" end)",
@@ -502,9 +506,9 @@ tbl_targets() {
 	(map(select(.bench == "model_tick" and .n == 1000000)) | .[0]) as $m |
 	(map(select(.bench == "ctl_tick" and .sources == 1000000)) | .[0]) as $c |
 	(if $c == null then empty else
-	 ([$c.first_ms, $c.tenth_ms, $c.idle_ms] | max) as $t |
-	 ["controller tick over 1M sources <= 250 ms CPU: whole tick (bench/ctl_tick, worst case)",
-	  "\($t) ms (first \($c.first_ms), 10% active \($c.tenth_ms), none active \($c.idle_ms))", yes($t <= 250)] end),
+	 ([$c.first_tick_max_ms, $c.tenth_tick_max_ms, $c.idle_tick_max_ms] | max) as $t |
+	 ["controller tick over 1M sources <= 250 ms CPU: whole tick (bench/ctl_tick, largest tick)",
+	  "\($t) ms (all new \($c.first_tick_max_ms), 10% active \($c.tenth_tick_max_ms), none active \($c.idle_tick_max_ms); a sweep of \($c.ticks_per_sweep) ticks: \($c.first_ms) / \($c.tenth_ms) / \($c.idle_ms) ms)", yes($t <= 250)] end),
 	(([$m.tick_idle_ms, $m.tick_all_due_ms, $m.tick_day_end_ms] | max) as $t |
 	 ["controller tick over 1M sources <= 250 ms CPU: model tick alone (bench/model_tick, worst case)",
 	  (if $m == null then "not run" else "\($t) ms (idle \($m.tick_idle_ms), all due \($m.tick_all_due_ms), day end \($m.tick_day_end_ms))" end),
@@ -553,7 +557,7 @@ report() {
 	fi
 	if has_part model; then
 		h "Controller (bench/model_tick, bench/ctl_tick)"
-		p "Model rows (bench/model_tick): CPU time of one call over all N tracked sources (80% established with learned baselines, 15% graylisted, 5% SYN-only); resident: VmRSS growth of the process from before the model to after all passes, per source. Controller rows (bench/ctl_tick): CPU time (user + system) of the daemon's whole tick, mxt_ctl_tick(), on real kernel maps holding N sources: dump of mxt_sources, per-source deltas, model, policy writes; resident: VmRSS growth from before the model to after the first tick, per source. x/src: time per source relative to the 10k run. One process per N. Checkpoint: LMDB on the root filesystem; wall time."
+		p "Model rows (bench/model_tick): CPU time of one call over all N tracked sources (80% established with learned baselines, 15% graylisted, 5% SYN-only); resident: VmRSS growth of the process from before the model to after all passes, per source. Controller rows (bench/ctl_tick): CPU time (user + system) of the daemon's whole tick, mxt_ctl_tick(), on real kernel maps holding N sources: a slice of at most 65536 entries of the sweep over mxt_sources (batch lookups), per-source deltas, model, policy writes; the largest tick of a sweep, and the whole sweep; resident: VmRSS growth from before the model to after the first tick, per source. x/src: time per source relative to the 10k run. One process per N. Checkpoint: LMDB on the root filesystem; wall time."
 		[ "$r" = render_md ] && echo
 		tbl_model | "$r"
 	fi

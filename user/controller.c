@@ -51,6 +51,7 @@ int mxt_ctl_init(struct mxt_controller *c, struct mxt_model *model, const struct
 	c->kcfg = *kcfg;
 	c->maps = maps;
 	c->clock = clock_unix;
+	c->scan_max = MXT_CTL_SCAN_MAX;
 	c->deltas = mxt_syn_delta_new(max_sources ? max_sources : MXT_MAX_SOURCES);
 	if (!c->deltas) {
 		pthread_mutex_destroy(&c->lock);
@@ -201,21 +202,31 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 	struct mxt_key key;
 	size_t n = 0, nobs = 0;
 	uint64_t t0 = usec_now();
-	int err = 0;
+	int err = 0, sweep_start = 0;
 
-	/* 1. Kernel counters, outside the lock. */
+	/* 1. Kernel counters, outside the lock: the next slice of the sweep
+	 * (the whole map, where batch operations are missing). */
 	if (c->maps) {
-		err = mxt_sources_dump(c->maps, &src, &n);
+		sweep_start = !c->scan.started || c->scan.done;
+		err = mxt_sources_scan(c->maps, &c->scan, c->scan_max, &src, &n);
+		if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */) {
+			memset(&c->scan, 0, sizeof(c->scan));
+			err = mxt_sources_dump(c->maps, &src, &n);
+			sweep_start = 1;
+			c->scan.done = 1;
+		}
 		if (err) {
 			c->st.map_errors++;
 			mxt_log_warnx("cannot read mxt_sources: %s", strerror(-err));
 			n = 0;
+			sweep_start = 0;
 		}
 	}
 
 	/* 2. Model work, under the lock. */
 	pthread_mutex_lock(&c->lock);
-	mxt_syn_delta_begin(c->deltas);
+	if (sweep_start)
+		mxt_syn_delta_begin(c->deltas);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t ds, dd;
 
@@ -232,8 +243,11 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 		obs[nobs].dropped = dd;
 		nobs++;
 	}
-	/* A kernel entry unseen for 3 passes was evicted by the LRU. */
-	mxt_syn_delta_end(c->deltas, 3);
+	/* A kernel entry unseen for 3 sweeps was evicted by the LRU. */
+	if (c->maps && c->scan.done) {
+		mxt_syn_delta_end(c->deltas, 3);
+		c->st.sweeps++;
+	}
 	if (nobs)
 		mxt_model_observe_syns_batch(c->model, obs, nobs, now);
 	mxt_model_tick(c->model, now, change_collect, &b);

@@ -31,6 +31,11 @@
 
 #define MXT_CTL_ALLOW_MAX   MXT_MAX_ALLOW
 #define MXT_CTL_INSTANCES   8192 /* recent message transactions remembered */
+/* Kernel entries read per tick: a sweep over a larger mxt_sources spans
+ * several ticks (16 for a million sources), so one tick's work stays
+ * bounded (under 0.2 s of CPU here even when every entry is new) and each
+ * source is read once per sweep. */
+#define MXT_CTL_SCAN_MAX    65536
 
 struct mxt_hdb;
 
@@ -44,6 +49,7 @@ struct mxt_ctl_stats {
 	uint64_t ticks;
 	uint64_t tick_usec_last;      /* wall time of the last tick */
 	uint64_t sources_read;        /* kernel entries read by the last tick */
+	uint64_t sweeps;              /* full sweeps over mxt_sources */
 	uint64_t changes_written;     /* policy map updates/deletes */
 	uint64_t map_errors;          /* failed map reads/writes */
 	uint64_t checkpoints;
@@ -60,6 +66,8 @@ struct mxt_controller {
 	struct mxt_config kcfg;       /* the kernel config in force (prefixes, mode) */
 	const struct mxt_maps *maps;  /* NULL: no kernel (tests, simulator) */
 	struct mxt_syn_delta *deltas;
+	struct mxt_scan_cursor scan;  /* the sweep over mxt_sources in progress */
+	size_t scan_max;              /* entries per tick (MXT_CTL_SCAN_MAX) */
 	struct mxt_hdb *db;           /* NULL: no persistence */
 	int full_checkpoint;          /* next checkpoint rewrites every record */
 	struct mxt_ctl_cidr allow[MXT_CTL_ALLOW_MAX];

@@ -503,6 +503,71 @@ int mxt_sources_dump(const struct mxt_maps *m, struct mxt_source_entry **out, si
 			    offsetof(struct mxt_source_entry, val), (void **)out, n);
 }
 
+int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size_t max,
+		     struct mxt_source_entry **out, size_t *n)
+{
+	const size_t ksz = sizeof(struct mxt_key), vsz = sizeof(struct mxt_source);
+	unsigned char tok_out[sizeof(cur->token)];
+	struct mxt_source_entry *ents = NULL;
+	char *keys, *vals;
+	size_t got = 0;
+	int ret = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (max == 0)
+		return -EINVAL;
+	if (cur->done)
+		memset(cur, 0, sizeof(*cur)); /* the previous sweep ended: start over */
+	keys = malloc(max * ksz);
+	vals = malloc(max * vsz);
+	if (!keys || !vals) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (got < max) {
+		__u32 count = (__u32)(max - got);
+
+		ret = bpf_map_lookup_batch(m->fd[MXT_MAP_ID_SOURCES], cur->started ? cur->token : NULL,
+					   tok_out, keys + got * ksz, vals + got * vsz, &count, NULL);
+		if (ret < 0)
+			ret = -errno;
+		if (ret == 0 || ret == -ENOENT) {
+			got += count;
+			memcpy(cur->token, tok_out, sizeof(cur->token));
+			cur->started = 1;
+			if (ret == -ENOENT) {
+				cur->done = 1;
+				ret = 0;
+				break;
+			}
+			continue;
+		}
+		/* The next hash bucket does not fit in what is left of this
+		 * slice: the next call resumes at it. */
+		if (ret == -ENOSPC && got > 0)
+			ret = 0;
+		break;
+	}
+	if (ret)
+		goto out;
+	ents = calloc(got ? got : 1, sizeof(*ents));
+	if (!ents) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < got; i++) {
+		memcpy(&ents[i].key, keys + i * ksz, ksz);
+		memcpy(&ents[i].val, vals + i * vsz, vsz);
+	}
+	*out = ents;
+	*n = got;
+out:
+	free(keys);
+	free(vals);
+	return ret;
+}
+
 int mxt_policy_dump(const struct mxt_maps *m, struct mxt_policy_entry **out, size_t *n)
 {
 	return dump_entries(m, MXT_MAP_ID_POLICY, sizeof(**out),

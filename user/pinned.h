@@ -111,6 +111,18 @@ struct mxt_allow_entry {
 /* Every entry of mxt_sources (batch lookups, get_next_key fallback);
  * *out is malloc'ed (free it), *n entries. */
 int mxt_sources_dump(const struct mxt_maps *m, struct mxt_source_entry **out, size_t *n);
+/* A position in a sweep over mxt_sources that spans several calls. */
+struct mxt_scan_cursor {
+	unsigned char token[64]; /* the kernel's batch token (a bucket index for hashes) */
+	int started;             /* token holds a position */
+	int done;                /* the last slice reached the end: the next call starts over */
+};
+/* One slice of a sweep: up to 'max' entries from where 'cur' stands (a
+ * zeroed cursor starts at the beginning); *out is malloc'ed.  Lets the
+ * daemon bound the work of one tick on a map of a million sources.
+ * -EINVAL/-EOPNOTSUPP where the kernel has no batch operations. */
+int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size_t max,
+		     struct mxt_source_entry **out, size_t *n);
 int mxt_policy_dump(const struct mxt_maps *m, struct mxt_policy_entry **out, size_t *n);
 int mxt_allow_dump(const struct mxt_maps *m, struct mxt_allow_entry **out, size_t *n);
 /* Number of entries of a map (a full walk). */
