@@ -142,13 +142,32 @@ static void source_bucket_reset(struct mxt_controller *c, const struct mxt_key *
 	bpf_map_update_elem(fd, key, &v, BPF_EXIST);
 }
 
+/* One change into mxt_policy: the class and limit, or no entry at all
+ * for class UNKNOWN. */
+static int policy_write(struct mxt_controller *c, const struct mxt_model_change *ch, uint64_t now)
+{
+	struct mxt_policy pol;
+	int err;
+
+	if (ch->klass == MXT_CLASS_UNKNOWN) {
+		err = mxt_policy_delete(c->maps, &ch->key);
+		return err == -ENOENT ? 0 : err;
+	}
+	memset(&pol, 0, sizeof(pol));
+	pol.class = ch->klass;
+	pol.flags = ch->flags;
+	pol.limit = ch->limit;
+	pol.updated_unix = now;
+	return mxt_policy_update(c->maps, &ch->key, &pol);
+}
+
 /* Write one change into mxt_policy and log it. */
 static void change_apply(struct mxt_controller *c, const struct mxt_model_change *ch,
 			 const struct mxt_decision *d)
 {
 	const struct mxt_code_info *ci = mxt_code_info(ch->code);
 	char who[MXT_ADDRSTRLEN];
-	struct mxt_policy old, pol;
+	struct mxt_policy old;
 	int old_class = -1, err = 0;
 	const char *ev;
 
@@ -156,18 +175,7 @@ static void change_apply(struct mxt_controller *c, const struct mxt_model_change
 	if (c->maps) {
 		if (mxt_policy_lookup(c->maps, &ch->key, &old) == 0)
 			old_class = (int)old.class;
-		if (ch->klass == MXT_CLASS_UNKNOWN) {
-			err = mxt_policy_delete(c->maps, &ch->key);
-			if (err == -ENOENT)
-				err = 0;
-		} else {
-			memset(&pol, 0, sizeof(pol));
-			pol.class = ch->klass;
-			pol.flags = ch->flags;
-			pol.limit = ch->limit;
-			pol.updated_unix = mxt_ctl_now(c);
-			err = mxt_policy_update(c->maps, &ch->key, &pol);
-		}
+		err = policy_write(c, ch, mxt_ctl_now(c));
 		if (err) {
 			c->st.map_errors++;
 			mxt_log_warnx("cannot write policy of [%s]: %s", who, strerror(-err));
@@ -313,25 +321,10 @@ int mxt_ctl_reseed_kernel(struct mxt_controller *c, uint64_t now)
 	r.min_burst = mxt_model_get_params(c->model)->kernel_min_burst;
 	mxt_model_tick(c->model, now, change_collect, &b);
 	mxt_model_foreach(c->model, 0, reseed_one, &r);
-	for (size_t i = 0; i < b.n; i++)
-		mxt_model_decide(c->model, &b.v[i].key, now, &b.why[i]);
 	pthread_mutex_unlock(&c->lock);
-	for (size_t i = 0; i < b.n; i++) {
-		struct mxt_policy pol;
-
-		if (!c->maps)
-			break;
-		if (b.v[i].klass == MXT_CLASS_UNKNOWN) {
-			mxt_policy_delete(c->maps, &b.v[i].key);
-			continue;
-		}
-		memset(&pol, 0, sizeof(pol));
-		pol.class = b.v[i].klass;
-		pol.flags = b.v[i].flags;
-		pol.limit = b.v[i].limit;
-		pol.updated_unix = now;
-		if (mxt_policy_update(c->maps, &b.v[i].key, &pol) == 0)
-			written++;
+	for (size_t i = 0; c->maps && i < b.n; i++) {
+		if (policy_write(c, &b.v[i], now) == 0)
+			written += b.v[i].klass != MXT_CLASS_UNKNOWN;
 		else
 			c->st.map_errors++;
 	}
