@@ -121,7 +121,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB) $(HDRS) $(SKEL) $(EXTRA_BPF_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' -o $@ $< $(LIB) $(LDLIBS) -lpthread -lm
 
-$(BUILD)/test/%: tests/%.c $(LIB_SAN) $(TEST_HELPERS) $(HDRS) $(SKEL) $(BPF_OBJ) $(EXTRA_BPF_OBJS)
+$(BUILD)/test/%: tests/%.c $(LIB_SAN) $(TEST_HELPERS) $(wildcard tests/lib/*.h) $(HDRS) $(SKEL) $(BPF_OBJ) $(EXTRA_BPF_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(TEST_CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' \

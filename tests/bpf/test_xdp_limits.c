@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "mxthrottle_testclock.skel.h"
+#include "testclock_fixture.h"
 #include "pkt.h"
 #include "xdp_fixture.h"
 
@@ -38,22 +38,12 @@ static struct fx fx;
 static int setup(void **state)
 {
 	struct mxt_global_state g = { 0 };
-	int err;
 
 	(void)state;
 	memset(&fx, 0, sizeof(fx));
-	fx.skel = mxthrottle_testclock_bpf__open();
-	if (!fx.skel) {
-		fprintf(stderr, "open skeleton: %s\n", strerror(errno));
+	fx.skel = mxt_fx_testclock_load();
+	if (!fx.skel)
 		return -1;
-	}
-	if (mxt_fx_unpin(fx.skel->obj))
-		return -1;
-	err = mxthrottle_testclock_bpf__load(fx.skel);
-	if (err) {
-		fprintf(stderr, "load skeleton: %s (root needed)\n", strerror(-err));
-		return -1;
-	}
 	fx.prog_fd = bpf_program__fd(fx.skel->progs.mxt_xdp);
 	fx.stats_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_STATS);
 	fx.cfg_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_CONFIG);

@@ -64,6 +64,9 @@ int cmd_sim(struct cli *c, int argc, char **argv);
  * "return cli_err(...)". */
 int cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "usage: mxthrottle <synopsis of cmd>" on stderr; returns -1. */
+/* Options of a command that takes only --json and -h: 0 to go on (*json
+ * set), 1 when help was printed, -1 on a usage error (printed). */
+int cli_json_opts(const char *name, int argc, char **argv, int *json);
 int cli_usage(const char *cmd);
 /* Print the synopsis of cmd on stdout (for -h); returns 0. */
 int cli_help(const char *cmd);

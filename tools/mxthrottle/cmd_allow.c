@@ -128,18 +128,11 @@ static int allow_list(struct cli *c, int json)
 
 int cmd_allow(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_OPT_JSON, CLI_OPT_HELP, { NULL, 0, NULL, 0 } };
-	int opt, json = 0;
+	int r, json = 0;
 	const char *sub;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (opt == 'j')
-			json = 1;
-		else if (opt == 'h')
-			return cli_help("allow");
-		else
-			return cli_usage("allow");
-	}
+	if ((r = cli_json_opts("allow", argc, argv, &json)))
+		return r > 0 ? 0 : -1;
 	if (optind >= argc)
 		return cli_usage("allow");
 	sub = argv[optind++];

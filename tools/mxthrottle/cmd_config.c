@@ -119,18 +119,11 @@ out:
 
 int cmd_config(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_OPT_JSON, CLI_OPT_HELP, { NULL, 0, NULL, 0 } };
-	int opt, json = 0;
+	int r, json = 0;
 	const char *sub;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (opt == 'j')
-			json = 1;
-		else if (opt == 'h')
-			return cli_help("config");
-		else
-			return cli_usage("config");
-	}
+	if ((r = cli_json_opts("config", argc, argv, &json)))
+		return r > 0 ? 0 : -1;
 	if (optind >= argc)
 		return cli_usage("config");
 	sub = argv[optind++];

@@ -130,29 +130,11 @@ static int ctl_call(struct cli *c, const char *what, int argc, char *const *argv
 	}
 }
 
-/* Parse the options of a read command: --json, -h.  Returns 0, 1 when
- * help was printed, -1 on a usage error. */
-static int ctl_opts(const char *name, int argc, char **argv, int *json)
-{
-	static const struct option opts[] = { CLI_OPT_JSON, CLI_OPT_HELP, { NULL, 0, NULL, 0 } };
-	int opt;
-
-	*json = 0;
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (opt == 'j')
-			*json = 1;
-		else if (opt == 'h')
-			return cli_help(name), 1;
-		else
-			return cli_usage(name);
-	}
-	return 0;
-}
 
 int cmd_explain(struct cli *c, int argc, char **argv)
 {
 	char *req[3];
-	int json, r = ctl_opts("explain", argc, argv, &json);
+	int json, r = cli_json_opts("explain", argc, argv, &json);
 
 	if (r)
 		return r > 0 ? 0 : -1;
@@ -168,7 +150,7 @@ int cmd_explain(struct cli *c, int argc, char **argv)
 static int sender_action(struct cli *c, const char *name, int argc, char **argv)
 {
 	char *req[2];
-	int json, r = ctl_opts(name, argc, argv, &json);
+	int json, r = cli_json_opts(name, argc, argv, &json);
 
 	if (r)
 		return r > 0 ? 0 : -1;
@@ -197,7 +179,7 @@ int cmd_forget(struct cli *c, int argc, char **argv)
 int cmd_graylist(struct cli *c, int argc, char **argv)
 {
 	char *req[] = { "graylist", "list", "json" };
-	int json, r = ctl_opts("graylist", argc, argv, &json);
+	int json, r = cli_json_opts("graylist", argc, argv, &json);
 
 	if (r)
 		return r > 0 ? 0 : -1;
@@ -234,7 +216,7 @@ int cmd_history(struct cli *c, int argc, char **argv)
 int cmd_daemon(struct cli *c, int argc, char **argv)
 {
 	char *req[] = { "status", "json" };
-	int json, r = ctl_opts("daemon", argc, argv, &json);
+	int json, r = cli_json_opts("daemon", argc, argv, &json);
 
 	if (r)
 		return r > 0 ? 0 : -1;
@@ -246,7 +228,7 @@ int cmd_daemon(struct cli *c, int argc, char **argv)
 int cmd_checkpoint(struct cli *c, int argc, char **argv)
 {
 	char *req[] = { "checkpoint" };
-	int json, r = ctl_opts("checkpoint", argc, argv, &json);
+	int json, r = cli_json_opts("checkpoint", argc, argv, &json);
 
 	if (r)
 		return r > 0 ? 0 : -1;

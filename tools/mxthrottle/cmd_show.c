@@ -28,7 +28,6 @@
 
 int cmd_show(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_OPT_JSON, CLI_OPT_HELP, { NULL, 0, NULL, 0 } };
 	char keystr[MXT_ADDRSTRLEN], addrstr[MXT_ADDRSTRLEN], cidr[MXT_ADDRSTRLEN] = "";
 	struct mxt_allow_entry allow;
 	struct mxt_source src;
@@ -38,21 +37,15 @@ int cmd_show(struct cli *c, int argc, char **argv)
 	struct mxt_addr addr;
 	struct mxt_key key;
 	struct mxt_maps m;
-	int opt, json = 0, ret, seen, has_pol, allowed;
+	int r, json = 0, ret, seen, has_pol, allowed;
 	double first_ago = 0, last_ago = 0, next_in = -1;
 	const char *cls, *from;
 	long long tokens;
 	char rate[24];
 	__u64 now;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (opt == 'j')
-			json = 1;
-		else if (opt == 'h')
-			return cli_help("show");
-		else
-			return cli_usage("show");
-	}
+	if ((r = cli_json_opts("show", argc, argv, &json)))
+		return r > 0 ? 0 : -1;
 	if (argc - optind != 1)
 		return cli_usage("show");
 	if (cli_open_maps(c, &m, 0))

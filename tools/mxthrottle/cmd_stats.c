@@ -16,19 +16,12 @@
 
 int cmd_stats(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_OPT_JSON, CLI_OPT_HELP, { NULL, 0, NULL, 0 } };
 	__u64 cnt[MXT_R_MAX], pass = 0, drop = 0;
 	struct mxt_maps m;
-	int opt, json = 0, ret;
+	int optr, json = 0, ret;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (opt == 'j')
-			json = 1;
-		else if (opt == 'h')
-			return cli_help("stats");
-		else
-			return cli_usage("stats");
-	}
+	if ((optr = cli_json_opts("stats", argc, argv, &json)))
+		return optr > 0 ? 0 : -1;
 	if (optind != argc)
 		return cli_usage("stats");
 	if (cli_open_maps(c, &m, 0))

@@ -43,24 +43,17 @@ static __u32 pinned_prog_id(const char *dir)
 
 int cmd_status(struct cli *c, int argc, char **argv)
 {
-	static const struct option opts[] = { CLI_OPT_JSON, CLI_OPT_HELP, { NULL, 0, NULL, 0 } };
 	static const enum mxt_map_id shown[] = { MXT_MAP_ID_SOURCES, MXT_MAP_ID_POLICY, MXT_MAP_ID_ALLOW };
 	static const char *const shown_name[] = { "sources", "policy", "allow" };
 	size_t fill[3] = { 0 }, nifs = 0;
 	struct mxt_iface *ifs = NULL;
 	struct mxt_config cfg;
 	struct mxt_maps m;
-	int opt, json = 0, ret;
+	int r, json = 0, ret;
 	__u32 prog_id;
 
-	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		if (opt == 'j')
-			json = 1;
-		else if (opt == 'h')
-			return cli_help("status");
-		else
-			return cli_usage("status");
-	}
+	if ((r = cli_json_opts("status", argc, argv, &json)))
+		return r > 0 ? 0 : -1;
 	if (optind != argc)
 		return cli_usage("status");
 	if (cli_open_maps(c, &m, 0))

@@ -89,6 +89,25 @@ static void print_synopsis(FILE *f, const char *prefix, const char *usage)
 	fprintf(f, "%*s%smxthrottle %s\n", p == usage ? 0 : indent, "", p == usage ? prefix : "", p);
 }
 
+/* Parse the options of a read command: --json, -h.  Returns 0, 1 when
+ * help was printed, -1 on a usage error. */
+int cli_json_opts(const char *name, int argc, char **argv, int *json)
+{
+	static const struct option opts[] = { CLI_OPT_JSON, CLI_OPT_HELP, { NULL, 0, NULL, 0 } };
+	int opt;
+
+	*json = 0;
+	while ((opt = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		if (opt == 'j')
+			*json = 1;
+		else if (opt == 'h')
+			return cli_help(name), 1;
+		else
+			return cli_usage(name);
+	}
+	return 0;
+}
+
 int cli_usage(const char *cmd)
 {
 	const struct cli_cmd *k = find_cmd(cmd);
