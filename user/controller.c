@@ -17,7 +17,6 @@
 
 #include "cfgkeys.h"
 #include "controller.h"
-#include "gcra.h"
 #include "history_db.h"
 #include "jsonw.h"
 #include "log.h"
@@ -143,14 +142,15 @@ static void source_bucket_reset(struct mxt_controller *c, const struct mxt_key *
 }
 
 /* One change into mxt_policy: the class and limit, or no entry at all
- * for class UNKNOWN. */
+ * for class UNKNOWN.  Not announced: the caller bumps the generation
+ * once for its whole batch (policy_announce). */
 static int policy_write(struct mxt_controller *c, const struct mxt_model_change *ch, uint64_t now)
 {
 	struct mxt_policy pol;
 	int err;
 
 	if (ch->klass == MXT_CLASS_UNKNOWN) {
-		err = mxt_policy_delete(c->maps, &ch->key);
+		err = mxt_policy_remove(c->maps, &ch->key);
 		return err == -ENOENT ? 0 : err;
 	}
 	memset(&pol, 0, sizeof(pol));
@@ -158,7 +158,19 @@ static int policy_write(struct mxt_controller *c, const struct mxt_model_change 
 	pol.flags = ch->flags;
 	pol.limit = ch->limit;
 	pol.updated_unix = now;
-	return mxt_policy_update(c->maps, &ch->key, &pol);
+	return mxt_policy_put(c->maps, &ch->key, &pol);
+}
+
+/* After a batch of policy_write(): one new generation, so the program
+ * re-reads the policy of every source once. */
+static void policy_announce(struct mxt_controller *c)
+{
+	int err = mxt_policy_gen_bump(c->maps);
+
+	if (err) {
+		c->st.map_errors++;
+		mxt_log_warnx("cannot announce policy changes (mxt_gen): %s", strerror(-err));
+	}
 }
 
 /* Write one change into mxt_policy and log it. */
@@ -267,6 +279,8 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 	/* 3. Kernel writes and log lines, outside the lock. */
 	for (size_t i = 0; i < b.n; i++)
 		change_apply(c, &b.v[i], &b.why[i]);
+	if (c->maps && b.n)
+		policy_announce(c);
 	if (b.oom)
 		mxt_log_warnx("out of memory collecting policy changes: some wait for the next reseed");
 	free(b.v);
@@ -277,50 +291,15 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 	return b.oom ? -ENOMEM : (int)b.n;
 }
 
-/* Iteration context of mxt_ctl_reseed_kernel(). */
-struct reseed {
-	struct mxt_controller *c;
-	struct change_buf *b;
-	uint64_t now;
-	uint32_t min_burst;
-};
-
-static int reseed_one(void *ctx, const struct mxt_sender *s)
-{
-	struct reseed *r = ctx;
-	struct mxt_model_change ch;
-
-	if (s->kclass == MXT_CLASS_UNKNOWN)
-		return 0;
-	memset(&ch, 0, sizeof(ch));
-	ch.key = s->key;
-	ch.state = s->state;
-	ch.code = s->code;
-	ch.klass = s->kclass;
-	if (s->krate) {
-		ch.flags = MXT_POLICY_F_OVERRIDE;
-		/* The same derivation as the model's own reports. */
-		ch.limit.rate = s->krate;
-		ch.limit.burst = s->krate > r->min_burst ? s->krate : r->min_burst;
-		mxt_limit_derive(&ch.limit, 1);
-	}
-	change_collect(r->b, &ch);
-	return 0;
-}
-
 int mxt_ctl_reseed_kernel(struct mxt_controller *c, uint64_t now)
 {
 	struct change_buf b = { 0 };
-	struct reseed r = { c, &b, now, 0 };
 	int written = 0;
 
-	/* The model's own tick reports every restored record (they are
-	 * PENDING); this pass covers records that were not, e.g. after the
-	 * kernel maps were recreated under a running daemon. */
+	/* Restored records are PENDING in the model, so its tick reports
+	 * every one of them, with the model's own derivation of limits. */
 	pthread_mutex_lock(&c->lock);
-	r.min_burst = mxt_model_get_params(c->model)->kernel_min_burst;
 	mxt_model_tick(c->model, now, change_collect, &b);
-	mxt_model_foreach(c->model, 0, reseed_one, &r);
 	pthread_mutex_unlock(&c->lock);
 	for (size_t i = 0; c->maps && i < b.n; i++) {
 		if (policy_write(c, &b.v[i], now) == 0)
@@ -328,6 +307,8 @@ int mxt_ctl_reseed_kernel(struct mxt_controller *c, uint64_t now)
 		else
 			c->st.map_errors++;
 	}
+	if (c->maps && b.n)
+		policy_announce(c);
 	free(b.v);
 	free(b.why);
 	return b.oom ? -ENOMEM : written;

@@ -626,21 +626,31 @@ static int allow_flag_set(const struct mxt_maps *m, __u64 v)
 	return bpf_map_update_elem(m->fd[MXT_MAP_ID_GEN], &key, &v, BPF_ANY) ? -errno : 0;
 }
 
+int mxt_policy_put(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v)
+{
+	return bpf_map_update_elem(m->fd[MXT_MAP_ID_POLICY], k, v, BPF_ANY) ? -errno : 0;
+}
+
+int mxt_policy_remove(const struct mxt_maps *m, const struct mxt_key *k)
+{
+	return bpf_map_delete_elem(m->fd[MXT_MAP_ID_POLICY], k) ? -errno : 0;
+}
+
 int mxt_policy_update(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v)
 {
 	/* Write first, then announce: the program reads the generation
 	 * before the policy, so it can never keep this write's old value
 	 * under the new generation. */
-	if (bpf_map_update_elem(m->fd[MXT_MAP_ID_POLICY], k, v, BPF_ANY))
-		return -errno;
-	return mxt_policy_gen_bump(m);
+	int ret = mxt_policy_put(m, k, v);
+
+	return ret ? ret : mxt_policy_gen_bump(m);
 }
 
 int mxt_policy_delete(const struct mxt_maps *m, const struct mxt_key *k)
 {
-	if (bpf_map_delete_elem(m->fd[MXT_MAP_ID_POLICY], k))
-		return -errno;
-	return mxt_policy_gen_bump(m);
+	int ret = mxt_policy_remove(m, k);
+
+	return ret ? ret : mxt_policy_gen_bump(m);
 }
 
 int mxt_allow_add(const struct mxt_maps *m, const struct mxt_lpm_key *k)

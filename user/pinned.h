@@ -134,6 +134,10 @@ int mxt_policy_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct 
 /* Announce a change of mxt_policy to the program (mxt_gen); the update and
  * delete below do it themselves. */
 int mxt_policy_gen_bump(const struct mxt_maps *m);
+/* Write or delete without announcing, for a batch of changes that ends
+ * with one mxt_policy_gen_bump(). */
+int mxt_policy_put(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v);
+int mxt_policy_remove(const struct mxt_maps *m, const struct mxt_key *k);
 int mxt_policy_update(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v);
 int mxt_policy_delete(const struct mxt_maps *m, const struct mxt_key *k);
 /* Add net/len; -EEXIST if that exact CIDR is already there (untouched). */
