@@ -43,6 +43,14 @@ const struct mxt_daemon_key *mxt_daemon_key_find(const char *name)
 	return NULL;
 }
 
+/* The documented default of a daemon key (the table is the one source). */
+static const char *daemon_key_default(const char *name)
+{
+	const struct mxt_daemon_key *k = mxt_daemon_key_find(name);
+
+	return k ? k->defval : "";
+}
+
 void mxt_daemon_conf_defaults(struct mxt_daemon_conf *c, __u32 nr_cpus)
 {
 	mxt_conf_extra_fn extra = c->extra;
@@ -57,6 +65,8 @@ void mxt_daemon_conf_defaults(struct mxt_daemon_conf *c, __u32 nr_cpus)
 	snprintf(c->state_db, sizeof(c->state_db), "/var/lib/mxthrottle/history.mdb");
 	c->checkpoint_interval = 60;
 	c->tick_interval_ms = 1000;
+	snprintf(c->policy_listen[0], sizeof(c->policy_listen[0]), "%s", daemon_key_default("policy_listen"));
+	c->npolicy_listen = 1;
 	snprintf(c->policy_group, sizeof(c->policy_group), "postfix");
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/mxthrottle/control.sock");
 	snprintf(c->user, sizeof(c->user), "mxthrottle");
@@ -127,6 +137,11 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 	if (!strcmp(name, "tick_interval"))
 		return conf_u32(&c->tick_interval_ms, name, value, 100, 60000, err, errlen);
 	if (!strcmp(name, "policy_listen")) {
+		/* The first line replaces the default; more lines add to it. */
+		if (!c->policy_listen_given) {
+			c->policy_listen_given = 1;
+			c->npolicy_listen = 0;
+		}
 		if (!strcmp(value, "none")) {
 			c->npolicy_listen = 0;
 			return 0;

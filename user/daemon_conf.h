@@ -39,6 +39,7 @@ struct mxt_daemon_conf {
 	__u32 tick_interval_ms;            /* milliseconds */
 	char policy_listen[MXT_CONF_LISTEN_MAX][MXT_CONF_STR]; /* policy_listen (repeatable) */
 	int npolicy_listen;
+	int policy_listen_given;           /* a policy_listen line replaced the default */
 	char policy_group[64];             /* group owning the policy unix socket */
 	char control_socket[PATH_MAX];
 	char user[64];                     /* drop to this user; "" or "root": keep root */

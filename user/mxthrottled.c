@@ -127,23 +127,9 @@ static int config_read(struct daemon_cfg *c, const char *path, int explicit_file
 	c->d.extra = model_key;
 	c->d.extra_ctx = &c->mp;
 	mxt_daemon_conf_defaults(&c->d, ncpu > 0 ? (__u32)ncpu : 1);
-	/* The default policy endpoint, unless the file says otherwise. */
-	snprintf(c->d.policy_listen[0], sizeof(c->d.policy_listen[0]), "%s", MXT_POLICY_SRV_DEFAULT_LISTEN);
-	c->d.npolicy_listen = 1;
-	if (explicit_file || access(path, F_OK) == 0) {
-		int had_default = 1;
-
-		/* A policy_listen line in the file replaces the default. */
-		c->d.npolicy_listen = 0;
-		if (mxt_daemon_conf_load(&c->d, path, err, errlen) < 0)
-			return -EINVAL;
-		(void)had_default;
-		if (c->d.npolicy_listen == 0 && !c->d.policy_listen[0][0]) {
-			snprintf(c->d.policy_listen[0], sizeof(c->d.policy_listen[0]), "%s",
-				 MXT_POLICY_SRV_DEFAULT_LISTEN);
-			c->d.npolicy_listen = 1;
-		}
-	}
+	if ((explicit_file || access(path, F_OK) == 0) &&
+	    mxt_daemon_conf_load(&c->d, path, err, errlen) < 0)
+		return -EINVAL;
 	/* Limits changed with "mxthrottle config set" while the daemon ran
 	 * (controller.c) persist beside the history and win over the file. */
 	runtime_conf_path(&c->d, c->runtime, sizeof(c->runtime));

@@ -22,6 +22,7 @@
 #include "cfgkeys.h"
 #include "daemon_conf.h"
 #include "model_params.h"
+#include "policy_server.h"
 
 #define NCPU 4
 
@@ -122,7 +123,10 @@ static void defaults_are_valid(void **state)
 	assert_string_equal(f->c.state_db, "/var/lib/mxthrottle/history.mdb");
 	assert_int_equal(f->c.checkpoint_interval, 60);
 	assert_int_equal(f->c.tick_interval_ms, 1000);
-	assert_int_equal(f->c.npolicy_listen, 0); /* the daemon adds its default endpoint */
+	/* The default endpoint is Postfix's (policy_server.h), until a
+	 * policy_listen line replaces it. */
+	assert_int_equal(f->c.npolicy_listen, 1);
+	assert_string_equal(f->c.policy_listen[0], MXT_POLICY_SRV_DEFAULT_LISTEN);
 	assert_string_equal(f->c.policy_group, "postfix");
 	assert_string_equal(f->c.control_socket, "/run/mxthrottle/control.sock");
 	assert_string_equal(f->c.user, "mxthrottle");
@@ -142,9 +146,12 @@ static void defaults_are_valid(void **state)
 			fail_msg("key %zu: got an empty name, default or description", i);
 	}
 	assert_null(mxt_daemon_key_at(mxt_daemon_key_count()));
-	/* An empty file changes nothing and is valid. */
+	/* An empty file changes nothing and is valid: the policy endpoint
+	 * stays the default. */
 	assert_int_equal(load(f, "# nothing\n; nothing either\n\n"), 0);
 	assert_int_equal(f->c.checkpoint_interval, 60);
+	assert_int_equal(f->c.npolicy_listen, 1);
+	assert_string_equal(f->c.policy_listen[0], MXT_POLICY_SRV_DEFAULT_LISTEN);
 }
 
 static void every_daemon_key_parsed(void **state)
