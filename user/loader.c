@@ -38,19 +38,6 @@
 #include "log.h"
 #include "pinned.h"
 
-/* snprintf into err; truncates, never fails. */
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* libxdp's text for an error (it has codes of its own). */
 static const char *xdp_errstr(int err, char *buf, size_t len)
 {
@@ -193,7 +180,7 @@ static int ensure_pin_dir(const char *dir, char *err, size_t errlen)
 	char *slash;
 
 	if (mxt_strlcpy(buf, dir, sizeof(buf)) || buf[0] != '/') {
-		seterr(err, errlen, "pin directory must be an absolute path: %s", dir);
+		mxt_seterr(err, errlen, "pin directory must be an absolute path: %s", dir);
 		return -EINVAL;
 	}
 	/* The nearest existing ancestor decides which filesystem we are on. */
@@ -207,7 +194,7 @@ static int ensure_pin_dir(const char *dir, char *err, size_t errlen)
 		*slash = '\0';
 	}
 	if (statfs(probe, &sfs) != 0 || sfs.f_type != BPF_FS_MAGIC) {
-		seterr(err, errlen, "%s is not on a bpf filesystem (mount -t bpf bpf %s)",
+		mxt_seterr(err, errlen, "%s is not on a bpf filesystem (mount -t bpf bpf %s)",
 		       dir, MXT_PIN_ROOT);
 		return -ENOTDIR;
 	}
@@ -221,7 +208,7 @@ static int ensure_pin_dir(const char *dir, char *err, size_t errlen)
 		goto fail;
 	return 0;
 fail:
-	seterr(err, errlen, "cannot create %s: %s", buf, strerror(errno));
+	mxt_seterr(err, errlen, "cannot create %s: %s", buf, strerror(errno));
 	return -errno;
 }
 
@@ -282,21 +269,21 @@ static int inspect_pins(struct bpf_object *obj, const char *dir, struct pin_stat
 			if (errno == ENOENT)
 				continue;
 			ret = -errno;
-			seterr(st->why, sizeof(st->why), "cannot open %s: %s", path, strerror(errno));
+			mxt_seterr(st->why, sizeof(st->why), "cannot open %s: %s", path, strerror(errno));
 			return ret;
 		}
 		st->npinned++;
 		memset(&info, 0, sizeof(info));
 		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
 			ret = -errno;
-			seterr(st->why, sizeof(st->why), "cannot inspect %s: %s", path, strerror(errno));
+			mxt_seterr(st->why, sizeof(st->why), "cannot inspect %s: %s", path, strerror(errno));
 		} else if (mxt_map_check(i, fd, NULL, NULL, st->why, sizeof(st->why))) {
 			ret = -EPROTO;
 		} else if (map && (bpf_map__type(map) != info.type ||
 				   bpf_map__key_size(map) != info.key_size ||
 				   bpf_map__value_size(map) != info.value_size ||
 				   (!sizeable(i) && bpf_map__max_entries(map) != info.max_entries))) {
-			seterr(st->why, sizeof(st->why),
+			mxt_seterr(st->why, sizeof(st->why),
 				 "%s: pinned %u/%u/%u/%u, this build %u/%u/%u/%u (type/key/value/entries)",
 				 s->name, info.type, info.key_size, info.value_size, info.max_entries,
 				 bpf_map__type(map), bpf_map__key_size(map), bpf_map__value_size(map),
@@ -309,7 +296,7 @@ static int inspect_pins(struct bpf_object *obj, const char *dir, struct pin_stat
 			memset(&cfg, 0, sizeof(cfg));
 			if (bpf_map_lookup_elem(fd, &key, &cfg) == 0 && cfg.abi_version != 0 &&
 			    cfg.abi_version != MXT_ABI_VERSION) {
-				seterr(st->why, sizeof(st->why), "config ABI %u, expected %u",
+				mxt_seterr(st->why, sizeof(st->why), "config ABI %u, expected %u",
 					 cfg.abi_version, MXT_ABI_VERSION);
 				ret = -EPROTO;
 			}
@@ -431,7 +418,7 @@ static int prepare_locked(const char *dir, __u32 max_sources, struct mxt_load_in
 
 	ret = open_skel(dir, NULL, 0, &skel);
 	if (ret) {
-		seterr(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
+		mxt_seterr(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
 		return ret;
 	}
 	ret = inspect_pins(skel->obj, dir, st);
@@ -439,7 +426,7 @@ static int prepare_locked(const char *dir, __u32 max_sources, struct mxt_load_in
 		char user[IF_NAMESIZE] = "?";
 
 		if (pins_in_use(st, user, sizeof(user)) == 0) {
-			seterr(err, errlen, "maps at %s are of another layout (%s) and mxt_xdp on %s uses "
+			mxt_seterr(err, errlen, "maps at %s are of another layout (%s) and mxt_xdp on %s uses "
 			       "them: detach it first", dir, st->why, user);
 			goto out;
 		}
@@ -450,12 +437,12 @@ static int prepare_locked(const char *dir, __u32 max_sources, struct mxt_load_in
 		memset(st, 0, sizeof(*st));
 		ret = 0;
 	} else if (ret) {
-		seterr(err, errlen, "%s", st->why);
+		mxt_seterr(err, errlen, "%s", st->why);
 		goto out;
 	}
 	if (max_sources && st->max_entries[MXT_MAP_ID_SOURCES] &&
 	    st->max_entries[MXT_MAP_ID_SOURCES] != max_sources) {
-		seterr(err, errlen, "%s/mxt_sources is pinned with %u entries, not %u: to resize, detach "
+		mxt_seterr(err, errlen, "%s/mxt_sources is pinned with %u entries, not %u: to resize, detach "
 		       "every interface and remove it, then attach with --max-sources",
 		       dir, st->max_entries[MXT_MAP_ID_SOURCES], max_sources);
 		ret = -EEXIST;
@@ -468,14 +455,14 @@ static int prepare_locked(const char *dir, __u32 max_sources, struct mxt_load_in
 		skel = NULL;
 		ret = open_skel(dir, st, max_sources, &skel);
 		if (ret) {
-			seterr(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
+			mxt_seterr(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
 			goto out;
 		}
 		bpf_object__for_each_program(p, skel->obj)
 			bpf_program__set_autoload(p, false);
 		ret = bpf_object__load(skel->obj);
 		if (ret) {
-			seterr(err, errlen, "cannot create the maps under %s: %s", dir, strerror(-ret));
+			mxt_seterr(err, errlen, "cannot create the maps under %s: %s", dir, strerror(-ret));
 			goto out;
 		}
 		info->maps_created = 1;
@@ -492,7 +479,7 @@ static int prepare_locked(const char *dir, __u32 max_sources, struct mxt_load_in
 		if (!ret)
 			ret = mxt_maps_config_write(&maps, &cfg);
 		if (ret)
-			seterr(err, errlen, "cannot write the default config: %s", strerror(-ret));
+			mxt_seterr(err, errlen, "cannot write the default config: %s", strerror(-ret));
 		else
 			info->config_initialised = 1;
 	}
@@ -515,7 +502,7 @@ int mxt_prepare(const char *pin_dir, __u32 max_sources, struct mxt_load_info *in
 		return ret;
 	ret = mxt_pin_lock(dir, &lock_fd);
 	if (ret) {
-		seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
+		mxt_seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
 		return ret;
 	}
 	ret = prepare_locked(dir, max_sources, info, &st, err, errlen);
@@ -585,12 +572,12 @@ static int attach_modes(struct xdp_program *xprog, const char *ifname, unsigned 
 		}
 	}
 	if (ret == -EBUSY || ret == -EEXIST)
-		seterr(err, errlen, "cannot attach mxt_xdp to %s: another XDP program is attached", ifname);
+		mxt_seterr(err, errlen, "cannot attach mxt_xdp to %s: another XDP program is attached", ifname);
 	else if (ret == -EOPNOTSUPP && mode == MXT_XDP_NATIVE)
-		seterr(err, errlen, "cannot attach mxt_xdp to %s in native mode: not supported by the "
+		mxt_seterr(err, errlen, "cannot attach mxt_xdp to %s in native mode: not supported by the "
 		       "driver (use --mode skb)", ifname);
 	else
-		seterr(err, errlen, "cannot attach mxt_xdp to %s in %s mode: %s%s", ifname,
+		mxt_seterr(err, errlen, "cannot attach mxt_xdp to %s in %s mode: %s%s", ifname,
 		       mxt_xdp_mode_name(mode == MXT_XDP_AUTO ? MXT_XDP_SKB : mode),
 		       xdp_errstr(ret, ebuf, sizeof(ebuf)), first);
 	return ret;
@@ -615,11 +602,11 @@ static int attach_locked(const struct mxt_attach_opts *o, const char *dir, unsig
 	if (mxt_iface_probe(ifindex, &f, other, sizeof(other), &other_id) == 0) {
 		fd = bpf_prog_get_fd_by_id(f.prog_id);
 		if (fd >= 0 && !prog_uses_maps(fd, &maps)) {
-			seterr(err, errlen, "mxt_xdp on %s (prog id %u) does not use the maps at %s: "
+			mxt_seterr(err, errlen, "mxt_xdp on %s (prog id %u) does not use the maps at %s: "
 			       "detach %s and attach again", o->ifname, f.prog_id, dir, o->ifname);
 			ret = -EEXIST;
 		} else if (o->mode != MXT_XDP_AUTO && o->mode != f.mode) {
-			seterr(err, errlen, "mxt_xdp is already attached to %s in %s mode: detach it first "
+			mxt_seterr(err, errlen, "mxt_xdp is already attached to %s in %s mode: detach it first "
 			       "to change the mode", o->ifname, mxt_xdp_mode_name(f.mode));
 			ret = -EEXIST;
 		} else {
@@ -633,7 +620,7 @@ static int attach_locked(const struct mxt_attach_opts *o, const char *dir, unsig
 		/* libxdp's dispatcher may take us in as one more component;
 		 * any other program is never replaced. */
 		if (strcmp(other, "xdp_dispatcher") != 0) {
-			seterr(err, errlen, "%s already runs XDP program '%s' (id %u): mxthrottle does not "
+			mxt_seterr(err, errlen, "%s already runs XDP program '%s' (id %u): mxthrottle does not "
 			       "replace it", o->ifname, other, other_id);
 			ret = -EBUSY;
 			goto out;
@@ -650,7 +637,7 @@ static int attach_locked(const struct mxt_attach_opts *o, const char *dir, unsig
 		ret = (int)libxdp_get_error(xprog);
 		if (ret || !xprog) {
 			xprog = NULL;
-			seterr(err, errlen, "cannot use the pinned program %s: %s", path,
+			mxt_seterr(err, errlen, "cannot use the pinned program %s: %s", path,
 			       strerror(ret ? -ret : EINVAL));
 			ret = ret ? ret : -EINVAL;
 			goto out;
@@ -666,7 +653,7 @@ static int attach_locked(const struct mxt_attach_opts *o, const char *dir, unsig
 		}
 		ret = open_skel(dir, st, o->max_sources, &skel);
 		if (ret) {
-			seterr(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
+			mxt_seterr(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
 			goto out;
 		}
 		xo.obj = skel->obj;
@@ -674,7 +661,7 @@ static int attach_locked(const struct mxt_attach_opts *o, const char *dir, unsig
 		ret = (int)libxdp_get_error(xprog);
 		if (ret || !xprog) {
 			xprog = NULL;
-			seterr(err, errlen, "cannot prepare the XDP program: %s", strerror(ret ? -ret : EINVAL));
+			mxt_seterr(err, errlen, "cannot prepare the XDP program: %s", strerror(ret ? -ret : EINVAL));
 			ret = ret ? ret : -EINVAL;
 			goto out;
 		}
@@ -685,7 +672,7 @@ static int attach_locked(const struct mxt_attach_opts *o, const char *dir, unsig
 	if (!info->prog_reused && bpf_obj_pin(xdp_program__fd(xprog), path) && errno != EEXIST)
 		mxt_log_warn("cannot pin the program at %s", path);
 	if (mxt_iface_probe(ifindex, &f, NULL, 0, NULL)) {
-		seterr(err, errlen, "mxt_xdp attached to %s but not found there afterwards", o->ifname);
+		mxt_seterr(err, errlen, "mxt_xdp attached to %s but not found there afterwards", o->ifname);
 		ret = -ENOENT;
 		goto out;
 	}
@@ -714,11 +701,11 @@ int mxt_attach(const struct mxt_attach_opts *o, struct mxt_load_info *info,
 	memset(info, 0, sizeof(*info));
 	ifindex = if_nametoindex(o->ifname);
 	if (!ifindex) {
-		seterr(err, errlen, "unknown interface '%s'", o->ifname);
+		mxt_seterr(err, errlen, "unknown interface '%s'", o->ifname);
 		return -ENODEV;
 	}
 	if (o->mode != MXT_XDP_AUTO && o->mode != MXT_XDP_NATIVE && o->mode != MXT_XDP_SKB) {
-		seterr(err, errlen, "mode must be native or skb");
+		mxt_seterr(err, errlen, "mode must be native or skb");
 		return -EINVAL;
 	}
 	ret = ensure_pin_dir(dir, err, errlen);
@@ -726,7 +713,7 @@ int mxt_attach(const struct mxt_attach_opts *o, struct mxt_load_info *info,
 		return ret;
 	ret = mxt_pin_lock(dir, &lock_fd);
 	if (ret) {
-		seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
+		mxt_seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
 		return ret;
 	}
 	ret = prepare_locked(dir, o->max_sources, info, &st, err, errlen);
@@ -747,7 +734,7 @@ int mxt_detach(const char *pin_dir, const char *ifname, char *err, size_t errlen
 
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
-		seterr(err, errlen, "unknown interface '%s'", ifname);
+		mxt_seterr(err, errlen, "unknown interface '%s'", ifname);
 		return -ENODEV;
 	}
 	if (access(dir, F_OK) == 0 && mxt_pin_lock(dir, &lock_fd))
@@ -755,7 +742,7 @@ int mxt_detach(const char *pin_dir, const char *ifname, char *err, size_t errlen
 	mp = xdp_multiprog__get_from_ifindex((int)ifindex);
 	if (!mp || libxdp_get_error(mp)) {
 		mp = NULL;
-		seterr(err, errlen, "mxt_xdp is not attached to %s (no XDP program there)", ifname);
+		mxt_seterr(err, errlen, "mxt_xdp is not attached to %s (no XDP program there)", ifname);
 		goto out;
 	}
 	p = xdp_multiprog__main_prog(mp);
@@ -763,7 +750,7 @@ int mxt_detach(const char *pin_dir, const char *ifname, char *err, size_t errlen
 		const char *name = p ? xdp_program__name(p) : NULL;
 
 		if (!name || strcmp(name, MXT_PROG_NAME) != 0) {
-			seterr(err, errlen, "mxt_xdp is not attached to %s (it runs '%s', id %u: left alone)",
+			mxt_seterr(err, errlen, "mxt_xdp is not attached to %s (it runs '%s', id %u: left alone)",
 			       ifname, name ? name : "?", p ? xdp_program__id(p) : 0);
 			goto out;
 		}
@@ -775,14 +762,14 @@ int mxt_detach(const char *pin_dir, const char *ifname, char *err, size_t errlen
 			if (xdp_program__name(c) && !strcmp(xdp_program__name(c), MXT_PROG_NAME))
 				break;
 		if (!c) {
-			seterr(err, errlen, "mxt_xdp is not attached to %s (its XDP dispatcher does not "
+			mxt_seterr(err, errlen, "mxt_xdp is not attached to %s (its XDP dispatcher does not "
 			       "hold it)", ifname);
 			goto out;
 		}
 		ret = xdp_program__detach(c, (int)ifindex, xdp_multiprog__attach_mode(mp), 0);
 	}
 	if (ret)
-		seterr(err, errlen, "cannot detach mxt_xdp from %s: %s", ifname,
+		mxt_seterr(err, errlen, "cannot detach mxt_xdp from %s: %s", ifname,
 		       xdp_errstr(ret, ebuf, sizeof(ebuf)));
 out:
 	xdp_multiprog__close(mp);

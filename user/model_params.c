@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "model_params.h"
 
 #define OFF(f) offsetof(struct mxt_model_params, f)
@@ -101,19 +102,6 @@ static const struct mxt_model_param params[] = {
 };
 
 #define NPARAMS (sizeof(params) / sizeof(params[0]))
-
-/* printf into an optional error buffer. */
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-}
 
 /* The table and its length. */
 const struct mxt_model_param *mxt_model_param_table(size_t *n)
@@ -226,7 +214,7 @@ static int in_range(const struct mxt_model_param *row, double v, const char *val
 		    char *err, size_t errlen)
 {
 	if (v < row->min || v > row->max) {
-		seterr(err, errlen, "%s: %s is out of range [%g, %g]%s%s", row->name, value,
+		mxt_seterr(err, errlen, "%s: %s is out of range [%g, %g]%s%s", row->name, value,
 		       row->min, row->max, row->unit[0] ? " " : "", row->unit);
 		return -ERANGE;
 	}
@@ -243,7 +231,7 @@ static int parse_list(const struct mxt_model_param *row, const char *value, uint
 	int rc;
 
 	if (strlen(value) >= sizeof(buf)) {
-		seterr(err, errlen, "%s: list too long", row->name);
+		mxt_seterr(err, errlen, "%s: list too long", row->name);
 		return -EINVAL;
 	}
 	memcpy(buf, value, strlen(value) + 1);
@@ -253,26 +241,26 @@ static int parse_list(const struct mxt_model_param *row, const char *value, uint
 		for (char *e = tok + strlen(tok); e > tok && e[-1] == ' ';)
 			*--e = 0;
 		if (n >= MXT_SCHEDULE_MAX) {
-			seterr(err, errlen, "%s: more than %d entries", row->name, MXT_SCHEDULE_MAX);
+			mxt_seterr(err, errlen, "%s: more than %d entries", row->name, MXT_SCHEDULE_MAX);
 			return -EINVAL;
 		}
 		rc = parse_int(tok, 0, &v);
 		if (rc) {
-			seterr(err, errlen, "%s: '%s' is not a whole number", row->name, tok);
+			mxt_seterr(err, errlen, "%s: '%s' is not a whole number", row->name, tok);
 			return -EINVAL;
 		}
 		rc = in_range(row, (double)v, tok, err, errlen);
 		if (rc)
 			return rc;
 		if (n && (uint32_t)v < sched[n - 1]) {
-			seterr(err, errlen, "%s: entries must not decrease (%lld after %u)", row->name,
+			mxt_seterr(err, errlen, "%s: entries must not decrease (%lld after %u)", row->name,
 			       v, sched[n - 1]);
 			return -EINVAL;
 		}
 		sched[n++] = (uint32_t)v;
 	}
 	if (n == 0) {
-		seterr(err, errlen, "%s: empty list", row->name);
+		mxt_seterr(err, errlen, "%s: empty list", row->name);
 		return -EINVAL;
 	}
 	*len = n;
@@ -290,11 +278,11 @@ int mxt_model_param_set(struct mxt_model_params *p, const char *name, const char
 	int rc;
 
 	if (!p || !name || !value) {
-		seterr(err, errlen, "missing name or value");
+		mxt_seterr(err, errlen, "missing name or value");
 		return -EINVAL;
 	}
 	if (!row) {
-		seterr(err, errlen, "unknown model parameter '%s'", name);
+		mxt_seterr(err, errlen, "unknown model parameter '%s'", name);
 		return -ENOENT;
 	}
 	switch (row->type) {
@@ -302,7 +290,7 @@ int mxt_model_param_set(struct mxt_model_params *p, const char *name, const char
 	case MXT_PT_INT:
 		rc = parse_int(value, row->type == MXT_PT_INT, &iv);
 		if (rc) {
-			seterr(err, errlen, "%s: '%s' is not a whole number", name, value);
+			mxt_seterr(err, errlen, "%s: '%s' is not a whole number", name, value);
 			return -EINVAL;
 		}
 		rc = in_range(row, (double)iv, value, err, errlen);
@@ -316,7 +304,7 @@ int mxt_model_param_set(struct mxt_model_params *p, const char *name, const char
 	case MXT_PT_DURATION:
 		rc = parse_duration(value, &iv);
 		if (rc) {
-			seterr(err, errlen, "%s: '%s' is not a duration (N, Ns, Nm, Nh or Nd)",
+			mxt_seterr(err, errlen, "%s: '%s' is not a duration (N, Ns, Nm, Nh or Nd)",
 			       name, value);
 			return -EINVAL;
 		}
@@ -328,7 +316,7 @@ int mxt_model_param_set(struct mxt_model_params *p, const char *name, const char
 	case MXT_PT_NUMBER:
 		rc = parse_number(value, &dv);
 		if (rc) {
-			seterr(err, errlen, "%s: '%s' is not a number", name, value);
+			mxt_seterr(err, errlen, "%s: '%s' is not a number", name, value);
 			return -EINVAL;
 		}
 		rc = in_range(row, dv, value, err, errlen);
@@ -350,7 +338,7 @@ int mxt_model_param_set(struct mxt_model_params *p, const char *name, const char
 	default:
 		break;
 	}
-	seterr(err, errlen, "%s: bad table row", name);
+	mxt_seterr(err, errlen, "%s: bad table row", name);
 	return -EINVAL;
 }
 
@@ -411,7 +399,7 @@ int mxt_model_params_check(const struct mxt_model_params *p, char *err, size_t e
 	uint32_t k;
 
 	if (!p) {
-		seterr(err, errlen, "no parameters");
+		mxt_seterr(err, errlen, "no parameters");
 		return -EINVAL;
 	}
 	for (i = 0; i < NPARAMS; i++) {
@@ -433,14 +421,14 @@ int mxt_model_params_check(const struct mxt_model_params *p, char *err, size_t e
 			break;
 		case MXT_PT_LIST:
 			if (p->schedule_len < 1 || p->schedule_len > MXT_SCHEDULE_MAX) {
-				seterr(err, errlen, "%s: needs 1..%d entries", row->name,
+				mxt_seterr(err, errlen, "%s: needs 1..%d entries", row->name,
 				       MXT_SCHEDULE_MAX);
 				return -EINVAL;
 			}
 			for (k = 0; k < p->schedule_len; k++) {
 				if (p->schedule[k] < row->min || p->schedule[k] > row->max ||
 				    (k && p->schedule[k] < p->schedule[k - 1])) {
-					seterr(err, errlen, "%s: entry %u (%u) out of range or decreasing",
+					mxt_seterr(err, errlen, "%s: entry %u (%u) out of range or decreasing",
 					       row->name, k, p->schedule[k]);
 					return -EINVAL;
 				}
@@ -450,23 +438,23 @@ int mxt_model_params_check(const struct mxt_model_params *p, char *err, size_t e
 			continue;
 		}
 		if (v < row->min || v > row->max) {
-			seterr(err, errlen, "%s: %g is out of range [%g, %g]", row->name, v, row->min,
+			mxt_seterr(err, errlen, "%s: %g is out of range [%g, %g]", row->name, v, row->min,
 			       row->max);
 			return -EINVAL;
 		}
 	}
 	if (p->release_factor > p->jump_factor) {
-		seterr(err, errlen, "release_factor (%g) must not exceed jump_factor (%g)",
+		mxt_seterr(err, errlen, "release_factor (%g) must not exceed jump_factor (%g)",
 		       p->release_factor, p->jump_factor);
 		return -EINVAL;
 	}
 	if (p->rate_fast_window >= p->rate_window) {
-		seterr(err, errlen, "rate_fast_window (%u) must be shorter than rate_window (%u)",
+		mxt_seterr(err, errlen, "rate_fast_window (%u) must be shorter than rate_window (%u)",
 		       p->rate_fast_window, p->rate_window);
 		return -EINVAL;
 	}
 	if (p->new_expire >= p->absence_reset) {
-		seterr(err, errlen, "new_expire (%u) must be shorter than absence_reset (%u)",
+		mxt_seterr(err, errlen, "new_expire (%u) must be shorter than absence_reset (%u)",
 		       p->new_expire, p->absence_reset);
 		return -EINVAL;
 	}

@@ -44,19 +44,6 @@ static const struct mxt_map_spec specs[MXT_MAP_ID_MAX] = {
 				 sizeof(__u64), MXT_GEN_MAX },
 };
 
-/* snprintf into err; never fails (truncates). */
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 const struct mxt_map_spec *mxt_map_spec(enum mxt_map_id id)
 {
 	return (unsigned int)id < MXT_MAP_ID_MAX ? &specs[id] : NULL;
@@ -121,12 +108,12 @@ int mxt_map_check(enum mxt_map_id id, int fd, __u32 *max_entries, __u32 *map_id,
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
 	if (info.type != s->type) {
-		seterr(err, errlen, "%s is a %s map, expected %s", s->name,
+		mxt_seterr(err, errlen, "%s is a %s map, expected %s", s->name,
 		       type_str(info.type), type_str(s->type));
 		return -EPROTO;
 	}
 	if (info.key_size != s->key_size) {
-		seterr(err, errlen, "%s key %u bytes, expected %u", s->name, info.key_size, s->key_size);
+		mxt_seterr(err, errlen, "%s key %u bytes, expected %u", s->name, info.key_size, s->key_size);
 		return -EPROTO;
 	}
 	if (id == MXT_MAP_ID_STATS) {
@@ -135,18 +122,18 @@ int mxt_map_check(enum mxt_map_id id, int fd, __u32 *max_entries, __u32 *map_id,
 				info.value_size >= MXT_R_MAX * sizeof(__u64);
 
 		if (!per_reason && !one_array) {
-			seterr(err, errlen, "%s value %u bytes x %u entries, expected %zu x %d",
+			mxt_seterr(err, errlen, "%s value %u bytes x %u entries, expected %zu x %d",
 			       s->name, info.value_size, info.max_entries, sizeof(__u64), MXT_R_MAX);
 			return -EPROTO;
 		}
 	} else {
 		if (info.value_size != s->value_size) {
-			seterr(err, errlen, "%s value %u bytes, expected %u", s->name,
+			mxt_seterr(err, errlen, "%s value %u bytes, expected %u", s->name,
 			       info.value_size, s->value_size);
 			return -EPROTO;
 		}
 		if (s->max_entries && info.max_entries != s->max_entries) {
-			seterr(err, errlen, "%s has %u entries, expected %u", s->name,
+			mxt_seterr(err, errlen, "%s has %u entries, expected %u", s->name,
 			       info.max_entries, s->max_entries);
 			return -EPROTO;
 		}
@@ -204,22 +191,22 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 	m->lock_fd = -1;
 	m->dir_fd = -1;
 	if (mxt_strlcpy(m->dir, dir, sizeof(m->dir))) {
-		seterr(err, errlen, "pin directory name too long: %s", dir);
+		mxt_seterr(err, errlen, "pin directory name too long: %s", dir);
 		return -ENAMETOOLONG;
 	}
 	if (stat(dir, &st) < 0) {
 		ret = -errno;
 		if (ret == -ENOENT)
-			seterr(err, errlen, "no pinned maps at %s: run 'mxthrottle attach IFACE' first", dir);
+			mxt_seterr(err, errlen, "no pinned maps at %s: run 'mxthrottle attach IFACE' first", dir);
 		else
-			seterr(err, errlen, "%s: %s", dir, strerror(-ret));
+			mxt_seterr(err, errlen, "%s: %s", dir, strerror(-ret));
 		return ret;
 	}
 	m->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (flags & MXT_MAPS_LOCK) {
 		ret = mxt_pin_lock(dir, &m->lock_fd);
 		if (ret) {
-			seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
+			mxt_seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
 			mxt_maps_close(m);
 			return ret;
 		}
@@ -234,15 +221,15 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 			if (ret == -ENOENT)
 				continue;
 			if (ret == -EACCES || ret == -EPERM)
-				seterr(err, errlen, "cannot open %s: %s (run as root)", path, strerror(-ret));
+				mxt_seterr(err, errlen, "cannot open %s: %s (run as root)", path, strerror(-ret));
 			else
-				seterr(err, errlen, "cannot open %s: %s", path, strerror(-ret));
+				mxt_seterr(err, errlen, "cannot open %s: %s", path, strerror(-ret));
 			goto fail;
 		}
 		found++;
 	}
 	if (!found) {
-		seterr(err, errlen, "no pinned maps at %s: run 'mxthrottle attach IFACE' first", dir);
+		mxt_seterr(err, errlen, "no pinned maps at %s: run 'mxthrottle attach IFACE' first", dir);
 		ret = -ENOENT;
 		goto fail;
 	}
@@ -253,17 +240,17 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 		why[0] = '\0';
 		ret = mxt_map_check(i, m->fd[i], &m->max_entries[i], &m->map_id[i], why, sizeof(why));
 		if (ret == -EPROTO) {
-			seterr(err, errlen, "maps at %s are of another layout (%s): detach and re-attach",
+			mxt_seterr(err, errlen, "maps at %s are of another layout (%s): detach and re-attach",
 			       dir, why);
 			goto fail;
 		} else if (ret) {
-			seterr(err, errlen, "cannot inspect %s/%s: %s", dir, specs[i].name, strerror(-ret));
+			mxt_seterr(err, errlen, "cannot inspect %s/%s: %s", dir, specs[i].name, strerror(-ret));
 			goto fail;
 		}
 	}
 	for (int i = 0; i < MXT_MAP_ID_MAX; i++) {
 		if (m->fd[i] < 0) {
-			seterr(err, errlen, "maps at %s are incomplete (%s missing): detach and re-attach",
+			mxt_seterr(err, errlen, "maps at %s are incomplete (%s missing): detach and re-attach",
 			       dir, specs[i].name);
 			ret = -EPROTO;
 			goto fail;
@@ -271,18 +258,18 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 	}
 	ret = mxt_maps_config_read(m, &cfg);
 	if (ret) {
-		seterr(err, errlen, "cannot read %s/%s: %s", dir, specs[MXT_MAP_ID_CONFIG].name,
+		mxt_seterr(err, errlen, "cannot read %s/%s: %s", dir, specs[MXT_MAP_ID_CONFIG].name,
 		       strerror(-ret));
 		goto fail;
 	}
 	m->abi_version = cfg.abi_version;
 	if (cfg.abi_version == 0 && !(flags & MXT_MAPS_ANY_ABI)) {
-		seterr(err, errlen, "maps at %s are ABI 0 (unconfigured, e.g. loaded by xdp-loader): write a config with 'mxthrottle config set mode enforce' or re-attach", dir);
+		mxt_seterr(err, errlen, "maps at %s are ABI 0 (unconfigured, e.g. loaded by xdp-loader): write a config with 'mxthrottle config set mode enforce' or re-attach", dir);
 		ret = -EPROTO;
 		goto fail;
 	}
 	if (cfg.abi_version != 0 && cfg.abi_version != MXT_ABI_VERSION) {
-		seterr(err, errlen, "maps at %s are ABI %u, expected %u: detach and re-attach",
+		mxt_seterr(err, errlen, "maps at %s are ABI %u, expected %u: detach and re-attach",
 		       dir, cfg.abi_version, MXT_ABI_VERSION);
 		ret = -EPROTO;
 		goto fail;
@@ -290,7 +277,7 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 	m->nr_cpus = libbpf_num_possible_cpus();
 	if (m->nr_cpus <= 0) {
 		ret = m->nr_cpus ? m->nr_cpus : -EINVAL;
-		seterr(err, errlen, "cannot count possible CPUs: %s", strerror(-ret));
+		mxt_seterr(err, errlen, "cannot count possible CPUs: %s", strerror(-ret));
 		goto fail;
 	}
 	return 0;
