@@ -852,8 +852,9 @@ static int config_set(struct mxt_controller *c, int argc, char **argv, FILE *out
 	for (int i = 0; i < n; i++) {
 		keys[i] = argv[2 + 2 * i];
 		vals[i] = argv[3 + 2 * i];
-		/* The source prefixes shape every key the model holds. */
-		if (!strcmp(keys[i], "v4_prefix") || !strcmp(keys[i], "v6_prefix")) {
+		/* The source prefixes shape every key the model holds; the
+		 * same set bounds what runtime.conf may hold at start-up. */
+		if (mxt_cfgkey_find(keys[i]) && !mxt_cfgkey_runtime(mxt_cfgkey_find(keys[i]))) {
 			snprintf(err, errlen, "%s: changing the source prefix needs a restart of mxthrottled "
 				 "(set it in mxthrottle.conf)", keys[i]);
 			return -EINVAL;
