@@ -182,7 +182,7 @@ t_runtime_conf_root() {
 	expect_eq "state dir owner" "$(stat -c %u "$STATE")" "$RUN_UID"
 	# What a run user who took over the daemon would append.
 	as_run_user sh -c "printf '%s\n' 'unknown_burst = 7' 'user = root' 'state_db = /tmp/evil.mdb' \
-		'pin_dir = /tmp/evil' 'control_socket = /tmp/evil.sock' 'v4_prefix = 24' 'gray_days = 9' \
+		'pin_dir = /tmp/evil' 'control_socket = /tmp/evil.sock' 'v4_prefix = 24' 'establish_days = 9' \
 		'allow = 0.0.0.0/0' >>'$RT'"
 	expect_eq "runtime.conf owner" "$(stat -c %u "$RT" 2>/dev/null)" "$RUN_UID"
 	n=$(grep -c '' "$RT")
@@ -191,7 +191,7 @@ t_runtime_conf_root() {
 	expect_true "logs the drop" "'$(dlog_tail)'" dlog_has "running as $RUN_USER with CAP_BPF only"
 	expect_true "user line refused as FILE:LINE" "'$(grep -m1 runtime.conf "$D_LOG")'" \
 		dlog_has "$RT:$((n - 6)): user: not a runtime key"
-	for k in state_db:5 pin_dir:4 control_socket:3 v4_prefix:2 gray_days:1 allow:0; do
+	for k in state_db:5 pin_dir:4 control_socket:3 v4_prefix:2 establish_days:1 allow:0; do
 		expect_true "${k%:*} refused as FILE:LINE" "'$(grep -m1 "${k%:*}" "$D_LOG")'" \
 			dlog_has "$RT:$((n - ${k#*:})): ${k%:*}: not a runtime key"
 	done
