@@ -214,7 +214,7 @@ static int make_parent(const char *path, uid_t uid, gid_t gid)
 		return errno == EEXIST ? 0 : -errno;
 	/* Only a directory made here changes hands: never chown /run or
 	 * /var/lib because a path in the config pointed there. */
-	if (uid != (uid_t)-1 && chown(dir, uid, gid) < 0)
+	if (uid != (uid_t)-1 && lchown(dir, uid, gid) < 0)
 		return -errno;
 	return 0;
 }
@@ -255,9 +255,9 @@ static struct mxt_hdb *history_start(struct mxt_controller *ctl, const char *pat
 		if (rc == -ENOMEM)
 			break;
 		rc = mxt_hdb_quarantine(path, ctl->clock(), use_good, to, sizeof(to));
-		mxt_log_errorx("HISTORY damaged: %s: %s; moved aside to %s; %s", path, why, to,
-			       rc == 1 ? "restored from the last good copy " MXT_HDB_GOOD_SUFFIX
-				       : "starting with an empty history");
+		mxt_log_errorx("HISTORY damaged: %s: %s; moved aside to %s; %s%s%s", path, why, to,
+			       rc == 1 ? "restored from the last good copy " : "starting with an empty history",
+			       rc == 1 ? path : "", rc == 1 ? MXT_HDB_GOOD_SUFFIX : "");
 		if (rc == 1)
 			use_good = 0; /* if the copy fails too, the next round starts empty */
 	}

@@ -175,7 +175,7 @@ expect_enforcing() {
 # --- hole 1: runtime.conf -----------------------------------------------------
 
 t_runtime_conf_root() {
-	local n
+	local n out
 	conf_write
 	expect_true "first start" "no START line ($(dlog_tail))" daemon_start || return
 	daemon_stop
@@ -186,6 +186,11 @@ t_runtime_conf_root() {
 		'allow = 0.0.0.0/0' >>'$RT'"
 	expect_eq "runtime.conf owner" "$(stat -c %u "$RT" 2>/dev/null)" "$RUN_UID"
 	n=$(grep -c '' "$RT")
+	out=$("$MXT_DAEMON" -n -f "$CONF" 2>&1)
+	expect_eq "-n: exit" "$?" 0
+	expect_true "-n: warns of the user line as FILE:LINE" "'$out'" \
+		grep -q "^mxthrottled: warning: $RT:$((n - 6)): user: not a runtime key" <<<"$out"
+	expect_eq "-n: last line" "$(tail -n1 <<<"$out")" "configuration OK"
 	expect_true "restart" "no START line ($(dlog_tail))" daemon_start || return
 	expect_unprivileged "after user = root in runtime.conf"
 	expect_true "logs the drop" "'$(dlog_tail)'" dlog_has "running as $RUN_USER with CAP_BPF only"
