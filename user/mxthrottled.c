@@ -248,7 +248,10 @@ static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
 		mxt_maps_stats_read(maps, r);
 	mxt_log_info("STATS tracked=%llu new=%llu graylisted=%llu established=%llu throttled=%llu "
 		     "blocked=%llu xdp_admitted=%llu xdp_dropped=%llu xdp_global=%llu xdp_monitor=%llu "
-		     "policy_requests=%llu policy_defer=%llu policy_prepend=%llu tick_us=%llu",
+		     "policy_requests=%llu policy_defer=%llu policy_prepend=%llu "
+		     "policy_conn_active=%llu policy_evicted=%llu policy_idle_closed=%llu "
+		     "policy_deadline_closed=%llu policy_refused=%llu policy_protocol_errors=%llu "
+		     "policy_oversized=%llu tick_us=%llu",
 		     (unsigned long long)k.tracked, (unsigned long long)k.by_state[MXT_STATE_NEW],
 		     (unsigned long long)k.by_state[MXT_STATE_GRAYLISTED],
 		     (unsigned long long)k.by_state[MXT_STATE_ESTABLISHED],
@@ -260,6 +263,10 @@ static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
 		     (unsigned long long)p.requests,
 		     (unsigned long long)p.answers[MXT_POLICY_ANSWER_DEFER],
 		     (unsigned long long)p.answers[MXT_POLICY_ANSWER_PREPEND],
+		     (unsigned long long)p.conn_active, (unsigned long long)p.conn_evicted,
+		     (unsigned long long)p.conn_idle_closed, (unsigned long long)p.conn_deadline_closed,
+		     (unsigned long long)p.conn_refused, (unsigned long long)p.protocol_errors,
+		     (unsigned long long)p.requests_oversized,
 		     (unsigned long long)ctl->st.tick_usec_last);
 }
 
