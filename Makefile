@@ -3,6 +3,8 @@
 # is committed.  Quiet lines unless V=1.
 #   make          build the BPF object, skeleton, library, daemon, CLI, tools
 #   make test     build tests (ASan+UBSan) and run every tier (root needed)
+#   make tsan     the daemon built with ThreadSanitizer, in build/tsan/
+#                 (tests/integration/test_race.sh runs it; make test too)
 #   make bench    benchmarks (root), see BENCHMARKS.md
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -29,6 +31,9 @@ CPPFLAGS += -Imaps -Iuser -I$(BUILD)
 LDLIBS  := -lxdp -lbpf -lelf -lz -llmdb -linih -lcap -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TEST_CFLAGS := -O1 -g $(WARN) -Wno-missing-prototypes -std=gnu11 -D_GNU_SOURCE $(SAN)
+# ThreadSanitizer cannot be combined with ASan: its own objects, library
+# and daemon under $(BUILD)/tsan/.
+TSAN_CFLAGS := -O1 -g $(WARN) -std=gnu11 -D_GNU_SOURCE -fsanitize=thread -fno-omit-frame-pointer
 
 BPF_CFLAGS := -g -O2 -target bpf -D__bpf__ -Wall -Werror -Imaps -idirafter $(ARCH_INC)
 
@@ -44,6 +49,9 @@ LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB_SOBJS := $(patsubst user/%.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libmxthrottle.a
 LIB_SAN   := $(BUILD)/san/libmxthrottle.a
+LIB_TOBJS := $(patsubst user/%.c,$(BUILD)/tsan/%.o,$(LIB_SRCS))
+LIB_TSAN  := $(BUILD)/tsan/libmxthrottle.a
+DAEMON_TSAN := $(BUILD)/tsan/mxthrottled
 
 CLI_SRCS  := $(wildcard tools/mxthrottle/*.c)
 CLI_OBJS  := $(patsubst tools/%.c,$(BUILD)/obj/tools/%.o,$(CLI_SRCS))
@@ -90,6 +98,11 @@ $(BUILD)/san/%.o: user/%.c $(HDRS) $(SKEL)
 	$(call msg,CC-SAN,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
 
+$(BUILD)/tsan/%.o: user/%.c $(HDRS) $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,CC-TSAN,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(TSAN_CFLAGS) -c $< -o $@
+
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -97,6 +110,16 @@ $(LIB): $(LIB_OBJS)
 $(LIB_SAN): $(LIB_SOBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIB_TSAN): $(LIB_TOBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(DAEMON_TSAN): user/mxthrottled.c $(LIB_TSAN) $(HDRS) $(SKEL)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CPPFLAGS) $(TSAN_CFLAGS) -o $@ $< $(LIB_TSAN) $(LDLIBS) -lpthread
+
+tsan: $(DAEMON_TSAN)
 
 $(BUILD)/obj/tools/%.o: tools/%.c $(HDRS) $(SKEL)
 	@mkdir -p $(@D)
@@ -127,7 +150,7 @@ $(BUILD)/test/%: tests/%.c $(LIB_SAN) $(TEST_HELPERS) $(wildcard tests/lib/*.h) 
 	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(TEST_CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' \
 		-o $@ $< $(TEST_HELPERS) $(LIB_SAN) $(LDLIBS) -lcmocka -lpthread
 
-tests: all $(TESTS)
+tests: all $(TESTS) $(DAEMON_TSAN)
 
 test: tests
 	$(Q)BUILD=$(abspath $(BUILD)) bash tests/run.sh
@@ -141,4 +164,4 @@ man-lint:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all tests test bench clean man-lint
+.PHONY: all tests test tsan bench clean man-lint

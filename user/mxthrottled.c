@@ -270,6 +270,33 @@ static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
 		     (unsigned long long)ctl->st.tick_usec_last);
 }
 
+/* SIGHUP: re-read the file; apply it whole or keep the running
+ * configuration.  A changed source prefix is refused as "config set"
+ * refuses it (mxt_ctl_refuse_fixed_key); the model's parameters change
+ * under the controller's lock (mxt_ctl_reload), never beneath the policy
+ * thread. */
+static void reload(struct daemon_cfg *cfg, struct mxt_controller *ctl, const char *conf_path,
+		   int explicit_file, char *const *ifaces, int nifaces, int verbose)
+{
+	struct daemon_cfg next;
+	char err[512];
+
+	memset(&next, 0, sizeof(next));
+	if (config_read(&next, conf_path, explicit_file, ifaces, nifaces, err, sizeof(err)) < 0 ||
+	    mxt_ctl_reload(ctl, &next.d.kernel, &next.mp, err, sizeof(err)) < 0) {
+		mxt_log_errorx("RELOAD refused, keeping the running configuration: %s", err);
+		return;
+	}
+	if (g_policy)
+		mxt_policy_server_set_mode(g_policy, (int)next.d.kernel.mode);
+	mxt_log_set_verbosity(verbose);
+	cfg->d.kernel = next.d.kernel;
+	cfg->mp = next.mp;
+	cfg->d.checkpoint_interval = next.d.checkpoint_interval;
+	mxt_log_info("RELOAD %s: %s mode (interfaces, sockets and users need a restart)",
+		     conf_path, mxt_mode_name(next.d.kernel.mode));
+}
+
 /* Serve one control client (the CLI). */
 static void control_serve(int lfd, struct mxt_controller *ctl)
 {
@@ -563,32 +590,10 @@ int main(int argc, char **argv)
 
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
-				if (si.ssi_signo == SIGHUP) {
-					struct daemon_cfg next;
-
-					memset(&next, 0, sizeof(next));
-					if (config_read(&next, conf_path, explicit_file, ifaces, nifaces,
-							err, sizeof(err)) < 0) {
-						mxt_log_errorx("RELOAD refused, keeping the running configuration: %s", err);
-						continue;
-					}
-					if (mxt_maps_config_write(&maps, &next.d.kernel) < 0 ||
-					    mxt_model_set_params(model, &next.mp) < 0) {
-						mxt_log_errorx("RELOAD could not apply the new configuration");
-						continue;
-					}
-					mxt_ctl_set_kernel_config(&ctl, &next.d.kernel);
-					if (g_policy)
-						mxt_policy_server_set_mode(g_policy, (int)next.d.kernel.mode);
-					mxt_log_set_verbosity(verbose);
-					cfg.d.kernel = next.d.kernel;
-					cfg.mp = next.mp;
-					cfg.d.checkpoint_interval = next.d.checkpoint_interval;
-					mxt_log_info("RELOAD %s: %s mode (interfaces, sockets and users need a restart)",
-						     conf_path, mxt_mode_name(next.d.kernel.mode));
-				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+				if (si.ssi_signo == SIGHUP)
+					reload(&cfg, &ctl, conf_path, explicit_file, ifaces, nifaces, verbose);
+				else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 					goto out;
-				}
 			}
 		}
 	}
