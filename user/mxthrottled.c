@@ -10,6 +10,7 @@
  *     -n  check the configuration, print "configuration OK" or the first
  *         error (file, line, reason), exit
  *     -v  more log (repeatable)
+ *     -V  print the version and exit
  *     -f  configuration file (default /etc/mxthrottle/mxthrottle.conf; a
  *         missing default file means all defaults)
  *     -i  attach to this interface (repeatable; adds to "interface" lines)
@@ -55,6 +56,7 @@
 #include "log.h"
 #include "model.h"
 #include "model_params.h"
+#include "mxt_version.h"
 #include "pinned.h"
 #include "policy_server.h"
 #include "privdrop.h"
@@ -92,7 +94,7 @@ static void config_changed(void *ctx, const struct mxt_config *k)
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr, "usage: mxthrottled [-dnTv] [-f file] [-i interface ...]\n");
+	fprintf(stderr, "usage: mxthrottled [-dnTvV] [-f file] [-i interface ...]\n");
 	exit(1);
 }
 
@@ -320,7 +322,7 @@ int main(int argc, char **argv)
 	uint64_t seed, last_ckpt, last_stats;
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "df:hi:nTv")) != -1) {
+	while ((opt = getopt(argc, argv, "df:hi:nTvV")) != -1) {
 		switch (opt) {
 		case 'd': foreground = 1; break;
 		case 'f': conf_path = optarg; explicit_file = 1; break;
@@ -332,6 +334,7 @@ int main(int argc, char **argv)
 		case 'n': check_only = 1; break;
 		case 'T': test_mode = 1; break;
 		case 'v': verbose++; break;
+		case 'V': printf("mxthrottled %s\n", MXT_VERSION); return 0;
 		default: usage();
 		}
 	}
