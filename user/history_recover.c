@@ -227,10 +227,18 @@ int mxt_hdb_quarantine(const char *path, uint64_t now, int use_good, char *to, s
 
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	if ((size_t)snprintf(to, tolen, "%s.damaged-%s", path, stamp) >= tolen)
-		return -ENAMETOOLONG;
-	if (rename(path, to) < 0) {
-		rc = -errno;
+	/* Never over an earlier damaged file (a failed good copy is moved
+	 * aside in the same second as the file it replaced). */
+	rc = -EEXIST;
+	for (int n = 0; n < 10 && rc == -EEXIST; n++) {
+		if ((size_t)snprintf(to, tolen, n ? "%s.damaged-%s.%d" : "%s.damaged-%s", path, stamp, n) >=
+		    tolen)
+			return -ENAMETOOLONG;
+		rc = renameat2(AT_FDCWD, path, AT_FDCWD, to, RENAME_NOREPLACE) < 0 ? -errno : 0;
+		if (rc == -EINVAL) /* a file system without RENAME_NOREPLACE */
+			rc = rename(path, to) < 0 ? -errno : 0;
+	}
+	if (rc < 0) {
 		/* A directory the run user cannot write: empty the file in place
 		 * (it is the run user's) so that LMDB starts a new history. */
 		if (truncate(path, 0) < 0)

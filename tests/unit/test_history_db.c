@@ -845,11 +845,19 @@ static void test_quarantine_and_good_copy(void **state)
 	      (unsigned long long)st.loaded, (unsigned long long)written);
 	mxt_hdb_close(db);
 
-	/* No good copy to use: moved aside, nothing in its place. */
+	/* No good copy to use: moved aside, nothing in its place; a second
+	 * damaged file in the same second gets a name of its own. */
 	assert_int_equal(truncate(path, 8 * 1024), 0);
 	assert_int_equal(mxt_hdb_quarantine(path, T0 + 1, 0, to, sizeof(to)), 0);
 	assert_int_equal(stat(path, &sb), -1);
 	assert_int_equal(stat(to, &sb), 0);
+	assert_int_equal(sb.st_size, 8 * 1024);
+	make_history(5);
+	assert_int_equal(truncate(path, 12 * 1024), 0);
+	assert_int_equal(mxt_hdb_quarantine(path, T0 + 1, 0, to, sizeof(to)), 0);
+	CHECK(strstr(to, ".damaged-20240101T000001Z.1") != NULL, "second move to '%s'", to);
+	assert_int_equal(stat(to, &sb), 0);
+	assert_int_equal(sb.st_size, 12 * 1024);
 	/* A damaged good copy is not used either. */
 	assert_int_equal(truncate(good, 12 * 1024), 0);
 	make_history(5);
