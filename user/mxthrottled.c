@@ -272,6 +272,35 @@ static struct mxt_hdb *history_start(struct mxt_controller *ctl, const char *pat
 	return NULL;
 }
 
+/* As root, before the drop: the state directory and the files the run
+ * user reads and rewrites after it must be its own (privdrop.h: never
+ * through a planted name; the directory only when it holds nothing else). */
+static void state_hand(const struct daemon_cfg *cfg, const char *dir, const char *allow_file,
+		       uid_t uid, gid_t gid)
+{
+	char tmp[PATH_MAX], lock[PATH_MAX + 8], good[PATH_MAX + 8];
+	const char *prefixes[] = { NULL, "runtime.conf", "connectors", NULL };
+	const char *files[] = { cfg->d.state_db, lock };
+	const char *existing[] = { cfg->runtime, allow_file, good };
+	int rc;
+
+	snprintf(tmp, sizeof(tmp), "%s", cfg->d.state_db);
+	prefixes[0] = basename(tmp);
+	snprintf(lock, sizeof(lock), "%s-lock", cfg->d.state_db);
+	snprintf(good, sizeof(good), "%s%s", cfg->d.state_db, MXT_HDB_GOOD_SUFFIX);
+	rc = mxt_hand_state_dir(dir, prefixes, uid, gid);
+	if (rc < 0)
+		mxt_log_warnx("state directory %s not handed to %s: %s", dir, cfg->d.user,
+			      rc == -ENOTEMPTY ? "it holds other files than mxthrottle's" : strerror(-rc));
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if ((rc = mxt_hand_file(files[i], uid, gid)) < 0)
+			mxt_log_warnx("cannot hand %s to %s: %s (the history check decides)", files[i],
+				      cfg->d.user, strerror(-rc));
+	for (size_t i = 0; i < sizeof(existing) / sizeof(existing[0]); i++)
+		if ((rc = mxt_hand_existing_file(existing[i], uid, gid)) < 0 && rc != -ENOENT)
+			mxt_log_warnx("cannot hand %s to %s: %s", existing[i], cfg->d.user, strerror(-rc));
+}
+
 /* A fresh good copy of the history (history_recover.h). */
 static void history_save_good(struct mxt_hdb *db, const char *path)
 {
@@ -589,22 +618,14 @@ int main(int argc, char **argv)
 	 * following any name the run user may have planted there). */
 	if ((rc = make_parent(cfg.d.state_db, run_uid, run_gid)) < 0)
 		mxt_log_errorx("cannot create the directory of %s: %s", cfg.d.state_db, strerror(-rc));
-	if (run_uid != (uid_t)-1) {
-		char lock[PATH_MAX + 8];
-
-		snprintf(lock, sizeof(lock), "%s-lock", cfg.d.state_db);
-		if ((rc = mxt_hand_file(cfg.d.state_db, run_uid, run_gid)) < 0 ||
-		    (rc = mxt_hand_file(lock, run_uid, run_gid)) < 0)
-			mxt_log_warnx("cannot hand %s to %s: %s (the history check decides)",
-				      rc == -ELOOP || rc == -EMLINK || rc == -EBADF ? "a planted name" : cfg.d.state_db,
-				      cfg.d.user, strerror(-rc));
-	}
 	{
 		char dir[PATH_MAX], tmp[PATH_MAX];
 
 		snprintf(tmp, sizeof(tmp), "%s", cfg.d.state_db);
 		snprintf(dir, sizeof(dir), "%s", dirname(tmp));
 		snprintf(ctl.allow_file, sizeof(ctl.allow_file), "%s/connectors", dir);
+		if (run_uid != (uid_t)-1)
+			state_hand(&cfg, dir, ctl.allow_file, run_uid, run_gid);
 	}
 
 	/* Sockets, while still root. */

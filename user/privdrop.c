@@ -6,10 +6,12 @@
  * with kernel.unprivileged_bpf_disabled set).  So: switch uid/gid with
  * PR_SET_KEEPCAPS, then narrow the capability sets to CAP_BPF alone.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -58,15 +60,17 @@ int mxt_drop_privileges(uid_t uid, gid_t gid)
 	return 0;
 }
 
-int mxt_hand_file(const char *path, uid_t uid, gid_t gid)
+/* mxt_hand_file(), creating the file when 'create'. */
+static int hand_file(const char *path, uid_t uid, gid_t gid, int create)
 {
 	struct stat st;
-	int fd, rc = 0;
+	int fd = -1, rc = 0;
 
 	/* O_EXCL never follows a symlink; O_PATH opens nothing for real
 	 * (no FIFO blocks, no device is touched). */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno == EEXIST)
+	if (create)
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && (!create || errno == EEXIST))
 		fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -81,6 +85,64 @@ int mxt_hand_file(const char *path, uid_t uid, gid_t gid)
 	else if ((st.st_uid != uid || st.st_gid != gid) &&
 		 fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
 		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+int mxt_hand_file(const char *path, uid_t uid, gid_t gid)
+{
+	return hand_file(path, uid, gid, 1);
+}
+
+int mxt_hand_existing_file(const char *path, uid_t uid, gid_t gid)
+{
+	return hand_file(path, uid, gid, 0);
+}
+
+/* 1 when 'name' starts with one of 'prefixes'. */
+static int state_name(const char *name, const char *const *prefixes)
+{
+	for (; *prefixes; prefixes++)
+		if (!strncmp(name, *prefixes, strlen(*prefixes)))
+			return 1;
+	return 0;
+}
+
+int mxt_hand_state_dir(const char *dir, const char *const *prefixes, uid_t uid, gid_t gid)
+{
+	struct dirent *e;
+	struct stat st;
+	DIR *d;
+	int fd, lfd, rc = 0;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (st.st_uid == uid)
+		goto out;
+	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		rc = -EPERM; /* someone else's: not ours to give */
+		goto out;
+	}
+	lfd = dup(fd);
+	d = lfd < 0 ? NULL : fdopendir(lfd);
+	if (!d) {
+		rc = -errno;
+		if (lfd >= 0)
+			close(lfd);
+		goto out;
+	}
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") && !state_name(e->d_name, prefixes))
+			rc = -ENOTEMPTY;
+	closedir(d);
+	if (!rc && fchown(fd, uid, gid) < 0)
+		rc = -errno;
+out:
 	close(fd);
 	return rc;
 }

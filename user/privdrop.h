@@ -21,5 +21,16 @@ int mxt_drop_privileges(uid_t uid, gid_t gid);
  * anywhere.  Such a name is left alone (-ELOOP, -EMLINK, -EBADF for "not
  * a regular file"); the run user's own checks then deal with it. */
 int mxt_hand_file(const char *path, uid_t uid, gid_t gid);
+/* Same for a file that is only handed over when present (-ENOENT else). */
+int mxt_hand_existing_file(const char *path, uid_t uid, gid_t gid);
+
+/* As root, before the drop: give the directory 'dir' to uid/gid when root
+ * owns it and it holds nothing but the daemon's state files (names that
+ * start with one of the NULL-ended 'prefixes'): systemd's StateDirectory=
+ * of a unit without User= is root's, and systemd gives its whole tree back
+ * to root at every start.  A directory with anything else in it (a
+ * state_db put straight in /var/lib) is never given away: -ENOTEMPTY.
+ * 0 also when uid already owns it. */
+int mxt_hand_state_dir(const char *dir, const char *const *prefixes, uid_t uid, gid_t gid);
 
 #endif /* MXT_PRIVDROP_H */

@@ -22,13 +22,19 @@
 #   history_good_copy      the same damage with a good copy (written at the
 #                          last clean stop): an established sender keeps
 #                          its history
+#   state_dir_root_owned   the state tree made root's, as systemd's
+#                          StateDirectory= does at every start: handed back
+#                          (only when it holds nothing but mxthrottle's
+#                          files), history, runtime.conf, connectors kept
 #   lock_symlink           history.mdb-lock planted as a symlink to a root
 #                          file: the file is neither chowned nor written
 #
 # Every case fails on a daemon without the fixes: runtime.conf's "user"
 # kept it root, -n said "configuration OK", LMDB raised SIGBUS as root in
-# mdb_dbi_open for the truncated file, and root opened and chowned the
-# lock file through the symlink.
+# mdb_dbi_open for the truncated file, root opened and chowned the lock
+# file through the symlink, and (state_dir_root_owned, which guards the
+# history being opened after the drop) "config set" could not persist in
+# a root-owned state directory and no good copy existed.
 #
 # Addresses: 198.18.0.0/15 only, inside lib.sh's namespaces; policy
 # requests go to 127.0.0.1 inside the gateway namespace.  Run as root:
@@ -307,6 +313,48 @@ t_history_good_copy() {
 	daemon_stop
 }
 
+# What systemd's StateDirectory= does to a unit without User= at every
+# start: the tree is root's again, 0750.  The daemon gives the directory
+# back to the run user (it holds only mxthrottle's files) and hands over
+# each file without following names, so the history, runtime.conf and the
+# connectors survive the restart.  A directory with anything else in it is
+# never given away; the daemon then still runs and enforces.
+t_state_dir_root_owned() {
+	local got
+	expect_true "start" "no START line ($(dlog_tail))" daemon_start || return
+	expect_ok "config set unknown_burst 8" mxc config set unknown_burst 8
+	expect_ok "allow add 198.18.1.6/32" mxc allow add 198.18.1.6/32
+	daemon_stop
+	chown -R 0:0 "$STATE"
+	chmod 0750 "$STATE"
+	chmod 0640 "$RT" "$STATE/connectors"
+	expect_true "restart on a root-owned state dir" "no START line ($(dlog_tail))" daemon_start || return
+	expect_eq "state dir owner" "$(stat -c %u "$STATE")" "$RUN_UID"
+	expect_eq "owners of history, lock, runtime.conf, connectors" \
+		"$(stat -c %u "$HDB" "$HDB-lock" "$RT" "$STATE/connectors" | sort -u)" "$RUN_UID"
+	got=$(jget "$(mxc explain "$SEED4" --json)" '"\(.state)/\(.days_active)/\(.first_seen)"')
+	expect_eq "$SEED4 history kept" "$got" "$SEED_STATE"
+	expect_eq "runtime.conf applied" "$(mxt "$PIN" config get unknown_burst | awk '{ print $NF }')" 8
+	expect_true "connector kept" "'$(mxc allow list 2>&1 | tr '\n' ' ')'" \
+		sh -c "'$MXT_CLI' --pin-dir '$PIN' allow list 2>/dev/null | grep -q 198.18.1.6"
+	expect_ok "config set persists as the run user" mxc config set unknown_burst 5
+	expect_eq "runtime.conf rewritten" "$(grep '^unknown_burst' "$RT")" "unknown_burst = 5"
+	expect_eq "good copy owner" "$(stat -c %u "$HDB.good" 2>/dev/null)" "$RUN_UID"
+	daemon_stop
+	# A directory that holds something else stays root's.
+	chown 0:0 "$STATE"
+	chmod 0750 "$STATE"
+	touch "$STATE/not-ours"
+	expect_true "start with a foreign file" "no START line ($(dlog_tail))" daemon_start || return
+	expect_eq "state dir owner" "$(stat -c %u "$STATE")" 0
+	expect_true "says why" "'$(dlog_tail)'" dlog_has "state directory $STATE not handed to $RUN_USER: it holds other files"
+	expect_unprivileged "state dir kept root's"
+	expect_enforcing "state dir kept root's"
+	daemon_stop
+	rm -f "$STATE/not-ours"
+	chown "$RUN_UID:$RUN_GID" "$STATE"
+}
+
 t_lock_symlink() {
 	local victim=$MXT_WORK/victim
 	printf 'root-only secret\n' >"$victim"
@@ -326,4 +374,5 @@ run_test runtime_conf_symlink t_runtime_conf_symlink
 run_test conf_not_root_only t_conf_not_root_only
 run_test history_truncated t_history_truncated
 run_test history_good_copy t_history_good_copy
+run_test state_dir_root_owned t_state_dir_root_owned
 run_test lock_symlink t_lock_symlink
