@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * test_ops_units.c - the operations modules without a kernel: the minimum
- * kernel verdict (user/kernel_req.c), the metrics_listen key, and the
+ * kernel verdict (user/kernel_req.c), the program's XDP run configuration
+ * as libxdp reads it, the metrics_listen key, and the
  * Prometheus endpoint (user/metrics.c): histogram buckets, the exposition
  * text, and the HTTP server's manners over a real loopback socket.  No
  * privileges needed.
@@ -18,6 +19,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <cmocka.h>
+#include <linux/bpf.h>
+#include <xdp/libxdp.h>
 
 #include "daemon_conf.h"
 #include "kernel_req.h"
@@ -41,6 +44,21 @@ static void kernel_verdicts(void **state)
 	assert_int_equal(mxt_kernel_verdict("6.1.0", -EPERM, err, sizeof(err)), 0);
 	assert_int_equal(mxt_kernel_verdict("garbage", -EPERM, err, sizeof(err)), 0);
 	assert_int_equal(mxt_kernel_verdict(NULL, -EPERM, err, sizeof(err)), 0);
+}
+
+/* The object's XDP_RUN_CONFIG as libxdp's dispatcher reads it (parsing
+ * only: no kernel, no privileges). */
+static void xdp_run_config(void **state)
+{
+	struct xdp_program *p;
+
+	(void)state;
+	p = xdp_program__open_file(MXT_BUILD_DIR "/mxthrottle.bpf.o", "xdp", NULL);
+	assert_int_equal(libxdp_get_error(p), 0);
+	assert_int_equal(xdp_program__run_prio(p), 10);
+	assert_true(xdp_program__chain_call_enabled(p, XDP_PASS));
+	assert_false(xdp_program__chain_call_enabled(p, XDP_DROP));
+	xdp_program__close(p);
 }
 
 static void metrics_listen_key(void **state)
@@ -178,6 +196,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(kernel_verdicts),
+		cmocka_unit_test(xdp_run_config),
 		cmocka_unit_test(metrics_listen_key),
 		cmocka_unit_test(bind_refusals),
 		cmocka_unit_test(histogram_and_text),
