@@ -237,7 +237,7 @@ deb:
 	$(Q)git ls-files -z --cached --others --exclude-standard | \
 		grep -zv '^$(BUILD)/' | xargs -0 cp --parents -t $(BUILD)/deb/src
 	$(call msg,DEB,$(BUILD)/deb)
-	$(Q)cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
+	$(Q)cd $(BUILD)/deb/src && env -u MAKEFLAGS -u MAKELEVEL -u BUILD dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
 		{ tail -n 30 ../build.log; exit 1; }
 	$(Q)ls $(BUILD)/deb/*.deb
 

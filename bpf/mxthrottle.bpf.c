@@ -53,6 +53,7 @@
 #include <linux/errno.h>
 #include "parse.bpf.h"
 #include "gcra.h"
+#include <xdp/xdp_helpers.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -362,6 +363,15 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 	src->dropped++;
 	return mxt_drop(cfg, MXT_R_SOURCE_LIMIT);
 }
+
+/* Where libxdp's dispatcher runs mxt_xdp among other XDP programs on the
+ * same interface: early (priority 10, below libxdp's default 50: a SYN
+ * flood should be cut before costlier programs see it), and the next
+ * program runs only after XDP_PASS; a drop ends the chain. */
+struct {
+	__uint(priority, 10);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(mxt_xdp);
 
 /* The XDP entry point: count every frame under one reason, drop only
  * counted SYNs over a limit in enforce mode. */
