@@ -27,7 +27,7 @@ mxt_init
 
 DAEMON=$BUILD/tsan/mxthrottled
 LOAD=$BUILD/mxt-policy-load
-for t in "$DAEMON" "$LOAD"; do
+for t in "$DAEMON" "$LOAD" perl; do
 	if ! command -v "$t" >/dev/null; then
 		fail setup "$t: got missing, want present (make tsan tests BUILD=$BUILD)"
 		exit 1
@@ -80,10 +80,20 @@ d_cleanup() {
 }
 trap d_cleanup EXIT
 
+# A malformed policy request: the policy thread logs it (PROTOCOL-ERROR)
+# while the main thread reloads.
+policy_garbage() {
+	timeout 5 perl -MIO::Socket::UNIX -e '
+		my $s = IO::Socket::UNIX->new(Peer => $ARGV[0]) or exit 1;
+		print $s "no equals sign here\n\n";
+		my $x = <$s>;' "$PSOCK"
+}
+
 # One round of every control command the daemon serves, on a client the
 # load generator uses (pool address 0, see tools/mxt-policy-load.c).
 control_round() {
 	local i=$1
+	policy_garbage
 	mxc status --json
 	mxc explain 198.18.0.0 --json
 	mxc config set unknown_burst $((5 + i % 3))
@@ -94,7 +104,7 @@ control_round() {
 }
 
 t_tsan_policy_under_load() {
-	local halt=${MXT_TSAN_HALT:-1} lpid i=0 n load_json answered
+	local halt=${MXT_TSAN_HALT:-1} lpid hpid i=0 n reloads load_json answered
 	conf_write 32
 	# Without a symbolizer TSan still reports; history_size=4 keeps the
 	# stacks of the older access of a race.
@@ -107,14 +117,21 @@ t_tsan_policy_under_load() {
 	"$LOAD" -c 32 -d "$LOAD_SECS" -p 4096 -t 5000 --json "unix:$PSOCK" \
 		>"$MXT_WORK/load.json" 2>"$MXT_WORK/load.err" &
 	lpid=$!
+	# SIGHUP in a loop of its own, control commands in this one.
+	(while kill -0 "$lpid" 2>/dev/null && kill -HUP "$D_PID" 2>/dev/null; do
+		sleep 0.05
+	done) &
+	hpid=$!
 	while kill -0 "$lpid" 2>/dev/null && daemon_alive; do
-		kill -HUP "$D_PID"
 		control_round "$i" >/dev/null
 		i=$((i + 1))
 	done
 	wait "$lpid"
-	note "$i rounds of SIGHUP + control commands under load"
-	expect_range "rounds of SIGHUP + control commands" "$i" 3 1000000
+	wait "$hpid"
+	reloads=$(grep -c "RELOAD $CONF" "$D_LOG")
+	note "$i rounds of control commands, $reloads reloads, under load"
+	expect_range "rounds of control commands" "$i" 3 1000000
+	expect_range "reloads applied" "$reloads" 20 1000000
 	load_json=$(cat "$MXT_WORK/load.json")
 	answered=$(jget "$load_json" '.answers')
 	note "policy load: $(printf '%s' "$load_json" | cut -c1-300)"
