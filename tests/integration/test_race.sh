@@ -41,7 +41,12 @@ CTL=$MXT_WORK/run/control.sock
 PSOCK=$MXT_WORK/run/policy.sock
 D_LOG=$MXT_WORK/daemon.log
 D_PID=
-LOAD_SECS=10
+LOAD_SECS=12
+# TSan maps its shadow memory at fixed addresses, which kernels with more
+# mmap randomisation bits (vm.mmap_rnd_bits > 28) can collide with:
+# "FATAL: ThreadSanitizer: unexpected memory mapping".  Without ASLR the
+# layout is TSan's own.  $! stays the daemon's pid: setarch execs it.
+NOASLR="setarch $(uname -m) -R"
 mkdir -p "$MXT_WORK/etc" "$MXT_WORK/run" "$MXT_WORK/state"
 
 # conf_write V4_PREFIX [LINE...]
@@ -114,7 +119,7 @@ t_tsan_policy_under_load() {
 	# Without a symbolizer TSan still reports; history_size=4 keeps the
 	# stacks of the older access of a race.
 	TSAN_OPTIONS="halt_on_error=$halt exitcode=66 history_size=4 second_deadlock_stack=1" \
-		"$DAEMON" -d -T -f "$CONF" >"$D_LOG" 2>&1 &
+		$NOASLR "$DAEMON" -d -T -f "$CONF" >"$D_LOG" 2>&1 &
 	D_PID=$!
 	MXT_BG_PIDS+=("$D_PID")
 	expect_true "daemon starts" "no START line in 30 s ($(tail -n 3 "$D_LOG" | tr '\n' '|'))" \
@@ -124,7 +129,7 @@ t_tsan_policy_under_load() {
 	lpid=$!
 	# SIGHUP in a loop of its own, control commands in this one.
 	(while kill -0 "$lpid" 2>/dev/null && kill -HUP "$D_PID" 2>/dev/null; do
-		sleep 0.05
+		sleep 0.2
 	done) &
 	hpid=$!
 	while kill -0 "$lpid" 2>/dev/null && daemon_alive; do
@@ -135,8 +140,8 @@ t_tsan_policy_under_load() {
 	wait "$hpid"
 	reloads=$(grep -c "RELOAD $CONF" "$D_LOG")
 	note "$i rounds of control commands, $reloads reloads, under load"
-	expect_range "rounds of control commands" "$i" 2 1000000
-	expect_range "reloads applied" "$reloads" 10 1000000
+	expect_range "rounds of control commands" "$i" 1 1000000
+	expect_range "reloads applied" "$reloads" 5 1000000
 	load_json=$(cat "$MXT_WORK/load.json")
 	answered=$(jget "$load_json" '.answers')
 	note "policy load: $(printf '%s' "$load_json" | cut -c1-300)"
@@ -156,7 +161,7 @@ t_tsan_policy_under_load() {
 t_sighup_prefix_refused() {
 	local want got before after
 	conf_write 32
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66" "$DAEMON" -d -T -f "$CONF" >"$D_LOG" 2>&1 &
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $NOASLR "$DAEMON" -d -T -f "$CONF" >"$D_LOG" 2>&1 &
 	D_PID=$!
 	MXT_BG_PIDS+=("$D_PID")
 	expect_true "daemon starts" "no START line in 30 s" \
