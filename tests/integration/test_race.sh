@@ -5,7 +5,7 @@
 # concurrent clients as fast as it can while the main thread ticks,
 # checkpoints, reloads (SIGHUP in a loop) and serves control commands
 # (status, explain, config set, allow add/del, release, history export,
-# graylist, checkpoint): any data race between them is a TSan report, and
+# graylist, checkpoint) and the metrics thread answers scrapes: any data race between them is a TSan report, and
 # any report fails the test (TSan stops the daemon with exit code 66 at
 # the first one).
 #
@@ -17,7 +17,8 @@
 #                           running configuration is kept
 #
 # No interface: the daemon prepares its maps in a private bpffs and serves
-# policy and control on unix sockets in the private workdir (lib.sh).
+# policy and control on unix sockets in the private workdir (lib.sh); it
+# runs in the gateway namespace, where its metrics listen on loopback.
 # MXT_TSAN_HALT=0 lets TSan go on after the first report (to count them).
 
 : "${MXT_TEST_TIMEOUT:=150}"
@@ -28,7 +29,7 @@ mxt_init
 
 DAEMON=$BUILD/tsan/mxthrottled
 LOAD=$BUILD/mxt-policy-load
-for t in "$DAEMON" "$LOAD" perl; do
+for t in "$DAEMON" "$LOAD" perl curl; do
 	if ! command -v "$t" >/dev/null; then
 		fail setup "$t: got missing, want present (make tsan tests BUILD=$BUILD)"
 		exit 1
@@ -41,6 +42,7 @@ CTL=$MXT_WORK/run/control.sock
 PSOCK=$MXT_WORK/run/policy.sock
 D_LOG=$MXT_WORK/daemon.log
 D_PID=
+MPORT=9725
 LOAD_SECS=12
 # TSan maps its shadow memory at fixed addresses, which kernels with more
 # mmap randomisation bits (vm.mmap_rnd_bits > 28) can collide with:
@@ -64,6 +66,7 @@ conf_write() {
 		echo "tick_interval = 100"
 		echo "v4_prefix = $v4"
 		echo "v6_prefix = 64"
+		echo "metrics_listen = inet:127.0.0.1:$MPORT"
 		printf '%s\n' "$@"
 	} >"$CONF"
 	chmod 0644 "$CONF"
@@ -100,6 +103,7 @@ policy_garbage() {
 control_round() {
 	local i=$1
 	policy_garbage
+	ns_exec "$GW" curl -sf --max-time 5 "http://127.0.0.1:$MPORT/metrics"
 	mxc status --json
 	mxc explain 198.18.0.0 --json
 	mxc config set unknown_burst $((5 + i % 3))
@@ -118,10 +122,10 @@ t_tsan_policy_under_load() {
 	conf_write 32
 	# Without a symbolizer TSan still reports; history_size=4 keeps the
 	# stacks of the older access of a race.
-	TSAN_OPTIONS="halt_on_error=$halt exitcode=66 history_size=4 second_deadlock_stack=1" \
-		$NOASLR "$DAEMON" -d -T -f "$CONF" >"$D_LOG" 2>&1 &
-	D_PID=$!
-	MXT_BG_PIDS+=("$D_PID")
+	bg "$GW" "$D_LOG" env \
+		TSAN_OPTIONS="halt_on_error=$halt exitcode=66 history_size=4 second_deadlock_stack=1" \
+		$NOASLR "$DAEMON" -d -T -f "$CONF"
+	D_PID=$BG_PID
 	expect_true "daemon starts" "no START line in 30 s ($(tail -n 3 "$D_LOG" | tr '\n' '|'))" \
 		wait_until 30 grep -q "START mxthrottled" "$D_LOG" || return
 	"$LOAD" -c 32 -d "$LOAD_SECS" -p 4096 -t 5000 --json "unix:$PSOCK" \
@@ -146,6 +150,8 @@ t_tsan_policy_under_load() {
 	answered=$(jget "$load_json" '.answers')
 	note "policy load: $(printf '%s' "$load_json" | cut -c1-300)"
 	expect_range "policy requests answered" "${answered:-0}" 1000 1000000000
+	expect_true "metrics scraped" "no mxthrottle_ series" sh -c \
+		"ip netns exec $GW curl -sf --max-time 5 http://127.0.0.1:$MPORT/metrics | grep -q '^mxthrottle_'"
 	expect_true "daemon alive after the load" "exited ($(tail -n 3 "$D_LOG" | tr '\n' '|'))" daemon_alive
 	bg_stop "$D_PID" TERM
 	wait "$D_PID" 2>/dev/null
@@ -161,9 +167,8 @@ t_tsan_policy_under_load() {
 t_sighup_prefix_refused() {
 	local want got before after
 	conf_write 32
-	TSAN_OPTIONS="halt_on_error=1 exitcode=66" $NOASLR "$DAEMON" -d -T -f "$CONF" >"$D_LOG" 2>&1 &
-	D_PID=$!
-	MXT_BG_PIDS+=("$D_PID")
+	bg "$GW" "$D_LOG" env TSAN_OPTIONS="halt_on_error=1 exitcode=66" $NOASLR "$DAEMON" -d -T -f "$CONF"
+	D_PID=$BG_PID
 	expect_true "daemon starts" "no START line in 30 s" \
 		wait_until 30 grep -q "START mxthrottled" "$D_LOG" || return
 	want=$(mxc config set v4_prefix 24 2>&1)
