@@ -80,7 +80,7 @@ BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
-TESTS     := $(patsubst tests/%.c,$(BUILD)/test/%,$(UNIT_SRCS) $(BPFT_SRCS))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/test/%,$(UNIT_SRCS) $(BPFT_SRCS))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
 
 HDRS := $(wildcard maps/*.h user/*.h tools/mxthrottle/*.h)
@@ -172,7 +172,7 @@ $(BUILD)/test/%: tests/%.c $(LIB_SAN) $(TEST_HELPERS) $(wildcard tests/lib/*.h) 
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/lib $(TEST_CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' \
 		-o $@ $< $(TEST_HELPERS) $(LIB_SAN) $(LDLIBS) -lcmocka
 
-tests: all $(TESTS) $(DAEMON_TSAN)
+tests: all $(TEST_BINS) $(DAEMON_TSAN)
 
 test: tests
 	$(Q)BUILD=$(abspath $(BUILD)) bash tests/run.sh
