@@ -310,7 +310,7 @@ static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
  * under the controller's lock (mxt_ctl_reload), never beneath the policy
  * thread. */
 static void reload(struct daemon_cfg *cfg, struct mxt_controller *ctl, const char *conf_path,
-		   int explicit_file, char *const *ifaces, int nifaces, int verbose)
+		   int explicit_file, char *const *ifaces, int nifaces)
 {
 	struct daemon_cfg next;
 	char err[512];
@@ -325,7 +325,6 @@ static void reload(struct daemon_cfg *cfg, struct mxt_controller *ctl, const cha
 	}
 	if (g_policy)
 		mxt_policy_server_set_mode(g_policy, (int)next.d.kernel.mode);
-	mxt_log_set_verbosity(verbose);
 	cfg->d.kernel = next.d.kernel;
 	cfg->mp = next.mp;
 	cfg->d.checkpoint_interval = next.d.checkpoint_interval;
@@ -671,7 +670,7 @@ int main(int argc, char **argv)
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGHUP)
-					reload(&cfg, &ctl, conf_path, explicit_file, ifaces, nifaces, verbose);
+					reload(&cfg, &ctl, conf_path, explicit_file, ifaces, nifaces);
 				else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 					goto out;
 			}
