@@ -80,7 +80,10 @@ void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config
 
 int mxt_ctl_refuse_fixed_key(const char *key, char *err, size_t errlen)
 {
-	if (strcmp(key, "v4_prefix") && strcmp(key, "v6_prefix"))
+	const struct mxt_cfgkey *k = mxt_cfgkey_find(key);
+
+	/* One set of runtime keys for config set, SIGHUP and runtime.conf. */
+	if (!k || mxt_cfgkey_runtime(k))
 		return 0;
 	snprintf(err, errlen, "%s: the source prefix shapes every key held; it changes only "
 		 "with a restart of mxthrottled", key);
