@@ -26,7 +26,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS  ?= -O2 -g
 CFLAGS  += $(WARN) -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2
 CPPFLAGS += -Imaps -Iuser -I$(BUILD)
-LDLIBS  := -lxdp -lbpf -lelf -lz -llmdb -linih -lcap -lm
+LDLIBS  := -lxdp -lbpf -lelf -lz -llmdb -linih -lhiredis -lcap -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 TEST_CFLAGS := -O1 -g $(WARN) -Wno-missing-prototypes -std=gnu11 -D_GNU_SOURCE $(SAN)
 
