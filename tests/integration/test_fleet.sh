@@ -440,12 +440,9 @@ done
 adv=$((3600 - $(date +%s) % 3600 + 5))
 advance "$adv" || { fail setup "clock advance: got failure, want the test clock"; exit 1; }
 
-run_test fleet_up t_fleet_up
-run_test shared_allowance t_shared_allowance
-run_test established_together t_established_together
-run_test jump_throttled t_jump_throttled
-run_test actions_shared t_actions_shared
-run_test redis_outage t_redis_outage
-run_test redis_refill t_redis_refill
-run_test two_shards t_two_shards
-run_test join_learns_history t_join_learns_history
+# FLEET_ONLY="name ..." runs only those cases (while working on one).
+for t in fleet_up shared_allowance established_together jump_throttled actions_shared \
+	redis_outage redis_refill two_shards join_learns_history; do
+	[ -n "${FLEET_ONLY:-}" ] && [[ " $FLEET_ONLY " != *" $t "* ]] && continue
+	run_test "$t" "t_$t"
+done
