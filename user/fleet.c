@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@
 #define OP_LEN           512
 #define NODES_MAX        64
 #define REFILL_CHUNK     1000
+#define APPLY_CHUNK      256      /* deltas applied per hold of the model's lock */
 
 /* One source-hour of a batch, with what the hash and the record get. */
 struct brec {
@@ -608,6 +610,12 @@ static void apply(struct mxt_fleet *f, const struct applied *a)
 	for (size_t i = 0; i < a->n; i++) {
 		const struct mxt_fleet_delta *d = &a->v[i];
 
+		if (i && i % APPLY_CHUNK == 0) {
+			/* Let the policy thread in between chunks. */
+			pthread_mutex_unlock(&c->lock);
+			sched_yield();
+			pthread_mutex_lock(&c->lock);
+		}
 		if (d->hour != now / 3600) {
 			stale++;
 			continue;

@@ -59,7 +59,8 @@ void mxt_fleet_buf_mark_all(struct mxt_fleet_buf *b);
 /* Drop acknowledged entries of hours before 'keep_from'; returns entries
  * left.  -ENOMEM leaves the buffer as it was. */
 int mxt_fleet_buf_gc(struct mxt_fleet_buf *b, uint32_t keep_from);
-/* Entries with unacknowledged counts. */
+/* Entries with unacknowledged counts (or acknowledged since the last
+ * mxt_fleet_buf_pending() pass: it is exact after one). */
 size_t mxt_fleet_buf_backlog(const struct mxt_fleet_buf *b);
 
 #endif /* MXT_FLEET_BUF_H */
