@@ -29,6 +29,9 @@
 #   two_shards             every source's keys are on exactly one shard
 #   join_learns_history    a node restarted without its LMDB history learns
 #                          the shared records before it answers
+#   postfix_two_nodes      real Postfix on nodes 1 and 2 (XCLIENT gives the
+#                          sessions a 198.18 client address): a new sender
+#                          alternating between them gets one allowance
 #
 # Addresses: sources in 198.18.0.0/15 only (policy requests carry them as
 # text; no packets are sent).  Run as root: bash tests/integration/test_fleet.sh
@@ -41,9 +44,11 @@
 export MXT_TEST_TIMEOUT
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/postfix_lib.sh
+source "$(dirname "$0")/postfix_lib.sh"
 mxt_init
 
-for t in "$MXT_DAEMON" perl redis-server redis-cli; do
+for t in "$MXT_DAEMON" perl redis-server redis-cli postfix swaks script; do
 	if ! command -v "$t" >/dev/null; then
 		fail setup "$t: got missing, want present (make BUILD=$BUILD; scripts/setup.sh)"
 		exit 1
@@ -60,6 +65,7 @@ Z=198.18.7.3    # new sender establishing over the fleet
 W=198.18.7.4    # the same, node 1 only
 J=198.18.7.5    # established, jumps 20x
 O=198.18.7.6    # established, traffic during the outage
+P=198.18.7.7    # new sender through the two Postfix instances
 CONN=198.18.9.0/24
 
 # Nodes 2 and 3: their own namespaces, each with a veth pair of its own
@@ -75,6 +81,7 @@ done
 # EXIT: the daemons first, the extra namespaces, then lib.sh's cleanup.
 f_cleanup() {
 	local rc=$? p
+	[ -n "$MXT_WORK" ] && pf_stop "${NS[1]}" "$MXT_WORK/pf1" && pf_stop "${NS[2]}" "$MXT_WORK/pf2"
 	for p in "${D_PID[@]}"; do [ -n "$p" ] && bg_stop "$p" TERM; done
 	if [ "$MXT_FAILED" -gt 0 ]; then
 		for p in 1 2 3; do
@@ -425,6 +432,37 @@ t_join_learns_history() {
 	expect_range "records learned" "$(fst 3 joined_records)" 3 100000
 }
 
+# swaks_xc N ADDR: one message through node N's Postfix, as if from ADDR
+# (XCLIENT); 0 when accepted.
+swaks_xc() {
+	ns_exec "${NS[$1]}" timeout 30 swaks --server 127.0.0.1 --port 25 --xclient-addr "$2" \
+		--from "s@example.org" --to "r@sink.mxthrottle.test" --h-Subject fleet >/dev/null 2>&1
+}
+
+t_postfix_two_nodes() {
+	local n i ok=0 per=(0 0 0) d1 d2
+	chmod 0711 "$MXT_WORK"
+	for n in 1 2; do
+		PF_MAIN_EXTRA="smtpd_authorized_xclient_hosts = 127.0.0.0/8" \
+			pf_start "${NS[$n]}" "$MXT_WORK/pf$n" "127.0.0.1" "unix:$MXT_WORK/n$n/policy.sock" >/dev/null ||
+			{ expect_eq "postfix on node $n starts" failed started; return; }
+	done
+	for i in $(seq 1 30); do
+		n=$((i % 2 + 1))
+		if swaks_xc "$n" "$P"; then
+			ok=$((ok + 1))
+			per[n]=$((per[n] + 1))
+		fi
+	done
+	d1=$(pf_log "$MXT_WORK/pf1" | grep -c "RCPT from .*\[$P\]: 451 4.7.500")
+	d2=$(pf_log "$MXT_WORK/pf2" | grep -c "RCPT from .*\[$P\]: 451 4.7.500")
+	note "Postfix: $ok of 30 accepted (node 1: ${per[1]}, node 2: ${per[2]}); 451 4.7.500 at node 1: $d1, node 2: $d2"
+	expect_range "accepted in total: one allowance (20, within one tick)" "$ok" 20 21
+	expect_range "node 1's Postfix deferred the rest too" "$d1" 1 15
+	expect_range "node 2's Postfix deferred the rest too" "$d2" 1 15
+	expect_eq "accepted + deferred" "$((ok + d1 + d2))" 30
+}
+
 # --- run -----------------------------------------------------------------------------
 
 if ! redis_start 1 || ! redis_start 2; then
@@ -442,7 +480,7 @@ advance "$adv" || { fail setup "clock advance: got failure, want the test clock"
 
 # FLEET_ONLY="name ..." runs only those cases (while working on one).
 for t in fleet_up shared_allowance established_together jump_throttled actions_shared \
-	redis_outage redis_refill two_shards join_learns_history; do
+	redis_outage redis_refill two_shards join_learns_history postfix_two_nodes; do
 	[ -n "${FLEET_ONLY:-}" ] && [[ " $FLEET_ONLY " != *" $t "* ]] && continue
 	run_test "$t" "t_$t"
 done
