@@ -42,7 +42,7 @@ DEPFLAGS     = -MMD -MP
 ALL_CPPFLAGS = $(MXT_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(MXT_CFLAGS) $(CFLAGS) $(DEPFLAGS)
 # Libraries through pkg-config (libelf/zlib come with libbpf's .pc).
-PKGS    := libbpf libxdp lmdb inih libcap libmicrohttpd libsystemd
+PKGS    := libbpf libxdp lmdb inih libcap libmicrohttpd libsystemd hiredis
 PKG_CONFIG ?= pkg-config
 LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lelf -lz -lm -lpthread
 MXT_CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS))
