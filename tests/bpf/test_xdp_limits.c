@@ -21,6 +21,7 @@
 #include "testclock_fixture.h"
 #include "pkt.h"
 #include "xdp_fixture.h"
+#include "pinned.h"
 
 #define SEC_NS 1000000000ULL
 #define T0 (1000 * SEC_NS)   /* the clock at the start of each test */
@@ -30,6 +31,8 @@ struct fx {
 	struct mxthrottle_testclock_bpf *skel;
 	int prog_fd, stats_fd, cfg_fd, src_fd, pol_fd, allow_fd, global_fd;
 	struct mxt_config cfg;
+	struct mxt_maps maps;   /* the skeleton's maps, for pinned.c's readers and writers */
+	__u64 allow_gen;        /* the last mxt_gen[MXT_GEN_ALLOW] written */
 };
 
 static struct fx fx;
@@ -52,6 +55,19 @@ static int setup(void **state)
 	fx.allow_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_ALLOW);
 	fx.global_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_GLOBAL);
 	fx.skel->bss->mxt_test_now_ns = T0;
+	for (int i = 0; i < MXT_MAP_ID_MAX; i++)
+		fx.maps.fd[i] = -1;
+	fx.maps.lock_fd = fx.maps.dir_fd = -1;
+	fx.maps.nr_cpus = libbpf_num_possible_cpus();
+	fx.maps.fd[MXT_MAP_ID_CONFIG] = fx.cfg_fd;
+	fx.maps.fd[MXT_MAP_ID_SOURCES] = fx.src_fd;
+	fx.maps.fd[MXT_MAP_ID_POLICY] = fx.pol_fd;
+	fx.maps.fd[MXT_MAP_ID_ALLOW] = fx.allow_fd;
+	fx.maps.fd[MXT_MAP_ID_STATS] = fx.stats_fd;
+	fx.maps.fd[MXT_MAP_ID_GLOBAL] = fx.global_fd;
+	fx.maps.fd[MXT_MAP_ID_GEN] = bpf_map__fd(fx.skel->maps.MXT_MAP_GEN);
+	fx.maps.fd[MXT_MAP_ID_FRONT] = bpf_map__fd(fx.skel->maps.MXT_MAP_FRONT);
+	fx.maps.fd[MXT_MAP_ID_POLMARK] = bpf_map__fd(fx.skel->maps.MXT_MAP_POLMARK);
 	if (mxt_fx_config_default(&fx.cfg) || mxt_fx_config_set(fx.cfg_fd, &fx.cfg))
 		return -1;
 	return mxt_fx_percpu_set(fx.global_fd, &g, sizeof(g)) ? -1 : 0;
@@ -66,10 +82,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Write fx.cfg to the config map. */
+/* Write fx.cfg to the config map, as userspace does (which announces a
+ * new policy generation). */
 static void apply_config(void)
 {
-	assert_int_equal(mxt_fx_config_set(fx.cfg_fd, &fx.cfg), 0);
+	assert_int_equal(mxt_maps_config_write(&fx.maps, &fx.cfg), 0);
 }
 
 /* Set limit *l to rate per minute and burst, derived for one bucket. */
@@ -151,13 +168,14 @@ static unsigned int admitted_until_drop(const char *src, unsigned int max, __u32
 	return n;
 }
 
-/* Read the mxt_sources entry of addr at prefix; 0 or -ENOENT. */
+/* Read the mxt_sources entry of addr at prefix as userspace does (with
+ * the front cache's pending counts); 0 or -ENOENT. */
 static int get_source(const char *addr, int prefix, struct mxt_source *out)
 {
 	struct mxt_key k;
 
 	assert_int_equal(mxt_fx_key(&k, addr, prefix), 0);
-	return bpf_map_lookup_elem(fx.src_fd, &k, out) ? -errno : 0;
+	return mxt_source_lookup(&fx.maps, &k, out);
 }
 
 /* Fail unless the mxt_sources entry of addr/prefix has these counters. */
@@ -198,7 +216,7 @@ static void put_policy(const char *addr, int prefix, __u32 cls, __u32 flags,
 	if (lim)
 		p.limit = *lim;
 	assert_int_equal(mxt_fx_key(&k, addr, prefix), 0);
-	assert_int_equal(bpf_map_update_elem(fx.pol_fd, &k, &p, BPF_ANY), 0);
+	assert_int_equal(mxt_policy_put(&fx.maps, &k, &p), 0);
 }
 
 /* Announce a policy change, as userspace does after writing mxt_policy. */
@@ -226,7 +244,7 @@ static void put_allow(const char *addr, int prefix)
 	struct mxt_lpm_key k;
 
 	assert_int_equal(mxt_fx_lpm_key(&k, addr, prefix), 0);
-	allow_flag(1);
+	allow_flag(++fx.allow_gen);
 	assert_int_equal(bpf_map_update_elem(fx.allow_fd, &k, &v, BPF_ANY), 0);
 }
 
