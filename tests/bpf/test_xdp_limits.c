@@ -22,6 +22,7 @@
 #include "pkt.h"
 #include "xdp_fixture.h"
 #include "pinned.h"
+#include "mxt_keyhash.h"
 
 #define SEC_NS 1000000000ULL
 #define T0 (1000 * SEC_NS)   /* the clock at the start of each test */
@@ -715,6 +716,114 @@ static void test_policy_untouched(void **state)
 	}
 }
 
+/* The entry as the program left it, without the front cache's pending
+ * counts (what pinned.c adds); fails if absent. */
+static struct mxt_source raw_source(const char *addr, int prefix)
+{
+	struct mxt_source s;
+	struct mxt_key k;
+
+	assert_int_equal(mxt_fx_key(&k, addr, prefix), 0);
+	assert_int_equal(bpf_map_lookup_elem(fx.src_fd, &k, &s), 0);
+	return s;
+}
+
+/* Refusals from the per-CPU front cache: the entry is not touched (its
+ * raw counters lag), readers through pinned.c see every SYN, the cache
+ * refuses exactly until the bucket refills, and the next slow-path SYN
+ * flushes the pending count into the entry. */
+static void test_front_cache_counts(void **state)
+{
+	const char *a = "198.18.20.1";
+	struct mxt_source raw;
+	int i;
+
+	(void)state;
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], 60, 2);
+	apply_config();
+	assert_int_equal(admitted_until_drop(a, 5, MXT_R_SOURCE_LIMIT), 2);
+	for (i = 0; i < 10; i++)
+		expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	raw = raw_source(a, 32);
+	if (raw.syns != 3 || raw.dropped != 1)
+		fail_msg("raw entry syns/dropped got %llu/%llu, want 3/1 (the rest in the cache)",
+			 (unsigned long long)raw.syns, (unsigned long long)raw.dropped);
+	expect_source(a, 32, 13, 11, T0, T0);
+	/* tat = T0 + 2 s, tolerance 1 s: refused until T0 + 1 s exactly. */
+	set_now(T0 + SEC_NS - 1);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	set_now(T0 + SEC_NS);
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	raw = raw_source(a, 32);
+	if (raw.syns != 15 || raw.dropped != 12)
+		fail_msg("raw entry after the flush: syns/dropped got %llu/%llu, want 15/12",
+			 (unsigned long long)raw.syns, (unsigned long long)raw.dropped);
+	expect_source(a, 32, 15, 12, T0, T0 + SEC_NS);
+}
+
+/* A cached refusal ends with the policy generation: a new policy (here
+ * an unlimited override) applies from the next SYN; a blocked class is
+ * cached under its own reason; a config change empties the cache too. */
+static void test_front_cache_generations(void **state)
+{
+	const char *a = "198.18.20.2";
+	struct mxt_limit unl = { .rate = MXT_RATE_UNLIMITED };
+
+	(void)state;
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], 60, 1);
+	apply_config();
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	put_policy(a, 32, MXT_CLASS_ESTABLISHED, MXT_POLICY_F_OVERRIDE, &unl);
+	bump_gen(11);
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	put_policy(a, 32, MXT_CLASS_BLOCKED, 0, NULL);
+	bump_gen(12);
+	expect_syn(a, XDP_DROP, MXT_R_BLOCKED);
+	expect_syn(a, XDP_DROP, MXT_R_BLOCKED);
+	expect_source(a, 32, 6, 4, T0, T0);
+	/* Back to no policy, refused by the unknown class ... */
+	{
+		struct mxt_key k;
+
+		assert_int_equal(mxt_fx_key(&k, a, 32), 0);
+		assert_int_equal(mxt_policy_delete(&fx.maps, &k), 0);
+	}
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	/* ... until a looser class limit is configured. */
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], MXT_RATE_UNLIMITED, 0);
+	apply_config();
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	expect_source(a, 32, 9, 6, T0, T0);
+}
+
+/* A source whose key carries no mxt_polmark bit has neither policy nor
+ * state: over the global budget it is refused without an entry; its first
+ * admitted SYN creates the entry and sets the bit; a policy written
+ * through pinned.c sets it too. */
+static void test_polmark(void **state)
+{
+	struct mxt_key k;
+	__u64 mask, w = 0;
+	__u32 word;
+
+	(void)state;
+	assert_int_equal(mxt_fx_key(&k, "198.18.21.1", 32), 0);
+	mxt_polmark_bit(&k, &word, &mask);
+	assert_int_equal(bpf_map_lookup_elem(fx.maps.fd[MXT_MAP_ID_POLMARK], &word, &w), 0);
+	assert_false(w & mask);
+	expect_syn("198.18.21.1", XDP_PASS, MXT_R_ADMITTED);
+	assert_int_equal(bpf_map_lookup_elem(fx.maps.fd[MXT_MAP_ID_POLMARK], &word, &w), 0);
+	assert_true(w & mask);
+	assert_int_equal(mxt_fx_key(&k, "198.18.21.2", 32), 0);
+	mxt_polmark_bit(&k, &word, &mask);
+	put_policy("198.18.21.2", 32, MXT_CLASS_ESTABLISHED, 0, NULL);
+	assert_int_equal(bpf_map_lookup_elem(fx.maps.fd[MXT_MAP_ID_POLMARK], &word, &w), 0);
+	assert_true(w & mask);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -737,6 +846,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policy_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_copy_follows_generation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allow_flag_gates_trie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_cache_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_cache_generations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_polmark, setup, teardown),
 	};
 
 	if (mxt_fx_pin_cpu() < 0) {
