@@ -22,6 +22,11 @@
 #include "log.h"
 #include "reply_codes.h"
 
+/* The counters (controller.h): relaxed atomics, any thread. */
+#define ST_INC(c, f)    atomic_fetch_add_explicit(&(c)->st.f, 1, memory_order_relaxed)
+#define ST_SET(c, f, v) atomic_store_explicit(&(c)->st.f, (v), memory_order_relaxed)
+#define ST_GET(c, f)    atomic_load_explicit(&(c)->st.f, memory_order_relaxed)
+
 static uint64_t clock_unix(void)
 {
 	return (uint64_t)time(NULL);
@@ -29,7 +34,7 @@ static uint64_t clock_unix(void)
 
 uint64_t mxt_ctl_now(const struct mxt_controller *c)
 {
-	return c->clock() + (uint64_t)c->clock_offset;
+	return c->clock() + (uint64_t)atomic_load_explicit(&c->clock_offset, memory_order_relaxed);
 }
 
 static uint64_t usec_now(void)
@@ -71,6 +76,46 @@ void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config
 	pthread_mutex_lock(&c->lock);
 	c->kcfg = *kcfg;
 	pthread_mutex_unlock(&c->lock);
+}
+
+int mxt_ctl_refuse_fixed_key(const char *key, char *err, size_t errlen)
+{
+	if (strcmp(key, "v4_prefix") && strcmp(key, "v6_prefix"))
+		return 0;
+	snprintf(err, errlen, "%s: the source prefix shapes every key held; it changes only "
+		 "with a restart of mxthrottled", key);
+	return -EINVAL;
+}
+
+int mxt_ctl_reload(struct mxt_controller *c, const struct mxt_config *kcfg,
+		   const struct mxt_model_params *mp, char *err, size_t errlen)
+{
+	char e[200];
+	int rc;
+
+	/* kcfg is written by the main thread only: read without the lock. */
+	if (kcfg->v4_prefix != c->kcfg.v4_prefix)
+		return mxt_ctl_refuse_fixed_key("v4_prefix", err, errlen);
+	if (kcfg->v6_prefix != c->kcfg.v6_prefix)
+		return mxt_ctl_refuse_fixed_key("v6_prefix", err, errlen);
+	if (mxt_model_params_check(mp, e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "model parameters: %s", e);
+		return -EINVAL;
+	}
+	if (c->maps && (rc = mxt_maps_config_write(c->maps, kcfg)) < 0) {
+		snprintf(err, errlen, "cannot write the kernel config: %s", strerror(-rc));
+		return rc;
+	}
+	/* The policy thread reads the parameters on every decision: they
+	 * change under its lock, never beneath it. */
+	pthread_mutex_lock(&c->lock);
+	rc = mxt_model_set_params(c->model, mp);
+	if (!rc)
+		c->kcfg = *kcfg;
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		snprintf(err, errlen, "model parameters refused: %s", strerror(-rc));
+	return rc;
 }
 
 const char *mxt_ctl_event_name(int old_class, uint32_t new_class)
@@ -168,7 +213,7 @@ static void policy_announce(struct mxt_controller *c)
 	int err = mxt_policy_gen_bump(c->maps);
 
 	if (err) {
-		c->st.map_errors++;
+		ST_INC(c, map_errors);
 		mxt_log_warnx("cannot announce policy changes (mxt_gen): %s", strerror(-err));
 	}
 }
@@ -189,14 +234,14 @@ static void change_apply(struct mxt_controller *c, const struct mxt_model_change
 			old_class = (int)old.class;
 		err = policy_write(c, ch, mxt_ctl_now(c));
 		if (err) {
-			c->st.map_errors++;
+			ST_INC(c, map_errors);
 			mxt_log_warnx("cannot write policy of [%s]: %s", who, strerror(-err));
 			return;
 		}
 		if (old_class != (int)ch->klass)
 			source_bucket_reset(c, &ch->key);
 	}
-	c->st.changes_written++;
+	ST_INC(c, changes_written);
 	ev = mxt_ctl_event_name(old_class, ch->klass);
 	if (!strcmp(ev, "EXPIRE") || !strcmp(ev, "LIMIT") || !strcmp(ev, "ALLOWANCE")) {
 		mxt_log_debug("%s [%s] %s state=%s", ev, who, ci ? ci->as_tag : "-",
@@ -236,7 +281,7 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 			c->scan.done = 1;
 		}
 		if (err) {
-			c->st.map_errors++;
+			ST_INC(c, map_errors);
 			mxt_log_warnx("cannot read mxt_sources: %s", strerror(-err));
 			n = 0;
 			sweep_start = 0;
@@ -266,7 +311,7 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 	/* A kernel entry unseen for 3 sweeps was evicted by the LRU. */
 	if (c->maps && c->scan.done) {
 		mxt_syn_delta_end(c->deltas, 3);
-		c->st.sweeps++;
+		ST_INC(c, sweeps);
 	}
 	if (nobs)
 		mxt_model_observe_syns_batch(c->model, obs, nobs, now);
@@ -285,9 +330,9 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 		mxt_log_warnx("out of memory collecting policy changes: some wait for the next reseed");
 	free(b.v);
 	free(b.why);
-	c->st.ticks++;
-	c->st.sources_read = n;
-	c->st.tick_usec_last = usec_now() - t0;
+	ST_INC(c, ticks);
+	ST_SET(c, sources_read, n);
+	ST_SET(c, tick_usec_last, usec_now() - t0);
 	return b.oom ? -ENOMEM : (int)b.n;
 }
 
@@ -305,7 +350,7 @@ int mxt_ctl_reseed_kernel(struct mxt_controller *c, uint64_t now)
 		if (policy_write(c, &b.v[i], now) == 0)
 			written += b.v[i].klass != MXT_CLASS_UNKNOWN;
 		else
-			c->st.map_errors++;
+			ST_INC(c, map_errors);
 	}
 	if (c->maps && b.n)
 		policy_announce(c);
@@ -385,7 +430,7 @@ int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_d
 	if (mxt_addr_parse(req->client_address, &a) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	c->st.decisions++;
+	ST_INC(c, decisions);
 	mxt_key_from_addr(&key, &a, c->kcfg.v4_prefix, c->kcfg.v6_prefix);
 	if (obs_kind(req->protocol_state, &kind) < 0) {
 		rc = mxt_model_decide(c->model, &key, now, out);
@@ -396,7 +441,7 @@ int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_d
 	if (allow_find(c, &a) >= 0) {
 		/* Connectors are never deferred, but their sessions are still
 		 * history: if one is removed later it is not a stranger. */
-		c->st.connector_sessions++;
+		ST_INC(c, connector_sessions);
 		if (fresh && kind != MXT_OBS_CONNECT)
 			mxt_model_observe_session(c->model, &key, now, MXT_OBS_CONNECT, 0, req->size);
 		mxt_model_observe_session(c->model, &key, now, kind,
@@ -436,23 +481,40 @@ out:
 
 /* ---- connectors ---------------------------------------------------------- */
 
-/* Rewrite allow_file from memory: temp file + rename, so a crash leaves
- * either the old list or the new one. */
-static int allow_save(struct mxt_controller *c)
+/* The connectors as they were under the lock, for allow_save(). */
+struct allow_copy {
+	struct mxt_ctl_cidr v[MXT_CTL_ALLOW_MAX];
+	int n;
+	uint64_t gen;
+};
+
+/* Copy the connectors (lock held). */
+static void allow_copy_locked(const struct mxt_controller *c, struct allow_copy *a)
+{
+	memcpy(a->v, c->allow, (size_t)c->nallow * sizeof(a->v[0]));
+	a->n = c->nallow;
+	a->gen = c->allow_gen;
+}
+
+/* Rewrite allow_file from a copy, without the lock (the fsync must not
+ * stall the policy thread): temp file + rename, so a crash leaves either
+ * the old list or the new one.  Main thread only, so saves never
+ * interleave; an older copy than the one in the file is not written. */
+static int allow_save(struct mxt_controller *c, const struct allow_copy *a)
 {
 	char tmp[sizeof(c->allow_file) + 8], text[MXT_ADDRSTRLEN];
 	FILE *f;
 	int fd;
 
-	if (!c->allow_file[0])
+	if (!c->allow_file[0] || a->gen < c->allow_saved_gen)
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->allow_file);
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
 	fprintf(f, "# connectors added at run time by 'mxthrottle allow add'; one CIDR per line\n");
-	for (int i = 0; i < c->nallow; i++) {
-		mxt_cidr_format(&c->allow[i].net, c->allow[i].prefixlen, text, sizeof(text));
+	for (int i = 0; i < a->n; i++) {
+		mxt_cidr_format(&a->v[i].net, a->v[i].prefixlen, text, sizeof(text));
 		fprintf(f, "%s\n", text);
 	}
 	fd = fileno(f);
@@ -464,11 +526,13 @@ static int allow_save(struct mxt_controller *c)
 	fclose(f);
 	if (rename(tmp, c->allow_file) < 0)
 		return -errno;
+	c->allow_saved_gen = a->gen;
 	return 0;
 }
 
 int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, char *err, size_t errlen)
 {
+	struct allow_copy *copy = NULL;
 	struct mxt_ctl_cidr x;
 	struct mxt_lpm_key lk;
 	int rc = 0, dup = 0;
@@ -487,19 +551,28 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 			return rc;
 		}
 	}
+	if (persist && !(copy = malloc(sizeof(*copy)))) {
+		snprintf(err, errlen, "cannot record connector %s: out of memory", cidr);
+		return -ENOMEM;
+	}
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < c->nallow; i++)
 		if (c->allow[i].prefixlen == x.prefixlen && !memcmp(&c->allow[i].net, &x.net, sizeof(x.net)))
 			dup = 1;
 	if (!dup) {
-		if (c->nallow == MXT_CTL_ALLOW_MAX)
+		if (c->nallow == MXT_CTL_ALLOW_MAX) {
 			rc = -ENOSPC;
-		else
+		} else {
 			c->allow[c->nallow++] = x;
+			c->allow_gen++;
+		}
 	}
-	if (!rc && persist)
-		rc = allow_save(c);
+	if (!rc && copy)
+		allow_copy_locked(c, copy);
 	pthread_mutex_unlock(&c->lock);
+	if (!rc && copy)
+		rc = allow_save(c, copy);
+	free(copy);
 	if (rc)
 		snprintf(err, errlen, "cannot record connector %s: %s", cidr, strerror(-rc));
 	return rc;
@@ -507,6 +580,7 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 
 int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, char *err, size_t errlen)
 {
+	struct allow_copy *copy = NULL;
 	struct mxt_ctl_cidr x;
 	struct mxt_lpm_key lk;
 	int rc = -ENOENT;
@@ -515,17 +589,25 @@ int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, c
 		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 CIDR", cidr);
 		return -EINVAL;
 	}
+	if (persist && !(copy = malloc(sizeof(*copy)))) {
+		snprintf(err, errlen, "%s: out of memory", cidr);
+		return -ENOMEM;
+	}
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < c->nallow; i++) {
 		if (c->allow[i].prefixlen == x.prefixlen && !memcmp(&c->allow[i].net, &x.net, sizeof(x.net))) {
 			c->allow[i] = c->allow[--c->nallow];
+			c->allow_gen++;
 			rc = 0;
 			break;
 		}
 	}
-	if (!rc && persist)
-		rc = allow_save(c);
+	if (!rc && copy)
+		allow_copy_locked(c, copy);
 	pthread_mutex_unlock(&c->lock);
+	if (!rc && copy)
+		rc = allow_save(c, copy);
+	free(copy);
 	if (c->maps) {
 		int krc;
 
@@ -761,12 +843,14 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 		mxt_jw_ku64(&w, "established", k.established);
 		mxt_jw_ku64(&w, "blocks", k.blocks);
 		mxt_jw_ku64(&w, "admitted", k.admitted);
-		mxt_jw_ku64(&w, "ticks", c->st.ticks);
-		mxt_jw_ku64(&w, "tick_usec_last", c->st.tick_usec_last);
-		mxt_jw_ku64(&w, "decisions", c->st.decisions);
-		mxt_jw_ku64(&w, "checkpoints", c->st.checkpoints);
-		mxt_jw_ku64(&w, "checkpoint_errors", c->st.checkpoint_errors);
-		mxt_jw_ku64(&w, "map_errors", c->st.map_errors);
+		mxt_jw_ku64(&w, "ticks", ST_GET(c, ticks));
+		mxt_jw_ku64(&w, "tick_usec_last", ST_GET(c, tick_usec_last));
+		mxt_jw_ku64(&w, "decisions", ST_GET(c, decisions));
+		mxt_jw_ku64(&w, "checkpoints", ST_GET(c, checkpoints));
+		mxt_jw_ku64(&w, "checkpoint_errors", ST_GET(c, checkpoint_errors));
+		mxt_jw_ku64(&w, "checkpoint_usec_last", ST_GET(c, checkpoint_usec_last));
+		mxt_jw_ku64(&w, "checkpoint_lock_usec_last", ST_GET(c, checkpoint_lock_usec_last));
+		mxt_jw_ku64(&w, "map_errors", ST_GET(c, map_errors));
 		mxt_jw_ku64(&w, "connectors", (uint64_t)c->nallow);
 		mxt_jw_obj_close(&w);
 		mxt_jw_finish(&w); /* ends the line */
@@ -776,9 +860,9 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 	for (int s = 0; s < MXT_STATE_MAX; s++)
 		fprintf(out, " %s=%llu", mxt_state_name(s), (unsigned long long)k.by_state[s]);
 	fprintf(out, "\nticks %llu (last %llu us), decisions %llu, checkpoints %llu (%llu errors), connectors %d\n",
-		(unsigned long long)c->st.ticks, (unsigned long long)c->st.tick_usec_last,
-		(unsigned long long)c->st.decisions, (unsigned long long)c->st.checkpoints,
-		(unsigned long long)c->st.checkpoint_errors, c->nallow);
+		(unsigned long long)ST_GET(c, ticks), (unsigned long long)ST_GET(c, tick_usec_last),
+		(unsigned long long)ST_GET(c, decisions), (unsigned long long)ST_GET(c, checkpoints),
+		(unsigned long long)ST_GET(c, checkpoint_errors), c->nallow);
 }
 
 /* Record "key = value" pairs in runtime_conf (read after the main config
@@ -852,12 +936,8 @@ static int config_set(struct mxt_controller *c, int argc, char **argv, FILE *out
 	for (int i = 0; i < n; i++) {
 		keys[i] = argv[2 + 2 * i];
 		vals[i] = argv[3 + 2 * i];
-		/* The source prefixes shape every key the model holds. */
-		if (!strcmp(keys[i], "v4_prefix") || !strcmp(keys[i], "v6_prefix")) {
-			snprintf(err, errlen, "%s: changing the source prefix needs a restart of mxthrottled "
-				 "(set it in mxthrottle.conf)", keys[i]);
-			return -EINVAL;
-		}
+		if ((rc = mxt_ctl_refuse_fixed_key(keys[i], err, errlen)))
+			return rc;
 	}
 	pthread_mutex_lock(&c->lock);
 	next = c->kcfg;
@@ -1000,9 +1080,7 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 			snprintf(err, errlen, "clock advance: '%s' is not 1..31622400 seconds", argv[2]);
 			return -EINVAL;
 		}
-		pthread_mutex_lock(&c->lock);
-		c->clock_offset += secs;
-		pthread_mutex_unlock(&c->lock);
+		atomic_fetch_add_explicit(&c->clock_offset, (int64_t)secs, memory_order_relaxed);
 		mxt_log_info("CLOCK advanced by %u s (test mode)", secs);
 		mxt_ctl_tick(c, mxt_ctl_now(c));
 		fprintf(out, "clock advanced by %u s\n", secs);
@@ -1080,31 +1158,66 @@ out:
 
 /* ---- persistence ----------------------------------------------------------- */
 
+/* Copy what the next checkpoint writes and mark the model clean, in one
+ * hold of the lock: memory copies only.  The room is reserved before,
+ * outside the lock, from a count taken under it; should the model grow
+ * past it in between, reserve again.  Adds the time the lock was held
+ * for the copy to *held. */
+static int checkpoint_copy(struct mxt_controller *c, struct mxt_hdb_snapshot *snap, uint64_t *held)
+{
+	unsigned flags = c->full_checkpoint ? 0 : MXT_HDB_DIRTY_ONLY;
+	int rc = -ENOBUFS;
+
+	for (int attempt = 0; attempt < 4 && rc == -ENOBUFS; attempt++) {
+		size_t nrec, nrm;
+		uint64_t t0;
+
+		pthread_mutex_lock(&c->lock);
+		mxt_hdb_snapshot_need(c->model, &nrec, &nrm);
+		pthread_mutex_unlock(&c->lock);
+		rc = mxt_hdb_snapshot_reserve(snap, nrec + nrec / 8 + 64, nrm + nrm / 8 + 64);
+		if (rc)
+			return rc;
+		t0 = usec_now();
+		pthread_mutex_lock(&c->lock);
+		rc = mxt_hdb_snapshot_take(snap, c->model, flags);
+		if (!rc)
+			mxt_model_mark_clean(c->model);
+		pthread_mutex_unlock(&c->lock);
+		*held += usec_now() - t0;
+	}
+	return rc;
+}
+
+/* Copy under the lock, write without it: the policy thread never waits
+ * for the disk.  The model is marked clean at the copy; should the write
+ * fail, the next checkpoint rewrites everything (full_checkpoint), so no
+ * change is lost, and the previous checkpoint stays intact in the db. */
 int mxt_ctl_checkpoint(struct mxt_controller *c)
 {
+	struct mxt_hdb_snapshot snap = { 0 };
 	struct mxt_hdb_stats st;
-	uint64_t t0 = usec_now();
+	uint64_t t0 = usec_now(), held = 0;
 	int rc;
 
 	if (!c->db)
 		return 0;
-	/* Under the model's lock: a dirty-only checkpoint writes what changed
-	 * in one interval, normally a small fraction of the senders.  After a
-	 * failed one, everything is rewritten. */
-	pthread_mutex_lock(&c->lock);
-	rc = mxt_hdb_checkpoint(c->db, c->model, mxt_ctl_now(c),
-				c->full_checkpoint ? 0 : MXT_HDB_DIRTY_ONLY, &st);
-	pthread_mutex_unlock(&c->lock);
+	rc = checkpoint_copy(c, &snap, &held);
+	if (!rc)
+		rc = mxt_hdb_snapshot_write(c->db, &snap, mxt_ctl_now(c), &st);
+	mxt_hdb_snapshot_free(&snap);
+	ST_SET(c, checkpoint_lock_usec_last, held);
 	if (rc < 0) {
 		c->full_checkpoint = 1;
-		c->st.checkpoint_errors++;
-		mxt_log_warnx("checkpoint failed: %s (next one rewrites everything)", mxt_hdb_error(c->db));
+		ST_INC(c, checkpoint_errors);
+		mxt_log_warnx("checkpoint failed: %s (next one rewrites everything)",
+			      mxt_hdb_error(c->db)[0] ? mxt_hdb_error(c->db) : strerror(-rc));
 		return rc;
 	}
 	c->full_checkpoint = 0;
-	c->st.checkpoints++;
-	c->st.checkpoint_records_last = st.written + st.deleted;
-	c->st.checkpoint_usec_last = usec_now() - t0;
+	ST_INC(c, checkpoints);
+	ST_SET(c, checkpoint_records_last, st.written + st.deleted);
+	ST_SET(c, checkpoint_usec_last, usec_now() - t0);
 	return (int)st.written;
 }
 

@@ -20,6 +20,7 @@ static const struct mxt_daemon_key daemon_keys[] = {
 	{ "tick_interval", "1000", "milliseconds between controller ticks (100..60000)" },
 	{ "policy_listen", "unix:/var/spool/postfix/private/mxthrottle", "Postfix policy endpoint, unix:PATH or inet:HOST:PORT; repeatable (up to 4); \"none\" disables. The default lies inside Postfix's chroot (main.cf: unix:private/mxthrottle)" },
 	{ "policy_group", "postfix", "group that may connect to the policy unix socket" },
+	{ "metrics_listen", "none", "Prometheus endpoint (GET /metrics), inet:HOST:PORT, e.g. inet:127.0.0.1:9725; \"none\": off" },
 	{ "control_socket", "/run/mxthrottle/control.sock", "root-only control socket used by the mxthrottle CLI" },
 	{ "user", "mxthrottle", "user to run as after start-up (keeps CAP_BPF only); root keeps root" },
 	{ "allow", "(none)", "connector CIDR never limited (trusted partners, on-prem relays); repeatable" },
@@ -161,6 +162,17 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 	}
 	if (!strcmp(name, "policy_group"))
 		return conf_str(c->policy_group, sizeof(c->policy_group), name, value, err, errlen);
+	if (!strcmp(name, "metrics_listen")) {
+		if (!strcmp(value, "none")) {
+			c->metrics_listen[0] = '\0';
+			return 0;
+		}
+		if (strncmp(value, "inet:", 5) || !strchr(value + 5, ':')) {
+			snprintf(err, errlen, "metrics_listen: '%s' is not inet:HOST:PORT or none", value);
+			return -EINVAL;
+		}
+		return conf_str(c->metrics_listen, sizeof(c->metrics_listen), name, value, err, errlen);
+	}
 	if (!strcmp(name, "control_socket"))
 		return conf_str(c->control_socket, sizeof(c->control_socket), name, value, err, errlen);
 	if (!strcmp(name, "user"))

@@ -42,6 +42,7 @@ struct mxt_daemon_conf {
 	int policy_listen_given;           /* a policy_listen line replaced the default */
 	char policy_group[64];             /* group owning the policy unix socket */
 	char control_socket[PATH_MAX];
+	char metrics_listen[MXT_CONF_STR]; /* metrics_listen: inet:HOST:PORT ("" = off) */
 	char user[64];                     /* drop to this user; "" or "root": keep root */
 	char allow[MXT_CONF_ALLOW_MAX][64]; /* allow = CIDR (connectors), repeatable */
 	int nallow;

@@ -7,9 +7,11 @@
  *
  *   mxthrottled [-dnv] [-f file] [-i iface ...]
  *     -d  foreground, log to stderr (else daemonise and log to syslog, mail)
+ *     -F  foreground, log to syslog (mail): systemd's Type=notify
  *     -n  check the configuration, print "configuration OK" or the first
  *         error (file, line, reason), exit
  *     -v  more log (repeatable)
+ *     -V  print the version and exit
  *     -f  configuration file (default /etc/mxthrottle/mxthrottle.conf; a
  *         missing default file means all defaults)
  *     -i  attach to this interface (repeatable; adds to "interface" lines)
@@ -53,8 +55,11 @@
 #include "history_db.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "model.h"
 #include "model_params.h"
+#include "notify.h"
+#include "mxt_version.h"
 #include "pinned.h"
 #include "policy_server.h"
 #include "privdrop.h"
@@ -63,6 +68,7 @@
 #define STATS_INTERVAL 60 /* seconds between STATS log lines */
 
 static struct mxt_policy_server *g_policy; /* for the policy thread */
+static struct mxt_metrics *g_metrics;      /* NULL: metrics_listen off */
 
 /* Configuration in force: the daemon's, the kernel's and the model's. */
 struct daemon_cfg {
@@ -92,7 +98,7 @@ static void config_changed(void *ctx, const struct mxt_config *k)
 
 static void __attribute__((noreturn)) usage(void)
 {
-	fprintf(stderr, "usage: mxthrottled [-dnTv] [-f file] [-i interface ...]\n");
+	fprintf(stderr, "usage: mxthrottled [-dFnTvV] [-f file] [-i interface ...]\n");
 	exit(1);
 }
 
@@ -177,6 +183,34 @@ static int make_parent(const char *path, uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* The policy service's decide(): the controller's, timed for the metrics'
+ * latency histogram and counted by reply code.  Policy thread, lock-free
+ * on the metrics side. */
+static int metrics_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_decision *out)
+{
+	struct timespec t0, t1;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = mxt_ctl_decide(ctx, req, out);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc >= 0)
+		mxt_metrics_observe_decision(g_metrics, out->code,
+					     (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	return rc;
+}
+
+/* Sender counts for systemd's STATUS= line. */
+static void notify_status(struct mxt_controller *ctl)
+{
+	struct mxt_model_counts k;
+
+	pthread_mutex_lock(&ctl->lock);
+	mxt_model_counts(ctl->model, &k);
+	pthread_mutex_unlock(&ctl->lock);
+	mxt_notify_status_counts(&k);
+}
+
 static void *policy_thread(void *arg)
 {
 	(void)arg;
@@ -248,7 +282,10 @@ static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
 		mxt_maps_stats_read(maps, r);
 	mxt_log_info("STATS tracked=%llu new=%llu graylisted=%llu established=%llu throttled=%llu "
 		     "blocked=%llu xdp_admitted=%llu xdp_dropped=%llu xdp_global=%llu xdp_monitor=%llu "
-		     "policy_requests=%llu policy_defer=%llu policy_prepend=%llu tick_us=%llu",
+		     "policy_requests=%llu policy_defer=%llu policy_prepend=%llu "
+		     "policy_conn_active=%llu policy_evicted=%llu policy_idle_closed=%llu "
+		     "policy_deadline_closed=%llu policy_refused=%llu policy_protocol_errors=%llu "
+		     "policy_oversized=%llu tick_us=%llu",
 		     (unsigned long long)k.tracked, (unsigned long long)k.by_state[MXT_STATE_NEW],
 		     (unsigned long long)k.by_state[MXT_STATE_GRAYLISTED],
 		     (unsigned long long)k.by_state[MXT_STATE_ESTABLISHED],
@@ -260,7 +297,41 @@ static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
 		     (unsigned long long)p.requests,
 		     (unsigned long long)p.answers[MXT_POLICY_ANSWER_DEFER],
 		     (unsigned long long)p.answers[MXT_POLICY_ANSWER_PREPEND],
+		     (unsigned long long)p.conn_active, (unsigned long long)p.conn_evicted,
+		     (unsigned long long)p.conn_idle_closed, (unsigned long long)p.conn_deadline_closed,
+		     (unsigned long long)p.conn_refused, (unsigned long long)p.protocol_errors,
+		     (unsigned long long)p.requests_oversized,
 		     (unsigned long long)ctl->st.tick_usec_last);
+}
+
+/* SIGHUP: re-read the file; apply it whole or keep the running
+ * configuration.  A changed source prefix is refused as "config set"
+ * refuses it (mxt_ctl_refuse_fixed_key); the model's parameters change
+ * under the controller's lock (mxt_ctl_reload), never beneath the policy
+ * thread. */
+static void reload(struct daemon_cfg *cfg, struct mxt_controller *ctl, const char *conf_path,
+		   int explicit_file, char *const *ifaces, int nifaces, int verbose)
+{
+	struct daemon_cfg next;
+	char err[512];
+
+	mxt_notify_reloading();
+	memset(&next, 0, sizeof(next));
+	if (config_read(&next, conf_path, explicit_file, ifaces, nifaces, err, sizeof(err)) < 0 ||
+	    mxt_ctl_reload(ctl, &next.d.kernel, &next.mp, err, sizeof(err)) < 0) {
+		mxt_log_errorx("RELOAD refused, keeping the running configuration: %s", err);
+		mxt_notify_ready("reload refused: running configuration kept");
+		return;
+	}
+	if (g_policy)
+		mxt_policy_server_set_mode(g_policy, (int)next.d.kernel.mode);
+	mxt_log_set_verbosity(verbose);
+	cfg->d.kernel = next.d.kernel;
+	cfg->mp = next.mp;
+	cfg->d.checkpoint_interval = next.d.checkpoint_interval;
+	mxt_log_info("RELOAD %s: %s mode (interfaces, sockets and users need a restart)",
+		     conf_path, mxt_mode_name(next.d.kernel.mode));
+	mxt_notify_ready("reloaded");
 }
 
 /* Serve one control client (the CLI). */
@@ -304,7 +375,7 @@ int main(int argc, char **argv)
 {
 	const char *conf_path = MXT_CONF_DEFAULT;
 	char *ifaces[MXT_CONF_IFACES_MAX];
-	int nifaces = 0, foreground = 0, check_only = 0, verbose = 0, explicit_file = 0, test_mode = 0;
+	int nifaces = 0, foreground = 0, fg_syslog = 0, check_only = 0, verbose = 0, explicit_file = 0, test_mode = 0;
 	struct daemon_cfg cfg;
 	struct mxt_maps maps;
 	struct mxt_model *model;
@@ -312,7 +383,7 @@ int main(int argc, char **argv)
 	struct mxt_hdb *db = NULL;
 	struct mxt_policy_server_config pcfg;
 	pthread_t ptid;
-	int policy_running = 0, ctl_fd = -1, tfd, sfd, efd;
+	int policy_running = 0, ctl_fd = -1, tfd, sfd, efd, wfd = -1;
 	uid_t run_uid = (uid_t)-1;
 	gid_t run_gid = (gid_t)-1;
 	char err[512];
@@ -320,9 +391,10 @@ int main(int argc, char **argv)
 	uint64_t seed, last_ckpt, last_stats;
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "df:hi:nTv")) != -1) {
+	while ((opt = getopt(argc, argv, "dFf:hi:nTvV")) != -1) {
 		switch (opt) {
 		case 'd': foreground = 1; break;
+		case 'F': fg_syslog = 1; break;
 		case 'f': conf_path = optarg; explicit_file = 1; break;
 		case 'i':
 			if (nifaces == MXT_CONF_IFACES_MAX)
@@ -332,6 +404,7 @@ int main(int argc, char **argv)
 		case 'n': check_only = 1; break;
 		case 'T': test_mode = 1; break;
 		case 'v': verbose++; break;
+		case 'V': printf("mxthrottled %s\n", MXT_VERSION); return 0;
 		default: usage();
 		}
 	}
@@ -360,7 +433,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (!foreground && daemon(0, 0) < 0) {
+	if (!foreground && !fg_syslog && daemon(0, 0) < 0) {
 		perror("mxthrottled: daemon");
 		return 1;
 	}
@@ -462,7 +535,7 @@ int main(int argc, char **argv)
 		}
 	}
 	pcfg.mode = (int)cfg.d.kernel.mode;
-	pcfg.decide = mxt_ctl_decide;
+	pcfg.decide = metrics_decide;
 	pcfg.decide_ctx = &ctl;
 	pcfg.log = policy_log;
 	if (cfg.d.npolicy_listen > 0) {
@@ -470,6 +543,9 @@ int main(int argc, char **argv)
 		if (rc < 0)
 			fatalx("policy service: %s", strerror(-rc));
 	}
+	if (cfg.d.metrics_listen[0] &&
+	    mxt_metrics_bind(cfg.d.metrics_listen, &g_metrics, err, sizeof(err)) < 0)
+		fatalx("%s", err);
 	/* Owned by the run user, so that it can remove its socket at exit. */
 	if ((rc = make_parent(cfg.d.control_socket, run_uid, run_gid)) < 0)
 		fatalx("cannot create the directory of %s: %s", cfg.d.control_socket, strerror(-rc));
@@ -499,6 +575,17 @@ int main(int argc, char **argv)
 			mxt_log_info("POLICY listening on %s (%s mode)", cfg.d.policy_listen[i],
 				     mxt_mode_name(cfg.d.kernel.mode));
 	}
+	if (g_metrics) {
+		/* After the drop: the HTTP thread gets CAP_BPF only. */
+		mxt_metrics_set_sources(g_metrics, &maps, g_policy);
+		struct mxt_metrics_snapshot snap;
+
+		mxt_metrics_snapshot_take(&ctl, maps.max_entries[MXT_MAP_ID_SOURCES], mxt_ctl_now(&ctl), &snap);
+		mxt_metrics_update(g_metrics, &snap);
+		if (mxt_metrics_start(g_metrics) < 0)
+			fatalx("metrics_listen %s: cannot start the HTTP server", cfg.d.metrics_listen);
+		mxt_log_info("METRICS listening on %s", cfg.d.metrics_listen);
+	}
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
 	efd = epoll_create1(EPOLL_CLOEXEC);
@@ -518,10 +605,24 @@ int main(int argc, char **argv)
 		epoll_ctl(efd, EPOLL_CTL_ADD, tfd, &ev);
 		ev.data.fd = ctl_fd;
 		epoll_ctl(efd, EPOLL_CTL_ADD, ctl_fd, &ev);
+		uint64_t wd_usec = mxt_notify_watchdog_interval();
+
+		if (wd_usec) {
+			its.it_interval.tv_sec = (time_t)(wd_usec / 1000000);
+			its.it_interval.tv_nsec = (long)(wd_usec % 1000000) * 1000L;
+			its.it_value = its.it_interval;
+			wfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+			if (wfd < 0 || timerfd_settime(wfd, 0, &its, NULL) < 0)
+				fatalx("cannot set up the watchdog timer: %s", strerror(errno));
+			ev.data.fd = wfd;
+			epoll_ctl(efd, EPOLL_CTL_ADD, wfd, &ev);
+		}
 	}
 	mxt_log_info("START mxthrottled: %d interface(s), pin_dir %s, %s mode, history %s",
 		     cfg.d.nifaces, cfg.d.pin_dir, mxt_mode_name(cfg.d.kernel.mode), cfg.d.state_db);
 	last_ckpt = last_stats = mxt_ctl_now(&ctl);
+	mxt_notify_ready("started");
+	notify_status(&ctl);
 
 	for (;;) {
 		struct epoll_event evs[4];
@@ -547,8 +648,21 @@ int main(int argc, char **argv)
 				}
 				if (now - last_stats >= STATS_INTERVAL) {
 					log_stats(&ctl, &maps, g_policy);
+					notify_status(&ctl);
 					last_stats = now;
 				}
+				if (g_metrics) {
+					struct mxt_metrics_snapshot snap;
+
+					mxt_metrics_snapshot_take(&ctl, maps.max_entries[MXT_MAP_ID_SOURCES],
+								  last_ckpt, &snap);
+					mxt_metrics_update(g_metrics, &snap);
+				}
+			} else if (fd == wfd) {
+				uint64_t ticks;
+
+				if (read(wfd, &ticks, sizeof(ticks)) > 0)
+					mxt_notify_watchdog();
 			} else if (fd == ctl_fd) {
 				control_serve(ctl_fd, &ctl);
 			} else if (fd == sfd) {
@@ -556,36 +670,16 @@ int main(int argc, char **argv)
 
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
-				if (si.ssi_signo == SIGHUP) {
-					struct daemon_cfg next;
-
-					memset(&next, 0, sizeof(next));
-					if (config_read(&next, conf_path, explicit_file, ifaces, nifaces,
-							err, sizeof(err)) < 0) {
-						mxt_log_errorx("RELOAD refused, keeping the running configuration: %s", err);
-						continue;
-					}
-					if (mxt_maps_config_write(&maps, &next.d.kernel) < 0 ||
-					    mxt_model_set_params(model, &next.mp) < 0) {
-						mxt_log_errorx("RELOAD could not apply the new configuration");
-						continue;
-					}
-					mxt_ctl_set_kernel_config(&ctl, &next.d.kernel);
-					if (g_policy)
-						mxt_policy_server_set_mode(g_policy, (int)next.d.kernel.mode);
-					mxt_log_set_verbosity(verbose);
-					cfg.d.kernel = next.d.kernel;
-					cfg.mp = next.mp;
-					cfg.d.checkpoint_interval = next.d.checkpoint_interval;
-					mxt_log_info("RELOAD %s: %s mode (interfaces, sockets and users need a restart)",
-						     conf_path, mxt_mode_name(next.d.kernel.mode));
-				} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+				if (si.ssi_signo == SIGHUP)
+					reload(&cfg, &ctl, conf_path, explicit_file, ifaces, nifaces, verbose);
+				else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 					goto out;
-				}
 			}
 		}
 	}
 out:
+	mxt_notify_stopping();
+	mxt_metrics_free(g_metrics);
 	if (policy_running) {
 		mxt_policy_server_stop(g_policy);
 		pthread_join(ptid, NULL);
