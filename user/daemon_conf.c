@@ -28,6 +28,11 @@ static const struct mxt_daemon_key daemon_keys[] = {
 	{ "control_socket", "/run/mxthrottle/control.sock", "root-only control socket used by the mxthrottle CLI" },
 	{ "user", "mxthrottle", "user to run as after start-up (keeps CAP_BPF only); root keeps root" },
 	{ "allow", "(none)", "connector CIDR never limited (trusted partners, on-prem relays); repeatable" },
+	{ "fleet_redis", "(none)", "Redis endpoint shared by a fleet of MX hosts, tcp:HOST:PORT or unix:PATH; repeatable (up to 8: sources are sharded by a consistent hash); none: no fleet, nothing is shared" },
+	{ "fleet_name", "mxthrottle", "name of the fleet: the prefix of its Redis keys ([A-Za-z0-9._-], up to 63)" },
+	{ "node_name", "(host name)", "this node's name in the fleet, unique per node ([A-Za-z0-9._-], up to 63)" },
+	{ "fleet_buffer", "262144", "source-hours of counts buffered while Redis is away (1024..16777216); beyond, counts are dropped and counted" },
+	{ "fleet_join_timeout", "10", "seconds to learn the fleet's shared history at start-up before answering from the local view (0..600)" },
 };
 
 size_t mxt_daemon_key_count(void)
@@ -75,6 +80,9 @@ void mxt_daemon_conf_defaults(struct mxt_daemon_conf *c, __u32 nr_cpus)
 	snprintf(c->policy_group, sizeof(c->policy_group), "postfix");
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/mxthrottle/control.sock");
 	snprintf(c->user, sizeof(c->user), "mxthrottle");
+	snprintf(c->fleet.fleet, sizeof(c->fleet.fleet), "mxthrottle");
+	c->fleet.buffer = 262144;
+	c->fleet.join_timeout = 10;
 	mxt_config_defaults(&c->kernel, nr_cpus);
 }
 
@@ -195,6 +203,36 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 		}
 		return conf_str(c->allow[c->nallow++], sizeof(c->allow[0]), name, value, err, errlen);
 	}
+	if (!strcmp(name, "fleet_redis")) {
+		struct mxt_fleet_endpoint e;
+
+		if (!strcmp(value, "none")) {
+			c->fleet.nendpoints = 0;
+			return 0;
+		}
+		if (c->fleet.nendpoints == MXT_FLEET_SHARDS_MAX) {
+			snprintf(err, errlen, "fleet_redis: more than %d endpoints", MXT_FLEET_SHARDS_MAX);
+			return -E2BIG;
+		}
+		if ((rc = mxt_fleet_endpoint_parse(value, &e, err, errlen)) < 0)
+			return rc;
+		rc = conf_str(c->fleet.endpoints[c->fleet.nendpoints], MXT_FLEET_EP_MAX, name, value, err, errlen);
+		if (!rc)
+			c->fleet.nendpoints++;
+		return rc;
+	}
+	if (!strcmp(name, "fleet_name") || !strcmp(name, "node_name")) {
+		if (mxt_fleet_name_check(value) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not 1..63 of [A-Za-z0-9._-]", name, value);
+			return -EINVAL;
+		}
+		return conf_str(name[0] == 'f' ? c->fleet.fleet : c->fleet.node, MXT_FLEET_NAME_MAX, name,
+				value, err, errlen);
+	}
+	if (!strcmp(name, "fleet_buffer"))
+		return conf_u32(&c->fleet.buffer, name, value, 1024, 1u << 24, err, errlen);
+	if (!strcmp(name, "fleet_join_timeout"))
+		return conf_u32(&c->fleet.join_timeout, name, value, 0, 600, err, errlen);
 	if ((k = mxt_cfgkey_find(name)))
 		/* Range check only: relations between keys (a rate of 0 needs
 		 * a burst of 0 on another line) are checked once the whole

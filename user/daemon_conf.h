@@ -16,6 +16,7 @@
 
 #include "mxt_abi.h"
 #include "loader.h"
+#include "fleet.h"
 
 #define MXT_CONF_DEFAULT      "/etc/mxthrottle/mxthrottle.conf"
 #define MXT_CONF_IFACES_MAX   8
@@ -46,6 +47,7 @@ struct mxt_daemon_conf {
 	char user[64];                     /* drop to this user; "" or "root": keep root */
 	char allow[MXT_CONF_ALLOW_MAX][64]; /* allow = CIDR (connectors), repeatable */
 	int nallow;
+	struct mxt_fleet_config fleet;     /* fleet_redis (repeatable), fleet_name, node_name, ... */
 	struct mxt_config kernel;          /* kernel keys (cfgkeys.h) */
 	mxt_conf_extra_fn extra;           /* model keys */
 	void *extra_ctx;

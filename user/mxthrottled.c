@@ -59,6 +59,7 @@
 #include "control.h"
 #include "controller.h"
 #include "daemon_conf.h"
+#include "fleet.h"
 #include "history_db.h"
 #include "history_recover.h"
 #include "loader.h"
@@ -109,6 +110,23 @@ static void config_changed(void *ctx, const struct mxt_config *k)
 		mxt_policy_server_set_mode(g_policy, (int)k->mode);
 }
 
+
+/* node_name defaults to the host name (its first label, as a key name). */
+static void fleet_node_default(struct mxt_fleet_config *f)
+{
+	char host[MXT_FLEET_NAME_MAX] = "";
+
+	if (f->node[0])
+		return;
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	for (char *p = host; *p; p++)
+		if (*p == '.' || mxt_fleet_name_check((char[]){ *p, 0 }) < 0) {
+			*p = '\0';
+			break;
+		}
+	memcpy(f->node, host[0] ? host : "node", host[0] ? sizeof(host) : 5);
+}
 
 static void __attribute__((noreturn)) usage(void)
 {
@@ -189,6 +207,13 @@ static int config_read(struct daemon_cfg *c, const char *path, int explicit_file
 			snprintf(err, errlen, "-i %s: %s", ifaces[i], e);
 			return -EINVAL;
 		}
+	if (c->d.fleet.nendpoints) {
+		fleet_node_default(&c->d.fleet);
+		if (mxt_fleet_config_check(&c->d.fleet, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "%s: %s", path, e);
+			return -EINVAL;
+		}
+	}
 	if (mxt_model_params_check(&c->mp, e, sizeof(e)) < 0) {
 		/* Relations between model keys: point at the last one set. */
 		if (c->d.extra_line)
@@ -443,7 +468,7 @@ static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
  * under the controller's lock (mxt_ctl_reload), never beneath the policy
  * thread. */
 static void reload(struct daemon_cfg *cfg, struct mxt_controller *ctl, const char *conf_path,
-		   int explicit_file, char *const *ifaces, int nifaces, int verbose)
+		   int explicit_file, char *const *ifaces, int nifaces)
 {
 	struct daemon_cfg next;
 	char err[512];
@@ -458,7 +483,6 @@ static void reload(struct daemon_cfg *cfg, struct mxt_controller *ctl, const cha
 	}
 	if (g_policy)
 		mxt_policy_server_set_mode(g_policy, (int)next.d.kernel.mode);
-	mxt_log_set_verbosity(verbose);
 	cfg->d.kernel = next.d.kernel;
 	cfg->mp = next.mp;
 	cfg->d.checkpoint_interval = next.d.checkpoint_interval;
@@ -694,6 +718,17 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL); /* inherited by the policy thread */
+	if (cfg.d.fleet.nendpoints) {
+		/* Learn the shared history before answering (bounded). */
+		fleet_node_default(&cfg.d.fleet);
+		ctl.fleet = mxt_fleet_start(&cfg.d.fleet, &ctl, err, sizeof(err));
+		if (!ctl.fleet)
+			fatalx("fleet: %s", err);
+		mxt_log_info("FLEET %s node %s: %d redis endpoint(s), joining", cfg.d.fleet.fleet,
+			     cfg.d.fleet.node, cfg.d.fleet.nendpoints);
+		mxt_fleet_join_wait(ctl.fleet);
+		mxt_ctl_reseed_kernel(&ctl, mxt_ctl_now(&ctl));
+	}
 	if (g_policy) {
 		if (pthread_create(&ptid, NULL, policy_thread, NULL))
 			fatalx("cannot start the policy thread");
@@ -805,7 +840,7 @@ int main(int argc, char **argv)
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGHUP)
-					reload(&cfg, &ctl, conf_path, explicit_file, ifaces, nifaces, verbose);
+					reload(&cfg, &ctl, conf_path, explicit_file, ifaces, nifaces);
 				else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 					goto out;
 			}
@@ -817,6 +852,10 @@ out:
 	if (policy_running) {
 		mxt_policy_server_stop(g_policy);
 		pthread_join(ptid, NULL);
+	}
+	if (ctl.fleet) {
+		mxt_fleet_stop(ctl.fleet);
+		ctl.fleet = NULL;
 	}
 	rc = mxt_ctl_checkpoint(&ctl);
 	if (rc >= 0)
