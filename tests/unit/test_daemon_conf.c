@@ -502,7 +502,8 @@ static void runtime_conf_refuses_all_but_runtime_keys(void **state)
 	       "unknown_rate = fast\n"
 	       "\n"
 	       "  ; comment\n"
-	       "mode = monitor\n");
+	       "mode = monitor\n"
+	       "fleet_redis = tcp:198.18.9.9:6379\n");
 	assert_int_equal(mxt_daemon_conf_load_runtime(&f->c, f->path, collect_warn, &w), 2);
 	assert_string_equal(kget(f, "unknown_burst"), "7");
 	assert_string_equal(kget(f, "mode"), "monitor");
@@ -515,7 +516,9 @@ static void runtime_conf_refuses_all_but_runtime_keys(void **state)
 	assert_int_equal(f->c.nallow, 0);
 	assert_int_equal(f->c.kernel.v4_prefix, before.kernel.v4_prefix);
 	assert_int_equal(f->mp.establish_days, 3);
-	assert_int_equal(w.n, 11);
+	assert_int_equal(f->c.fleet.nendpoints, 0);
+	assert_int_equal(w.n, 12);
+	expect_warn(&w, f->path, 17, "fleet_redis: not a runtime key");
 	expect_warn(&w, f->path, 3, "user: not a runtime key");
 	expect_warn(&w, f->path, 4, "state_db: not a runtime key");
 	expect_warn(&w, f->path, 5, "pin_dir: not a runtime key");
