@@ -257,5 +257,12 @@ clean:
 .PHONY: all tests test tsan bench clean man-lint install uninstall deb version FORCE
 FORCE:
 
-# Header dependencies written by the compiler (-MMD -MP).
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# Header dependencies written by the compiler (-MMD -MP; -MP covers a
+# header that vanished).  A .d file whose source (its first prerequisite)
+# moved or vanished is left out, or make would stop with "No rule to make
+# target" for the old path; its object is rebuilt from the new one.  The
+# empty rule keeps make from trying to remake the .d files themselves.
+DEPS := $(shell find $(BUILD) -name '*.d' -exec awk 'FNR == 1 { f = $$2; \
+	if ((getline x < f) >= 0) print FILENAME; close(f); nextfile }' {} + 2>/dev/null)
+$(DEPS): ;
+-include $(DEPS)

@@ -146,6 +146,10 @@ void mxt_metrics_snapshot_take(struct mxt_controller *ctl, uint64_t kernel_capac
 	s->kernel_capacity = kernel_capacity;
 	s->last_checkpoint = last_checkpoint;
 	s->now = mxt_ctl_now(ctl);
+	if (ctl->fleet) {
+		s->fleet = 1;
+		mxt_fleet_get_stats(ctl->fleet, &s->fleet_st);
+	}
 }
 
 void mxt_metrics_update(struct mxt_metrics *m, const struct mxt_metrics_snapshot *s)
@@ -262,6 +266,31 @@ static void render_ctl(FILE *f, const struct mxt_metrics_snapshot *s, uint64_t n
 	    (double)(now > s->last_checkpoint ? now - s->last_checkpoint : 0));
 }
 
+/* The fleet's health: Redis reachable, data flowing both ways, nothing lost. */
+static void render_fleet(FILE *f, const struct mxt_fleet_stats *st)
+{
+	one(f, "mxthrottle_fleet_outages_total", "counter",
+	    "Redis shard connections lost or refused.", (double)st->outages);
+	one(f, "mxthrottle_fleet_reconnects_total", "counter",
+	    "Redis shard connections won back after an outage.", (double)st->reconnects);
+	one(f, "mxthrottle_fleet_exchanges_total", "counter",
+	    "Pipelines sent to Redis (all shards).", (double)st->exchanges);
+	one(f, "mxthrottle_fleet_round_trips_total", "counter",
+	    "Pipelines Redis answered.", (double)st->round_trips);
+	one(f, "mxthrottle_fleet_exchange_duration_seconds", "gauge",
+	    "Wall time of the last exchange with every shard.", (double)st->exchange_usec_last / 1e6);
+	one(f, "mxthrottle_fleet_deltas_sent_total", "counter",
+	    "Source-hours of this node written to Redis.", (double)st->deltas_sent);
+	one(f, "mxthrottle_fleet_deltas_applied_total", "counter",
+	    "Source-hours of other nodes applied here.", (double)st->deltas_applied);
+	one(f, "mxthrottle_fleet_bad_entries_total", "counter",
+	    "Undecodable log entries read from Redis.", (double)st->bad);
+	one(f, "mxthrottle_fleet_backlog", "gauge",
+	    "Source-hours waiting for Redis.", (double)st->backlog);
+	one(f, "mxthrottle_fleet_dropped_total", "counter",
+	    "Source-hours lost because the buffer was full.", (double)st->dropped);
+}
+
 static void render_policy(struct mxt_metrics *m, FILE *f)
 {
 	struct mxt_policy_stats p;
@@ -346,6 +375,8 @@ int mxt_metrics_render(struct mxt_metrics *m, FILE *f, uint64_t now)
 	if (have) {
 		render_model(f, &s);
 		render_ctl(f, &s, now);
+		if (s.fleet)
+			render_fleet(f, &s.fleet_st);
 	}
 	render_policy(m, f);
 	return ferror(f) ? -EIO : 0;

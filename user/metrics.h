@@ -15,7 +15,9 @@
  *   - the XDP verdict counters are read from the per-CPU stats map by the
  *     HTTP thread itself (bpf(2) lookups, no lock).  The program and its
  *     maps are shared by every interface it is attached to, so they are
- *     one global set, not per interface.
+ *     one global set, not per interface;
+ *   - the fleet's (Redis) counters are copied by the main thread with the
+ *     controller's, through the fleet's own short lock.
  *
  * Hardening (the endpoint faces the network): bound to one address given
  * in the configuration; GET and HEAD of /metrics only (404 for other
@@ -34,6 +36,7 @@
 
 #include "controller.h"
 #include "decision.h"
+#include "fleet.h"
 #include "model.h"
 
 #define MXT_METRICS_MAX_CONN   16
@@ -56,6 +59,8 @@ struct mxt_metrics_snapshot {
 	uint64_t kernel_capacity;      /* mxt_sources max_entries */
 	uint64_t last_checkpoint;      /* unix seconds of the last good checkpoint (or start-up) */
 	uint64_t now;                  /* unix seconds of this snapshot */
+	int fleet;                     /* 1: a fleet runs, 'fleet_st' holds its counters */
+	struct mxt_fleet_stats fleet_st;
 };
 
 /* Parses 'spec' ("inet:HOST:PORT", "inet:[V6]:PORT") and binds it;

@@ -122,6 +122,9 @@ static void histogram_and_text(void **state)
 	s.model.evicted = 3;
 	s.ctl.tick_usec_last = 1500;
 	s.last_checkpoint = 1000;
+	s.fleet = 1;
+	s.fleet_st.outages = 2;
+	s.fleet_st.backlog = 5;
 	mxt_metrics_update(m, &s);
 	t = render(m, 1042);
 	assert_non_null(strstr(t, "mxthrottle_policy_decision_duration_seconds_bucket{le=\"1e-05\"} 2\n"));
@@ -136,6 +139,8 @@ static void histogram_and_text(void **state)
 	assert_non_null(strstr(t, "mxthrottle_tick_duration_seconds 0.0015\n"));
 	assert_non_null(strstr(t, "mxthrottle_checkpoint_age_seconds 42\n"));
 	assert_non_null(strstr(t, "# TYPE mxthrottle_policy_decision_duration_seconds histogram\n"));
+	assert_non_null(strstr(t, "mxthrottle_fleet_outages_total 2\n"));
+	assert_non_null(strstr(t, "mxthrottle_fleet_backlog 5\n"));
 	free(t);
 	mxt_metrics_free(m);
 }
