@@ -17,6 +17,7 @@
 
 #include "cfgkeys.h"
 #include "controller.h"
+#include "fleet.h"
 #include "history_db.h"
 #include "jsonw.h"
 #include "log.h"
@@ -80,7 +81,10 @@ void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config
 
 int mxt_ctl_refuse_fixed_key(const char *key, char *err, size_t errlen)
 {
-	if (strcmp(key, "v4_prefix") && strcmp(key, "v6_prefix"))
+	const struct mxt_cfgkey *k = mxt_cfgkey_find(key);
+
+	/* One set of runtime keys for config set, SIGHUP and runtime.conf. */
+	if (!k || mxt_cfgkey_runtime(k))
 		return 0;
 	snprintf(err, errlen, "%s: the source prefix shapes every key held; it changes only "
 		 "with a restart of mxthrottled", key);
@@ -330,6 +334,7 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 		mxt_log_warnx("out of memory collecting policy changes: some wait for the next reseed");
 	free(b.v);
 	free(b.why);
+	mxt_fleet_tick(c->fleet, now);
 	ST_INC(c, ticks);
 	ST_SET(c, sources_read, n);
 	ST_SET(c, tick_usec_last, usec_now() - t0);
@@ -417,6 +422,29 @@ static int obs_kind(const char *state, enum mxt_obs_kind *kind)
 	return 0;
 }
 
+/* The model's admit, and what it counted for the fleet (fleet.h). */
+static int admit(struct mxt_controller *c, const struct mxt_key *key, uint64_t now,
+		 enum mxt_obs_kind kind, uint32_t n, uint64_t size, struct mxt_decision *out)
+{
+	int rc = mxt_model_admit_session(c->model, key, now, kind, n, size, out);
+	int rcpt = kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM;
+
+	if (c->fleet && rc >= 0 && (kind == MXT_OBS_CONNECT || rcpt))
+		mxt_fleet_note(c->fleet, key, now, rcpt ? (rc ? MXT_FLEET_DRCPT : MXT_FLEET_RCPT)
+						       : (rc ? MXT_FLEET_DSESS : MXT_FLEET_SESS),
+			       kind == MXT_OBS_CONNECT ? 1 : n);
+	return rc;
+}
+
+/* The model's observe (connectors), counted for the fleet likewise. */
+static void observe(struct mxt_controller *c, const struct mxt_key *key, uint64_t now,
+		    enum mxt_obs_kind kind, uint32_t n, uint64_t size)
+{
+	if (mxt_model_observe_session(c->model, key, now, kind, n, size) == 0 && c->fleet)
+		mxt_fleet_note(c->fleet, key, now, kind == MXT_OBS_CONNECT ? MXT_FLEET_SESS : MXT_FLEET_RCPT,
+			       kind == MXT_OBS_CONNECT ? 1 : n);
+}
+
 int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_decision *out)
 {
 	struct mxt_controller *c = ctx;
@@ -443,9 +471,8 @@ int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_d
 		 * history: if one is removed later it is not a stranger. */
 		ST_INC(c, connector_sessions);
 		if (fresh && kind != MXT_OBS_CONNECT)
-			mxt_model_observe_session(c->model, &key, now, MXT_OBS_CONNECT, 0, req->size);
-		mxt_model_observe_session(c->model, &key, now, kind,
-					  kind == MXT_OBS_RCPT ? 1 : 0, req->size);
+			observe(c, &key, now, MXT_OBS_CONNECT, 0, req->size);
+		observe(c, &key, now, kind, kind == MXT_OBS_RCPT ? 1 : 0, req->size);
 		mxt_model_decide(c->model, &key, now, out);
 		out->code = MXT_CODE_OK_CONNECTOR;
 		out->defer = 0;
@@ -454,22 +481,21 @@ int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_d
 	}
 	if (fresh && kind != MXT_OBS_CONNECT) {
 		/* The transaction's first request stands for its session. */
-		rc = mxt_model_admit_session(c->model, &key, now, MXT_OBS_CONNECT, 0, req->size, out);
+		rc = admit(c, &key, now, MXT_OBS_CONNECT, 0, req->size, out);
 		if (rc != 0)
 			goto out; /* deferred (1) or untracked (<0: out is filled) */
 	}
 	switch (kind) {
 	case MXT_OBS_RCPT:
-		rc = mxt_model_admit_session(c->model, &key, now, kind, 1, req->size, out);
+		rc = admit(c, &key, now, kind, 1, req->size, out);
 		break;
 	case MXT_OBS_EOM:
 		/* Recipients were counted at RCPT, unless this is the first
 		 * we hear of the transaction (policy only at END-OF-MESSAGE). */
-		rc = mxt_model_admit_session(c->model, &key, now, kind,
-					     fresh ? req->recipient_count : 0, req->size, out);
+		rc = admit(c, &key, now, kind, fresh ? req->recipient_count : 0, req->size, out);
 		break;
 	default:
-		rc = mxt_model_admit_session(c->model, &key, now, kind, 0, req->size, out);
+		rc = admit(c, &key, now, kind, 0, req->size, out);
 		break;
 	}
 out:
@@ -899,6 +925,10 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 		mxt_jw_ku64(&w, "checkpoint_lock_usec_last", ST_GET(c, checkpoint_lock_usec_last));
 		mxt_jw_ku64(&w, "map_errors", ST_GET(c, map_errors));
 		mxt_jw_ku64(&w, "connectors", (uint64_t)c->nallow);
+		if (c->fleet) {
+			mxt_jw_key(&w, "fleet");
+			mxt_fleet_status_brief(c->fleet, out, &w);
+		}
 		mxt_jw_obj_close(&w);
 		mxt_jw_finish(&w); /* ends the line */
 		return;
@@ -910,6 +940,8 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 		(unsigned long long)ST_GET(c, ticks), (unsigned long long)ST_GET(c, tick_usec_last),
 		(unsigned long long)ST_GET(c, decisions), (unsigned long long)ST_GET(c, checkpoints),
 		(unsigned long long)ST_GET(c, checkpoint_errors), c->nallow);
+	if (c->fleet)
+		mxt_fleet_status_brief(c->fleet, out, NULL);
 }
 
 /* Record "key = value" pairs in runtime_conf (read after the main config
@@ -1075,6 +1107,7 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		/* Operator actions are logged as such; the kernel follows at once. */
 		mxt_log_info("%s [%s] by operator", !strcmp(argv[0], "release") ? "RELEASE" :
 			     !strcmp(argv[0], "reset") ? "GRAYLIST" : "FORGET", who);
+		mxt_fleet_announce(c->fleet, argc, argv);
 		mxt_ctl_tick(c, now);
 		fprintf(out, "%s %s\n", !strcmp(argv[0], "release") ? "released" :
 			!strcmp(argv[0], "reset") ? "reset to probation" : "forgot", who);
@@ -1095,6 +1128,7 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		if ((rc = mxt_ctl_allow_add(c, argv[2], 1, err, errlen)))
 			return rc;
 		mxt_log_info("ALLOW [%s] connector added by operator", argv[2]);
+		mxt_fleet_announce(c->fleet, argc, argv);
 		fprintf(out, "connector %s added\n", argv[2]);
 		return 0;
 	}
@@ -1102,11 +1136,24 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		if ((rc = mxt_ctl_allow_del(c, argv[2], 1, err, errlen)))
 			return rc;
 		mxt_log_info("DISALLOW [%s] connector removed by operator", argv[2]);
+		mxt_fleet_announce(c->fleet, argc, argv);
 		fprintf(out, "connector %s removed\n", argv[2]);
 		return 0;
 	}
-	if (!strcmp(argv[0], "config") && argc >= 2 && !strcmp(argv[1], "set"))
-		return config_set(c, argc, argv, out, err, errlen);
+	if (!strcmp(argv[0], "config") && argc >= 2 && !strcmp(argv[1], "set")) {
+		rc = config_set(c, argc, argv, out, err, errlen);
+		if (rc == 0)
+			mxt_fleet_announce(c->fleet, argc, argv);
+		return rc;
+	}
+	if (!strcmp(argv[0], "fleet") && argc == 2 && !strcmp(argv[1], "status")) {
+		if (!c->fleet) {
+			snprintf(err, errlen, "no fleet: fleet_redis is not set in mxthrottle.conf");
+			return -ENOENT;
+		}
+		mxt_fleet_status(c->fleet, out, json);
+		return 0;
+	}
 	if (!strcmp(argv[0], "status") && argc == 1) {
 		status_print(c, out, json);
 		return 0;
