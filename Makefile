@@ -6,6 +6,7 @@
 #   make tsan     the daemon built with ThreadSanitizer, in build/tsan/
 #                 (tests/integration/test_race.sh runs it; make test too)
 #   make bench    benchmarks (root), see BENCHMARKS.md
+#   make fuzz     libFuzzer harnesses (tests/fuzz), FUZZ_SECONDS each (60)
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
@@ -179,7 +180,50 @@ $(BUILD)/test/%: tests/%.c $(LIB_SAN) $(TEST_HELPERS) $(wildcard tests/lib/*.h) 
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/lib $(TEST_CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' \
 		-o $@ $< $(TEST_HELPERS) $(LIB_SAN) $(LDLIBS) -lcmocka
 
-tests: all $(TEST_BINS) $(DAEMON_TSAN)
+# --- fuzzing: libFuzzer harnesses (tests/fuzz/fuzz_*.c) -----------------------
+# The library is built with gcc; libFuzzer needs clang's coverage
+# instrumentation, so the sources the harnesses reach are compiled again
+# with clang into their own archive.  clang's -Wformat=2 also flags the
+# va_list wrappers of log.c, which gcc checks through their callers.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -g -O1 $(WARN) -Wno-format-nonliteral -std=gnu11 -fno-omit-frame-pointer \
+		-fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZERS      := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_LIB_OBJS := $(patsubst user/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
+FUZZ_LIB     := $(BUILD)/fuzz/libmxthrottle.a
+
+$(BUILD)/fuzz/obj/%.o: user/%.c $(HDRS) $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) $(DEPFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS) $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,FUZZER,$@)
+	$(Q)$(FUZZ_CC) $(ALL_CPPFLAGS) $(FUZZ_CFLAGS) -Wno-missing-prototypes -fsanitize=fuzzer \
+		-o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
+fuzzers: $(FUZZERS)
+
+# The binary seeds of the history fuzzers, from the real encoder (committed).
+$(BUILD)/fuzz/make_seeds: tests/fuzz/make_seeds.c $(LIB) $(HDRS) $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+fuzz-seeds: $(BUILD)/fuzz/make_seeds
+	$(Q)$< tests/fuzz/corpus
+
+fuzz: $(FUZZERS)
+	$(Q)BUILD=$(abspath $(BUILD)) FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/test_fuzz.sh
+
+tests: all $(TEST_BINS) $(DAEMON_TSAN) $(FUZZERS)
 
 test: tests
 	$(Q)BUILD=$(abspath $(BUILD)) bash tests/run.sh
@@ -254,7 +298,8 @@ man-lint:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all tests test tsan bench clean man-lint install uninstall deb version FORCE
+.PHONY: all tests test tsan bench clean man-lint install uninstall deb version FORCE \
+	fuzz fuzzers fuzz-seeds
 FORCE:
 
 # Header dependencies written by the compiler (-MMD -MP; -MP covers a

@@ -4,6 +4,8 @@
 #   tier 1: cmocka unit tests (build/test/unit/*), under ASan+UBSan
 #   tier 2: cmocka + BPF_PROG_TEST_RUN (build/test/bpf/*), root
 #   tier 3: namespace integration scripts (tests/integration/*.sh), root
+#   tier 4: libFuzzer harnesses (tests/fuzz/test_fuzz.sh): each over its
+#           checked-in corpus, then FUZZ_SECONDS (30) of new inputs
 # A tier that needs root fails (it is never skipped) when run without it.
 # TESTS=pattern limits the run to matching test names.
 set -u
@@ -49,6 +51,13 @@ for bin in "$BUILD"/test/unit/test_* "$BUILD"/test/bpf/test_*; do
 	run_cmocka "$bin"
 done
 for script in tests/integration/test_*.sh; do
+	[ -f "$script" ] || continue
+	[ -n "$pattern" ] && [[ "$(basename "$script")" != *$pattern* ]] && continue
+	echo "=== $(basename "$script")"
+	run_script "$script"
+done
+
+for script in tests/fuzz/test_*.sh; do
 	[ -f "$script" ] || continue
 	[ -n "$pattern" ] && [[ "$(basename "$script")" != *$pattern* ]] && continue
 	echo "=== $(basename "$script")"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <lmdb.h>
 
+#include "hdb_probe.h"
 #include "history_db.h"
 
 #define DB_META    "meta"
@@ -327,6 +328,12 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 		map = MIN_MAP;
 	if (flags & MXT_HDB_RDONLY)
 		envflags |= MDB_RDONLY;
+	/* LMDB trusts the file it maps: read it once where a crash is harmless. */
+	rc = mxt_hdb_probe(path, (size_t)map, err, errlen);
+	if (rc) {
+		free(db);
+		return rc;
+	}
 	rc = mdb_env_create(&db->env);
 	if (!rc)
 		rc = mdb_env_set_maxdbs(db->env, 4);

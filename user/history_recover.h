@@ -13,8 +13,9 @@
  * LMDB refuses (MDB_PAGE_NOTFOUND) any page number at or past last_pgno+1,
  * so a file that passes cannot be read past its end through the tree.
  * What is left (a hostile file with valid meta pages and forged tree
- * pages) can at worst crash the unprivileged daemon, which its own user
- * could kill anyway; enforcement (XDP) goes on without it.
+ * pages, which crashed LMDB under tests/fuzz/fuzz_hdb_file) is caught by
+ * mxt_hdb_open() itself: it reads the whole file in a child process first
+ * (hdb_probe.h) and refuses it when that child dies.
  *
  * A damaged file is moved aside to "<path>.damaged-YYYYmmddTHHMMSSZ" and
  * the last good copy, "<path>.good", takes its place when it passes the

@@ -166,8 +166,9 @@ void mxt_policy_parser_reset(struct mxt_policy_parser *p);
  * call).  Returns 0 when every byte was consumed and no request completed
  * yet.  Returns a negative errno when the input is malformed: -EMSGSIZE (a
  * decision attribute's line too long), -EBADMSG (anything else); p->err
- * says which, *consumed counts the bytes before the one that decided it.
- * Errors are sticky.
+ * says which; *consumed counts the bytes before the one that decided it,
+ * or up to and including the line end for rules decided there.  Errors
+ * are sticky.
  */
 int mxt_policy_parser_feed(struct mxt_policy_parser *p, const char *buf, size_t len,
 			   size_t *consumed);

@@ -114,7 +114,7 @@ struct mxt_policy_server {
 	uint32_t next_gen;
 	uint64_t now_ms;
 	uint64_t next_sweep_ms;
-	uint64_t last_limit_log_ms;  /* rate limit for CONN-LIMIT / ACCEPT-ERROR */
+	uint64_t last_limit_log_ms;  /* rate limit for CONN-EVICT / ACCEPT-ERROR */
 	struct mxt_policy_stats stats;
 };
 

@@ -84,8 +84,8 @@ struct mxt_policy_server_config {
 	int socket_gid_set;          /* 1: chown unix sockets to socket_gid */
 	gid_t socket_gid;            /* e.g. the postfix group */
 	unsigned max_conn;           /* 0: 1024 */
-	unsigned idle_timeout_ms;    /* 0: 600 s */
-	unsigned request_timeout_ms; /* 0: 30 s */
+	unsigned idle_timeout_ms;    /* nothing pending; 0: 600 s */
+	unsigned request_timeout_ms; /* from a request's first byte to its answer sent; 0: 30 s */
 	struct mxt_policy_limits limits; /* parser limits; zeros: defaults */
 	int mode;                    /* MXT_MODE_MONITOR (0) or MXT_MODE_ENFORCE (mxt_abi.h) */
 	mxt_policy_decide_fn decide; /* required */
