@@ -70,6 +70,13 @@ struct shard {
 	char last_err[128];
 };
 
+/* What status shows of a shard: a copy the thread publishes under f->lock. */
+struct shard_view {
+	int up;
+	uint64_t outages, last_ok;
+	char last_err[128];
+};
+
 /* Another node, as its heartbeat and its log entries show it. */
 struct node_view {
 	char name[MXT_FLEET_NAME_MAX];
@@ -86,6 +93,7 @@ struct mxt_fleet {
 	struct mxt_controller *c;
 	struct mxt_fleet_ring ring;
 	struct shard sh[MXT_FLEET_SHARDS_MAX];
+	struct shard_view shv[MXT_FLEET_SHARDS_MAX]; /* under lock */
 	int nsh;
 	unsigned int ops_shard, nodes_shard;
 	char k_log[160], k_ops[160], k_nodes[160], k_epoch[160];
@@ -122,6 +130,19 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* Copy a shard's health for status (which runs on the main thread). */
+static void shard_publish(struct mxt_fleet *f, const struct shard *s)
+{
+	struct shard_view *v = &f->shv[s - f->sh];
+
+	pthread_mutex_lock(&f->lock);
+	v->up = s->up;
+	v->outages = s->outages;
+	v->last_ok = s->last_ok;
+	snprintf(v->last_err, sizeof(v->last_err), "%s", s->last_err);
+	pthread_mutex_unlock(&f->lock);
+}
+
 int mxt_fleet_config_check(const struct mxt_fleet_config *cfg, char *err, size_t errlen)
 {
 	struct mxt_fleet_endpoint e;
@@ -148,11 +169,12 @@ int mxt_fleet_config_check(const struct mxt_fleet_config *cfg, char *err, size_t
 
 static void shard_down(struct mxt_fleet *f, struct shard *s, const char *why)
 {
+	/* 'why' may be the context's own errstr: copy it before the free. */
+	snprintf(s->last_err, sizeof(s->last_err), "%s", why);
 	if (s->rc) {
 		redisFree(s->rc);
 		s->rc = NULL;
 	}
-	snprintf(s->last_err, sizeof(s->last_err), "%s", why);
 	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
 	if (s->backoff_ms > BACKOFF_MAX_MS)
 		s->backoff_ms = BACKOFF_MAX_MS;
@@ -160,13 +182,14 @@ static void shard_down(struct mxt_fleet *f, struct shard *s, const char *why)
 	if (s->up) {
 		/* Logged once per outage; the retries are silent. */
 		mxt_log_warnx("FLEET redis %s down: %s (going on with the local view, deltas buffered)",
-			      s->ep.text, why);
+			      s->ep.text, s->last_err);
+		s->outages++;
 		pthread_mutex_lock(&f->lock);
 		f->st.outages++;
-		s->outages++;
 		pthread_mutex_unlock(&f->lock);
 	}
 	s->up = 0;
+	shard_publish(f, s);
 }
 
 static redisReply *cmd(struct shard *s, const char *fmt, ...)
@@ -250,6 +273,7 @@ static int shard_connect(struct mxt_fleet *f, struct shard *s)
 	freeReplyObject(r);
 	s->up = 1;
 	s->backoff_ms = 0;
+	shard_publish(f, s);
 	if (was_down) {
 		mxt_log_info("FLEET redis %s up again: merging buffered deltas", s->ep.text);
 		pthread_mutex_lock(&f->lock);
@@ -414,6 +438,14 @@ static void ack_batch(struct mxt_fleet *f, struct shard *s)
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* One undecodable entry more (status reads the counters under the lock). */
+static void count_bad(struct mxt_fleet *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->st.bad++;
+	pthread_mutex_unlock(&f->lock);
+}
+
 /* The view of node 'name' (created), or NULL when the table is full. */
 static struct node_view *node_get(struct mxt_fleet *f, const char *name)
 {
@@ -471,7 +503,7 @@ static void read_log_entry(struct mxt_fleet *f, unsigned int si, const redisRepl
 
 	if (!n || !q || !b || !inc || n->type != REDIS_REPLY_STRING || q->type != REDIS_REPLY_STRING ||
 	    b->type != REDIS_REPLY_STRING || inc->type != REDIS_REPLY_STRING) {
-		f->st.bad++;
+		count_bad(f);
 		return;
 	}
 	if (!strcmp(n->str, f->cfg.node))
@@ -500,7 +532,7 @@ static void read_log_entry(struct mxt_fleet *f, unsigned int si, const redisRepl
 		if (rc == -ERANGE)
 			break;
 		if (rc < 0) {
-			f->st.bad++;
+			count_bad(f);
 			break;
 		}
 		if (applied_push(out, &d) < 0)
@@ -515,13 +547,13 @@ static void read_op_entry(struct mxt_fleet *f, const redisReply *fields)
 	char buf[OP_LEN], *argv[40];
 
 	if (!n || !c || n->type != REDIS_REPLY_STRING || c->type != REDIS_REPLY_STRING) {
-		f->st.bad++;
+		count_bad(f);
 		return;
 	}
 	if (!strcmp(n->str, f->cfg.node))
 		return;
 	if (mxt_fleet_op_parse(c->str, buf, sizeof(buf), argv, 40) < 0) {
-		f->st.bad++;
+		count_bad(f);
 		mxt_log_warnx("FLEET ignored an action from %s: '%.80s'", n->str, c->str);
 		return;
 	}
@@ -923,6 +955,8 @@ static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 		pthread_mutex_lock(&f->lock);
 		f->st.round_trips++;
 		pthread_mutex_unlock(&f->lock);
+		if (err)
+			shard_publish(f, s);
 	}
 	if (nops) {
 		/* Not sent (the ops shard went down): back to the queue front. */
@@ -1167,12 +1201,14 @@ void mxt_fleet_get_stats(struct mxt_fleet *f, struct mxt_fleet_stats *st)
 	pthread_mutex_unlock(&f->lock);
 }
 
-static int shards_up(const struct mxt_fleet *f)
+static int shards_up(struct mxt_fleet *f)
 {
 	int up = 0;
 
+	pthread_mutex_lock(&f->lock);
 	for (int i = 0; i < f->nsh; i++)
-		up += f->sh[i].up;
+		up += f->shv[i].up;
+	pthread_mutex_unlock(&f->lock);
 	return up;
 }
 
@@ -1221,7 +1257,7 @@ void mxt_fleet_status_brief(struct mxt_fleet *f, FILE *out, struct mxt_jw *w)
 void mxt_fleet_status(struct mxt_fleet *f, FILE *out, int json)
 {
 	struct node_view nodes[NODES_MAX];
-	struct shard sh[MXT_FLEET_SHARDS_MAX];
+	struct shard_view sh[MXT_FLEET_SHARDS_MAX];
 	int nn;
 	uint64_t now;
 
@@ -1229,9 +1265,9 @@ void mxt_fleet_status(struct mxt_fleet *f, FILE *out, int json)
 	pthread_mutex_lock(&f->lock);
 	nn = f->nnodes;
 	memcpy(nodes, f->nodes, sizeof(nodes[0]) * (size_t)nn);
+	memcpy(sh, f->shv, sizeof(sh[0]) * (size_t)f->nsh);
 	now = f->now;
 	pthread_mutex_unlock(&f->lock);
-	memcpy(sh, f->sh, sizeof(sh[0]) * (size_t)f->nsh);
 	if (json) {
 		struct mxt_jw w;
 
@@ -1243,7 +1279,7 @@ void mxt_fleet_status(struct mxt_fleet *f, FILE *out, int json)
 		mxt_jw_arr_open(&w);
 		for (int i = 0; i < f->nsh; i++) {
 			mxt_jw_obj_open(&w);
-			mxt_jw_kstr(&w, "endpoint", sh[i].ep.text);
+			mxt_jw_kstr(&w, "endpoint", f->sh[i].ep.text);
 			mxt_jw_kstr(&w, "health", sh[i].up ? "up" : "down");
 			mxt_jw_ku64(&w, "outages", sh[i].outages);
 			mxt_jw_ku64(&w, "last_ok", sh[i].last_ok);
@@ -1271,7 +1307,7 @@ void mxt_fleet_status(struct mxt_fleet *f, FILE *out, int json)
 	mxt_fleet_status_brief(f, out, NULL);
 	fprintf(out, "%-40s %-6s %8s  %s\n", "ENDPOINT", "HEALTH", "OUTAGES", "LAST ERROR");
 	for (int i = 0; i < f->nsh; i++)
-		fprintf(out, "%-40s %-6s %8llu  %s\n", sh[i].ep.text, sh[i].up ? "up" : "down",
+		fprintf(out, "%-40s %-6s %8llu  %s\n", f->sh[i].ep.text, sh[i].up ? "up" : "down",
 			(unsigned long long)sh[i].outages, sh[i].last_err[0] ? sh[i].last_err : "-");
 	fprintf(out, "%-24s %8s %8s %8s %9s\n", "NODE", "LAG(s)", "BACKLOG", "DROPPED", "SHARDS_UP");
 	for (int i = 0; i < nn; i++)
