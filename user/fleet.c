@@ -36,7 +36,7 @@
 #define RECORD_TTL       (40 * 86400)
 #define LOG_MAXLEN       "100000"
 #define OPS_MAXLEN       "10000"
-#define READ_COUNT       "1000"
+#define READ_COUNT       "64"     /* log entries per read: bounds one reply (each <= 622 kB) */
 #define BATCH_MAX        16384    /* source-hours per log entry */
 #define OPS_MAX          64
 #define OP_LEN           512
