@@ -24,7 +24,8 @@
 #   redis_outage           both shards stopped for 5 s under traffic: every
 #                          policy request answered; afterwards the hour's
 #                          totals in Redis equal the sum the nodes admitted
-#   redis_refill           both shards killed and restarted empty: the nodes
+#   redis_refill           both shards killed, traffic without them, then
+#                          restarted empty: every request answered; the nodes
 #                          write the sender records and hour counts again
 #   two_shards             every source's keys are on exactly one shard
 #   join_learns_history    a node restarted without its LMDB history learns
@@ -68,6 +69,7 @@ W=198.18.7.4    # the same, node 1 only
 J=198.18.7.5    # established, jumps 20x
 O=198.18.7.6    # established, traffic during the outage
 P=198.18.7.7    # new sender through the two Postfix instances
+R=198.18.7.8    # new sender while there is no Redis
 CONN=198.18.9.0/24
 
 # Nodes 2 and 3: their own namespaces, each with a veth pair of its own
@@ -396,18 +398,26 @@ t_redis_outage() {
 }
 
 t_redis_refill() {
-	local hour adm hx
-	adm=$(ex 1 "$O" used)
+	local hour adm hx out ro
 	hour=$(($(ex 1 "$O" now) / 3600))
+	adm=$(ex 1 "$O" used)
 	kill -KILL "${REDIS_PID[1]}" "${REDIS_PID[2]}"
 	wait "${REDIS_PID[1]}" "${REDIS_PID[2]}" 2>/dev/null
 	rm -f "$MXT_WORK"/redis*/redis.sock
+	# A new sender while there is no Redis at all: each node decides from
+	# its own view (10 sessions each, under its allowance of 20).
+	out=$(pc "1 2 3" "$R" 30 50)
+	note "new sender without Redis: $out"
+	expect_eq "policy requests unanswered without Redis" "$(field "$out" unanswered)" 0
+	ro=$(field "$out" admitted)
 	redis_start 1 && redis_start 2
 	hx=$(hexkey "$Z")
 	expect_true "sender record of Z back in Redis" "absent" \
 		wait_until 20 sh -c "[ \"\$(timeout 5 redis-cli -s $MXT_WORK/redis1/redis.sock exists mxt:$FLEET:r:$hx)\$(timeout 5 redis-cli -s $MXT_WORK/redis2/redis.sock exists mxt:$FLEET:r:$hx)\" != 00 ]"
 	wait_until 20 settled
 	expect_eq "hour total of O refilled" "$(hour_sum "$O" "$hour")" "$adm"
+	expect_eq "R: every node counts every node's sessions after the merge" "$(all_ex "$R" used)" "$ro $ro $ro"
+	expect_eq "R: hour total in Redis = sum the nodes admitted" "$(hour_sum "$R" "$hour")" "$ro"
 	expect_range "refills counted (node 1)" "$(fst 1 refills)" 1 100
 }
 
