@@ -20,6 +20,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "addr.h"
 #include "controller.h"
 #include "fleet.h"
 #include "fleet_buf.h"
@@ -41,6 +42,7 @@
 #define OPS_MAX          64
 #define OP_LEN           512
 #define NODES_MAX        64
+#define TOUCH_MAX        256      /* records to rewrite after an operator action */
 #define REFILL_CHUNK     1000
 #define APPLY_CHUNK      256      /* deltas applied per hold of the model's lock */
 
@@ -107,6 +109,8 @@ struct mxt_fleet {
 	int nout;
 	char in_ops[OPS_MAX][OP_LEN];
 	int nin;
+	struct mxt_key touch[TOUCH_MAX]; /* sources an action changed here */
+	int ntouch;
 	int remote;
 	char inc[24];            /* this process, in every log entry */
 	struct node_view nodes[NODES_MAX];
@@ -857,7 +861,12 @@ static void join(struct mxt_fleet *f)
 static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 {
 	char ops[OPS_MAX][OP_LEN], hb[128];
-	int nops = 0;
+	struct mxt_key touch[TOUCH_MAX];
+	struct touched {
+		int has;
+		uint8_t rec[MXT_HDB_RECORD_LEN];
+	} *tv = NULL;
+	int nops = 0, ntouch;
 	uint64_t t0 = mono_us(), now;
 	struct mxt_fleet_stats snap;
 
@@ -867,12 +876,26 @@ static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 		memcpy(ops, f->out_ops, sizeof(ops[0]) * (size_t)nops);
 		f->nout = 0;
 	}
+	ntouch = f->ntouch;
+	memcpy(touch, f->touch, sizeof(touch[0]) * (size_t)ntouch);
+	f->ntouch = 0;
 	now = f->now;
 	snap = f->st;
 	snap.backlog = mxt_fleet_buf_backlog(f->buf);
 	snap.dropped = f->buf->dropped;
 	pthread_mutex_unlock(&f->lock);
 
+	if (ntouch && (tv = calloc((size_t)ntouch, sizeof(*tv)))) {
+		/* The records as the actions left them (or gone: forget), so
+		 * that a joining node does not learn the state before them. */
+		pthread_mutex_lock(&f->c->lock);
+		for (int i = 0; i < ntouch; i++) {
+			const struct mxt_sender *rec = mxt_model_lookup(f->c->model, &touch[i]);
+
+			tv[i].has = rec && mxt_hdb_encode(rec, tv[i].rec, sizeof(tv[i].rec)) > 0;
+		}
+		pthread_mutex_unlock(&f->c->lock);
+	}
 	for (int si = 0; si < f->nsh; si++) {
 		struct shard *s = &f->sh[si];
 		int nrep = 0, batch_rep = -1, xread_rep, nodes_rep = -1, ops_rep = -1, up = 0, err = 0;
@@ -893,6 +916,19 @@ static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 				continue;
 			nrep += n;
 			batch_rep = nrep - 1;
+		}
+		for (int i = 0; tv && i < ntouch; i++) {
+			char key[200];
+
+			if (mxt_fleet_ring_shard(&f->ring, &touch[i]) != (unsigned)si)
+				continue;
+			mxt_fleet_key_record(key, sizeof(key), f->cfg.fleet, &touch[i]);
+			if (tv[i].has)
+				redisAppendCommand(s->rc, "SET %s %b EX %d", key, tv[i].rec,
+						   (size_t)MXT_HDB_RECORD_LEN, RECORD_TTL);
+			else
+				redisAppendCommand(s->rc, "DEL %s", key);
+			nrep++;
 		}
 		if ((unsigned)si == f->ops_shard && nops) {
 			for (int i = 0; i < nops; i++)
@@ -968,6 +1004,7 @@ static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 		}
 		pthread_mutex_unlock(&f->lock);
 	}
+	free(tv);
 	pthread_mutex_lock(&f->lock);
 	f->st.exchange_usec_last = mono_us() - t0;
 	pthread_mutex_unlock(&f->lock);
@@ -1178,6 +1215,15 @@ void mxt_fleet_announce(struct mxt_fleet *f, int argc, char *const *argv)
 	    mxt_fleet_op_format(line, sizeof(line), argc, argv) < 0)
 		return;
 	pthread_mutex_lock(&f->lock);
+	/* Two words: release, reset or forget of one source. */
+	if (argc == 2 && f->ntouch < TOUCH_MAX) {
+		struct mxt_addr a;
+
+		/* kcfg is the main thread's, and so is this call. */
+		if (mxt_addr_parse(argv[1], &a) == 0 &&
+		    mxt_key_from_addr(&f->touch[f->ntouch], &a, f->c->kcfg.v4_prefix, f->c->kcfg.v6_prefix) == 0)
+			f->ntouch++;
+	}
 	if (f->nout == OPS_MAX)
 		f->st.ops_dropped++;
 	else

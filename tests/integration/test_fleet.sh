@@ -358,11 +358,21 @@ t_actions_shared() {
 	nc 2 forget "$X" >/dev/null
 	expect_true "forget on node 2 -> untracked everywhere" "$(all_ex "$X" tracked)" \
 		wait_until 5 all_same "$X" tracked false
+	expect_true "forget also removes X's shared record" "present" \
+		wait_until 5 record_absent "$X"
 	nc 3 allow add "$CONN" >/dev/null
 	expect_true "allow add on node 3 -> node 1 and 2 kernel allowlists" \
 		"n1: $(jget "$(nc 1 allow list --json)" '[.allow[].cidr] | join(",")') n2: $(jget "$(nc 2 allow list --json)" '[.allow[].cidr] | join(",")')" \
 		wait_until 5 allowed_everywhere "$CONN"
 	expect_true "applied line in node 2's log" "absent" grep -q "FLEET applied 'allow add $CONN'" "$MXT_WORK/n2/daemon.log"
+}
+
+# record_absent ADDR: no shard holds ADDR's sender record.
+record_absent() {
+	local i
+	for i in 1 2; do
+		[ "$(rcli "$i" exists "mxt:$FLEET:r:$(hexkey "$1")")" = 0 ] || return 1
+	done
 }
 
 # allowed_everywhere CIDR: in the kernel allowlist of nodes 1 and 2.
