@@ -57,8 +57,9 @@ BPF_CFLAGS := -g -O2 -target bpf -D__bpf__ -Wall -Werror -Imaps -idirafter $(ARC
 BPF_SRC   := bpf/mxthrottle.bpf.c
 BPF_OBJ   := $(BUILD)/mxthrottle.bpf.o
 SKEL      := $(BUILD)/mxthrottle.skel.h
-EXTRA_BPF_SRCS := $(wildcard bpf/*.bpf.c)
-EXTRA_BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(EXTRA_BPF_SRCS)) \
+# Benchmark programs (baselines, the flood generator) live in bench/.
+EXTRA_BPF_SRCS := $(wildcard bench/*.bpf.c)
+EXTRA_BPF_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/%.bpf.o,$(EXTRA_BPF_SRCS)) \
 		  $(BUILD)/mxthrottle_testclock.bpf.o $(BUILD)/mxthrottle_testclock.skel.h
 
 LIB_SRCS  := $(filter-out user/mxthrottled.c,$(wildcard user/*.c))
@@ -88,6 +89,12 @@ HDRS := $(wildcard maps/*.h user/*.h tools/mxthrottle/*.h)
 all: $(BPF_OBJ) $(EXTRA_BPF_OBJS) $(SKEL) $(LIB) $(BUILD)/mxthrottled $(BUILD)/mxthrottle $(TOOLS)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard maps/*.h)
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@ 2>/dev/null || true
+
+$(BUILD)/%.bpf.o: bench/%.bpf.c
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -237,7 +244,7 @@ deb:
 	$(Q)git ls-files -z --cached --others --exclude-standard | \
 		grep -zv '^$(BUILD)/' | xargs -0 cp --parents -t $(BUILD)/deb/src
 	$(call msg,DEB,$(BUILD)/deb)
-	$(Q)cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
+	$(Q)cd $(BUILD)/deb/src && env -u MAKEFLAGS -u MAKELEVEL -u BUILD dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
 		{ tail -n 30 ../build.log; exit 1; }
 	$(Q)ls $(BUILD)/deb/*.deb
 

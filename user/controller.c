@@ -81,7 +81,10 @@ void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config
 
 int mxt_ctl_refuse_fixed_key(const char *key, char *err, size_t errlen)
 {
-	if (strcmp(key, "v4_prefix") && strcmp(key, "v6_prefix"))
+	const struct mxt_cfgkey *k = mxt_cfgkey_find(key);
+
+	/* One set of runtime keys for config set, SIGHUP and runtime.conf. */
+	if (!k || mxt_cfgkey_runtime(k))
 		return 0;
 	snprintf(err, errlen, "%s: the source prefix shapes every key held; it changes only "
 		 "with a restart of mxthrottled", key);
@@ -772,59 +775,106 @@ static int ctl_key(struct mxt_controller *c, const char *text, struct mxt_key *k
 	return 0;
 }
 
-/* Output of the record iterations below. */
-struct listing {
-	FILE *out;
-	struct mxt_jw *w;      /* NULL: text/CSV */
-	int only_state;        /* -1: all */
-	int csv;
-	const struct mxt_model *m;
-	uint64_t now;
+/* A record and its baseline at the time, copied under the lock so that
+ * a listing is formatted without it. */
+struct list_row {
+	struct mxt_sender s;
+	double base;
 };
 
-static int list_one(void *ctx, const struct mxt_sender *s)
+/* The rows of a listing, as copied. */
+struct list_copy {
+	struct list_row *v;
+	size_t n, cap;
+	const struct mxt_model *m;
+	uint64_t now;
+	int only_state;        /* -1: all */
+};
+
+/* Iteration callback (lock held): copy one row. */
+static int list_copy_one(void *ctx, const struct mxt_sender *s)
 {
-	struct listing *l = ctx;
-	const struct mxt_code_info *ci = mxt_code_info(s->code);
-	char who[MXT_ADDRSTRLEN];
-	double base;
+	struct list_copy *l = ctx;
 
 	if (l->only_state >= 0 && s->state != l->only_state)
 		return 0;
-	mxt_key_format(&s->key, who, sizeof(who));
-	base = mxt_model_expected(l->m, s, l->now);
-	if (l->w) {
-		mxt_jw_obj_open(l->w);
-		mxt_jw_kstr(l->w, "source", who);
-		mxt_jw_kstr(l->w, "state", mxt_state_name(s->state));
-		mxt_jw_kstr(l->w, "as", ci ? ci->as_tag : "");
-		mxt_jw_ku64(l->w, "first_seen", s->first_seen);
-		mxt_jw_ku64(l->w, "last_seen", s->last_seen);
-		mxt_jw_ku64(l->w, "last_session", s->last_session);
-		mxt_jw_ku64(l->w, "state_since", s->state_since);
-		mxt_jw_ku64(l->w, "days_active", s->days_active);
-		mxt_jw_key(l->w, "rate");
-		mxt_jw_double(l->w, s->r_slow, 2);
-		mxt_jw_key(l->w, "baseline");
-		mxt_jw_double(l->w, base, 2);
-		mxt_jw_kstr(l->w, "kernel_class", mxt_class_name(s->kclass));
-		mxt_jw_obj_close(l->w);
-	} else if (l->csv) {
-		fprintf(l->out, "%s,%s,%s,%u,%u,%u,%u,%u,%.2f,%.2f,%s\n", who, mxt_state_name(s->state),
-			ci ? ci->as_tag : "", s->first_seen, s->last_seen, s->last_session,
-			s->state_since, s->days_active, s->r_slow, base, mxt_class_name(s->kclass));
-	} else {
-		fprintf(l->out, "%-40s %-11s %-5s %4u %10.1f %10.1f\n", who, mxt_state_name(s->state),
-			ci ? ci->as_tag : "", s->days_active, s->r_slow, base);
-	}
+	if (l->n == l->cap)
+		return -ENOBUFS;
+	l->v[l->n].s = *s;
+	l->v[l->n].base = mxt_model_expected(l->m, s, l->now);
+	l->n++;
 	return 0;
+}
+
+/* Copy the records of a listing: the room is made outside the lock from a
+ * count taken under it, so the lock covers memory copies only. */
+static int list_copy_take(struct mxt_controller *c, struct list_copy *l)
+{
+	int rc = -ENOBUFS;
+
+	for (int attempt = 0; attempt < 4 && rc == -ENOBUFS; attempt++) {
+		size_t n;
+
+		pthread_mutex_lock(&c->lock);
+		n = mxt_model_count(c->model);
+		pthread_mutex_unlock(&c->lock);
+		free(l->v);
+		l->cap = n + n / 8 + 64;
+		l->v = calloc(l->cap, sizeof(*l->v)); /* zeroed: faulted in outside the lock */
+		if (!l->v)
+			return -ENOMEM;
+		l->n = 0;
+		pthread_mutex_lock(&c->lock);
+		rc = mxt_model_foreach(c->model, 0, list_copy_one, l);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return rc;
+}
+
+/* One row of a listing, as JSON, CSV or text. */
+static void list_print(FILE *out, struct mxt_jw *w, int csv, const struct list_row *r)
+{
+	const struct mxt_sender *s = &r->s;
+	const struct mxt_code_info *ci = mxt_code_info(s->code);
+	char who[MXT_ADDRSTRLEN];
+
+	mxt_key_format(&s->key, who, sizeof(who));
+	if (w) {
+		mxt_jw_obj_open(w);
+		mxt_jw_kstr(w, "source", who);
+		mxt_jw_kstr(w, "state", mxt_state_name(s->state));
+		mxt_jw_kstr(w, "as", ci ? ci->as_tag : "");
+		mxt_jw_ku64(w, "first_seen", s->first_seen);
+		mxt_jw_ku64(w, "last_seen", s->last_seen);
+		mxt_jw_ku64(w, "last_session", s->last_session);
+		mxt_jw_ku64(w, "state_since", s->state_since);
+		mxt_jw_ku64(w, "days_active", s->days_active);
+		mxt_jw_key(w, "rate");
+		mxt_jw_double(w, s->r_slow, 2);
+		mxt_jw_key(w, "baseline");
+		mxt_jw_double(w, r->base, 2);
+		mxt_jw_kstr(w, "kernel_class", mxt_class_name(s->kclass));
+		mxt_jw_obj_close(w);
+	} else if (csv) {
+		fprintf(out, "%s,%s,%s,%u,%u,%u,%u,%u,%.2f,%.2f,%s\n", who, mxt_state_name(s->state),
+			ci ? ci->as_tag : "", s->first_seen, s->last_seen, s->last_session,
+			s->state_since, s->days_active, s->r_slow, r->base, mxt_class_name(s->kclass));
+	} else {
+		fprintf(out, "%-40s %-11s %-5s %4u %10.1f %10.1f\n", who, mxt_state_name(s->state),
+			ci ? ci->as_tag : "", s->days_active, s->r_slow, r->base);
+	}
 }
 
 static int list_records(struct mxt_controller *c, FILE *out, int only_state, int json, int csv)
 {
+	struct list_copy l = { NULL, 0, 0, c->model, mxt_ctl_now(c), only_state };
 	struct mxt_jw w;
-	struct listing l = { out, json ? &w : NULL, only_state, csv, c->model, mxt_ctl_now(c) };
+	int rc = list_copy_take(c, &l);
 
+	if (rc) {
+		free(l.v);
+		return rc;
+	}
 	if (json) {
 		mxt_jw_init(&w, out);
 		mxt_jw_arr_open(&w);
@@ -833,13 +883,13 @@ static int list_records(struct mxt_controller *c, FILE *out, int only_state, int
 	} else {
 		fprintf(out, "%-40s %-11s %-5s %4s %10s %10s\n", "SOURCE", "STATE", "AS", "DAYS", "RATE/h", "BASE/h");
 	}
-	pthread_mutex_lock(&c->lock);
-	mxt_model_foreach(c->model, 0, list_one, &l);
-	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < l.n; i++)
+		list_print(out, json ? &w : NULL, csv, &l.v[i]);
 	if (json) {
 		mxt_jw_arr_close(&w);
 		mxt_jw_finish(&w); /* ends the line */
 	}
+	free(l.v);
 	return 0;
 }
 
