@@ -20,6 +20,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "addr.h"
 #include "controller.h"
 #include "fleet.h"
 #include "fleet_buf.h"
@@ -36,11 +37,12 @@
 #define RECORD_TTL       (40 * 86400)
 #define LOG_MAXLEN       "100000"
 #define OPS_MAXLEN       "10000"
-#define READ_COUNT       "1000"
+#define READ_COUNT       "64"     /* log entries per read: bounds one reply (each <= 622 kB) */
 #define BATCH_MAX        16384    /* source-hours per log entry */
 #define OPS_MAX          64
 #define OP_LEN           512
 #define NODES_MAX        64
+#define TOUCH_MAX        256      /* records to rewrite after an operator action */
 #define REFILL_CHUNK     1000
 #define APPLY_CHUNK      256      /* deltas applied per hold of the model's lock */
 
@@ -70,6 +72,13 @@ struct shard {
 	char last_err[128];
 };
 
+/* What status shows of a shard: a copy the thread publishes under f->lock. */
+struct shard_view {
+	int up;
+	uint64_t outages, last_ok;
+	char last_err[128];
+};
+
 /* Another node, as its heartbeat and its log entries show it. */
 struct node_view {
 	char name[MXT_FLEET_NAME_MAX];
@@ -86,6 +95,7 @@ struct mxt_fleet {
 	struct mxt_controller *c;
 	struct mxt_fleet_ring ring;
 	struct shard sh[MXT_FLEET_SHARDS_MAX];
+	struct shard_view shv[MXT_FLEET_SHARDS_MAX]; /* under lock */
 	int nsh;
 	unsigned int ops_shard, nodes_shard;
 	char k_log[160], k_ops[160], k_nodes[160], k_epoch[160];
@@ -99,6 +109,8 @@ struct mxt_fleet {
 	int nout;
 	char in_ops[OPS_MAX][OP_LEN];
 	int nin;
+	struct mxt_key touch[TOUCH_MAX]; /* sources an action changed here */
+	int ntouch;
 	int remote;
 	char inc[24];            /* this process, in every log entry */
 	struct node_view nodes[NODES_MAX];
@@ -120,6 +132,19 @@ static uint64_t mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Copy a shard's health for status (which runs on the main thread). */
+static void shard_publish(struct mxt_fleet *f, const struct shard *s)
+{
+	struct shard_view *v = &f->shv[s - f->sh];
+
+	pthread_mutex_lock(&f->lock);
+	v->up = s->up;
+	v->outages = s->outages;
+	v->last_ok = s->last_ok;
+	snprintf(v->last_err, sizeof(v->last_err), "%s", s->last_err);
+	pthread_mutex_unlock(&f->lock);
 }
 
 int mxt_fleet_config_check(const struct mxt_fleet_config *cfg, char *err, size_t errlen)
@@ -148,11 +173,12 @@ int mxt_fleet_config_check(const struct mxt_fleet_config *cfg, char *err, size_t
 
 static void shard_down(struct mxt_fleet *f, struct shard *s, const char *why)
 {
+	/* 'why' may be the context's own errstr: copy it before the free. */
+	snprintf(s->last_err, sizeof(s->last_err), "%s", why);
 	if (s->rc) {
 		redisFree(s->rc);
 		s->rc = NULL;
 	}
-	snprintf(s->last_err, sizeof(s->last_err), "%s", why);
 	s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
 	if (s->backoff_ms > BACKOFF_MAX_MS)
 		s->backoff_ms = BACKOFF_MAX_MS;
@@ -160,13 +186,14 @@ static void shard_down(struct mxt_fleet *f, struct shard *s, const char *why)
 	if (s->up) {
 		/* Logged once per outage; the retries are silent. */
 		mxt_log_warnx("FLEET redis %s down: %s (going on with the local view, deltas buffered)",
-			      s->ep.text, why);
+			      s->ep.text, s->last_err);
+		s->outages++;
 		pthread_mutex_lock(&f->lock);
 		f->st.outages++;
-		s->outages++;
 		pthread_mutex_unlock(&f->lock);
 	}
 	s->up = 0;
+	shard_publish(f, s);
 }
 
 static redisReply *cmd(struct shard *s, const char *fmt, ...)
@@ -250,6 +277,7 @@ static int shard_connect(struct mxt_fleet *f, struct shard *s)
 	freeReplyObject(r);
 	s->up = 1;
 	s->backoff_ms = 0;
+	shard_publish(f, s);
 	if (was_down) {
 		mxt_log_info("FLEET redis %s up again: merging buffered deltas", s->ep.text);
 		pthread_mutex_lock(&f->lock);
@@ -414,6 +442,14 @@ static void ack_batch(struct mxt_fleet *f, struct shard *s)
 
 /* ---- reading ------------------------------------------------------------ */
 
+/* One undecodable entry more (status reads the counters under the lock). */
+static void count_bad(struct mxt_fleet *f)
+{
+	pthread_mutex_lock(&f->lock);
+	f->st.bad++;
+	pthread_mutex_unlock(&f->lock);
+}
+
 /* The view of node 'name' (created), or NULL when the table is full. */
 static struct node_view *node_get(struct mxt_fleet *f, const char *name)
 {
@@ -471,7 +507,7 @@ static void read_log_entry(struct mxt_fleet *f, unsigned int si, const redisRepl
 
 	if (!n || !q || !b || !inc || n->type != REDIS_REPLY_STRING || q->type != REDIS_REPLY_STRING ||
 	    b->type != REDIS_REPLY_STRING || inc->type != REDIS_REPLY_STRING) {
-		f->st.bad++;
+		count_bad(f);
 		return;
 	}
 	if (!strcmp(n->str, f->cfg.node))
@@ -500,7 +536,7 @@ static void read_log_entry(struct mxt_fleet *f, unsigned int si, const redisRepl
 		if (rc == -ERANGE)
 			break;
 		if (rc < 0) {
-			f->st.bad++;
+			count_bad(f);
 			break;
 		}
 		if (applied_push(out, &d) < 0)
@@ -515,13 +551,13 @@ static void read_op_entry(struct mxt_fleet *f, const redisReply *fields)
 	char buf[OP_LEN], *argv[40];
 
 	if (!n || !c || n->type != REDIS_REPLY_STRING || c->type != REDIS_REPLY_STRING) {
-		f->st.bad++;
+		count_bad(f);
 		return;
 	}
 	if (!strcmp(n->str, f->cfg.node))
 		return;
 	if (mxt_fleet_op_parse(c->str, buf, sizeof(buf), argv, 40) < 0) {
-		f->st.bad++;
+		count_bad(f);
 		mxt_log_warnx("FLEET ignored an action from %s: '%.80s'", n->str, c->str);
 		return;
 	}
@@ -825,7 +861,12 @@ static void join(struct mxt_fleet *f)
 static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 {
 	char ops[OPS_MAX][OP_LEN], hb[128];
-	int nops = 0;
+	struct mxt_key touch[TOUCH_MAX];
+	struct touched {
+		int has;
+		uint8_t rec[MXT_HDB_RECORD_LEN];
+	} *tv = NULL;
+	int nops = 0, ntouch;
 	uint64_t t0 = mono_us(), now;
 	struct mxt_fleet_stats snap;
 
@@ -835,12 +876,26 @@ static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 		memcpy(ops, f->out_ops, sizeof(ops[0]) * (size_t)nops);
 		f->nout = 0;
 	}
+	ntouch = f->ntouch;
+	memcpy(touch, f->touch, sizeof(touch[0]) * (size_t)ntouch);
+	f->ntouch = 0;
 	now = f->now;
 	snap = f->st;
 	snap.backlog = mxt_fleet_buf_backlog(f->buf);
 	snap.dropped = f->buf->dropped;
 	pthread_mutex_unlock(&f->lock);
 
+	if (ntouch && (tv = calloc((size_t)ntouch, sizeof(*tv)))) {
+		/* The records as the actions left them (or gone: forget), so
+		 * that a joining node does not learn the state before them. */
+		pthread_mutex_lock(&f->c->lock);
+		for (int i = 0; i < ntouch; i++) {
+			const struct mxt_sender *rec = mxt_model_lookup(f->c->model, &touch[i]);
+
+			tv[i].has = rec && mxt_hdb_encode(rec, tv[i].rec, sizeof(tv[i].rec)) > 0;
+		}
+		pthread_mutex_unlock(&f->c->lock);
+	}
 	for (int si = 0; si < f->nsh; si++) {
 		struct shard *s = &f->sh[si];
 		int nrep = 0, batch_rep = -1, xread_rep, nodes_rep = -1, ops_rep = -1, up = 0, err = 0;
@@ -861,6 +916,19 @@ static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 				continue;
 			nrep += n;
 			batch_rep = nrep - 1;
+		}
+		for (int i = 0; tv && i < ntouch; i++) {
+			char key[200];
+
+			if (mxt_fleet_ring_shard(&f->ring, &touch[i]) != (unsigned)si)
+				continue;
+			mxt_fleet_key_record(key, sizeof(key), f->cfg.fleet, &touch[i]);
+			if (tv[i].has)
+				redisAppendCommand(s->rc, "SET %s %b EX %d", key, tv[i].rec,
+						   (size_t)MXT_HDB_RECORD_LEN, RECORD_TTL);
+			else
+				redisAppendCommand(s->rc, "DEL %s", key);
+			nrep++;
 		}
 		if ((unsigned)si == f->ops_shard && nops) {
 			for (int i = 0; i < nops; i++)
@@ -923,6 +991,8 @@ static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 		pthread_mutex_lock(&f->lock);
 		f->st.round_trips++;
 		pthread_mutex_unlock(&f->lock);
+		if (err)
+			shard_publish(f, s);
 	}
 	if (nops) {
 		/* Not sent (the ops shard went down): back to the queue front. */
@@ -934,6 +1004,7 @@ static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 		}
 		pthread_mutex_unlock(&f->lock);
 	}
+	free(tv);
 	pthread_mutex_lock(&f->lock);
 	f->st.exchange_usec_last = mono_us() - t0;
 	pthread_mutex_unlock(&f->lock);
@@ -1144,6 +1215,15 @@ void mxt_fleet_announce(struct mxt_fleet *f, int argc, char *const *argv)
 	    mxt_fleet_op_format(line, sizeof(line), argc, argv) < 0)
 		return;
 	pthread_mutex_lock(&f->lock);
+	/* Two words: release, reset or forget of one source. */
+	if (argc == 2 && f->ntouch < TOUCH_MAX) {
+		struct mxt_addr a;
+
+		/* kcfg is the main thread's, and so is this call. */
+		if (mxt_addr_parse(argv[1], &a) == 0 &&
+		    mxt_key_from_addr(&f->touch[f->ntouch], &a, f->c->kcfg.v4_prefix, f->c->kcfg.v6_prefix) == 0)
+			f->ntouch++;
+	}
 	if (f->nout == OPS_MAX)
 		f->st.ops_dropped++;
 	else
@@ -1167,12 +1247,14 @@ void mxt_fleet_get_stats(struct mxt_fleet *f, struct mxt_fleet_stats *st)
 	pthread_mutex_unlock(&f->lock);
 }
 
-static int shards_up(const struct mxt_fleet *f)
+static int shards_up(struct mxt_fleet *f)
 {
 	int up = 0;
 
+	pthread_mutex_lock(&f->lock);
 	for (int i = 0; i < f->nsh; i++)
-		up += f->sh[i].up;
+		up += f->shv[i].up;
+	pthread_mutex_unlock(&f->lock);
 	return up;
 }
 
@@ -1221,7 +1303,7 @@ void mxt_fleet_status_brief(struct mxt_fleet *f, FILE *out, struct mxt_jw *w)
 void mxt_fleet_status(struct mxt_fleet *f, FILE *out, int json)
 {
 	struct node_view nodes[NODES_MAX];
-	struct shard sh[MXT_FLEET_SHARDS_MAX];
+	struct shard_view sh[MXT_FLEET_SHARDS_MAX];
 	int nn;
 	uint64_t now;
 
@@ -1229,9 +1311,9 @@ void mxt_fleet_status(struct mxt_fleet *f, FILE *out, int json)
 	pthread_mutex_lock(&f->lock);
 	nn = f->nnodes;
 	memcpy(nodes, f->nodes, sizeof(nodes[0]) * (size_t)nn);
+	memcpy(sh, f->shv, sizeof(sh[0]) * (size_t)f->nsh);
 	now = f->now;
 	pthread_mutex_unlock(&f->lock);
-	memcpy(sh, f->sh, sizeof(sh[0]) * (size_t)f->nsh);
 	if (json) {
 		struct mxt_jw w;
 
@@ -1243,7 +1325,7 @@ void mxt_fleet_status(struct mxt_fleet *f, FILE *out, int json)
 		mxt_jw_arr_open(&w);
 		for (int i = 0; i < f->nsh; i++) {
 			mxt_jw_obj_open(&w);
-			mxt_jw_kstr(&w, "endpoint", sh[i].ep.text);
+			mxt_jw_kstr(&w, "endpoint", f->sh[i].ep.text);
 			mxt_jw_kstr(&w, "health", sh[i].up ? "up" : "down");
 			mxt_jw_ku64(&w, "outages", sh[i].outages);
 			mxt_jw_ku64(&w, "last_ok", sh[i].last_ok);
@@ -1271,7 +1353,7 @@ void mxt_fleet_status(struct mxt_fleet *f, FILE *out, int json)
 	mxt_fleet_status_brief(f, out, NULL);
 	fprintf(out, "%-40s %-6s %8s  %s\n", "ENDPOINT", "HEALTH", "OUTAGES", "LAST ERROR");
 	for (int i = 0; i < f->nsh; i++)
-		fprintf(out, "%-40s %-6s %8llu  %s\n", sh[i].ep.text, sh[i].up ? "up" : "down",
+		fprintf(out, "%-40s %-6s %8llu  %s\n", f->sh[i].ep.text, sh[i].up ? "up" : "down",
 			(unsigned long long)sh[i].outages, sh[i].last_err[0] ? sh[i].last_err : "-");
 	fprintf(out, "%-24s %8s %8s %8s %9s\n", "NODE", "LAG(s)", "BACKLOG", "DROPPED", "SHARDS_UP");
 	for (int i = 0; i < nn; i++)

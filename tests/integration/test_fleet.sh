@@ -24,23 +24,26 @@
 #   redis_outage           both shards stopped for 5 s under traffic: every
 #                          policy request answered; afterwards the hour's
 #                          totals in Redis equal the sum the nodes admitted
-#   redis_refill           both shards killed and restarted empty: the nodes
+#   redis_refill           both shards killed, traffic without them, then
+#                          restarted empty: every request answered; the nodes
 #                          write the sender records and hour counts again
 #   two_shards             every source's keys are on exactly one shard
 #   join_learns_history    a node restarted without its LMDB history learns
 #                          the shared records before it answers
+#   join_redis_down        a node started while Redis does not answer waits
+#                          fleet_join_timeout, then answers from its own view
 #   postfix_two_nodes      real Postfix on nodes 1 and 2 (XCLIENT gives the
 #                          sessions a 198.18 client address): a new sender
 #                          alternating between them gets one allowance
 #
 # Addresses: sources in 198.18.0.0/15 only (policy requests carry them as
 # text; no packets are sent).  Run as root: bash tests/integration/test_fleet.sh
-# About 90 s.
+# About 3 min.
 
 # The perl program below is single-quoted on purpose.
 # shellcheck disable=SC2016
 
-: "${MXT_TEST_TIMEOUT:=240}"
+: "${MXT_TEST_TIMEOUT:=360}" # ~3 min on a quiet machine; the shared one is slower
 export MXT_TEST_TIMEOUT
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -66,6 +69,7 @@ W=198.18.7.4    # the same, node 1 only
 J=198.18.7.5    # established, jumps 20x
 O=198.18.7.6    # established, traffic during the outage
 P=198.18.7.7    # new sender through the two Postfix instances
+R=198.18.7.8    # new sender while there is no Redis
 CONN=198.18.9.0/24
 
 # Nodes 2 and 3: their own namespaces, each with a veth pair of its own
@@ -354,11 +358,21 @@ t_actions_shared() {
 	nc 2 forget "$X" >/dev/null
 	expect_true "forget on node 2 -> untracked everywhere" "$(all_ex "$X" tracked)" \
 		wait_until 5 all_same "$X" tracked false
+	expect_true "forget also removes X's shared record" "present" \
+		wait_until 5 record_absent "$X"
 	nc 3 allow add "$CONN" >/dev/null
 	expect_true "allow add on node 3 -> node 1 and 2 kernel allowlists" \
 		"n1: $(jget "$(nc 1 allow list --json)" '[.allow[].cidr] | join(",")') n2: $(jget "$(nc 2 allow list --json)" '[.allow[].cidr] | join(",")')" \
 		wait_until 5 allowed_everywhere "$CONN"
 	expect_true "applied line in node 2's log" "absent" grep -q "FLEET applied 'allow add $CONN'" "$MXT_WORK/n2/daemon.log"
+}
+
+# record_absent ADDR: no shard holds ADDR's sender record.
+record_absent() {
+	local i
+	for i in 1 2; do
+		[ "$(rcli "$i" exists "mxt:$FLEET:r:$(hexkey "$1")")" = 0 ] || return 1
+	done
 }
 
 # allowed_everywhere CIDR: in the kernel allowlist of nodes 1 and 2.
@@ -394,18 +408,26 @@ t_redis_outage() {
 }
 
 t_redis_refill() {
-	local hour adm hx
-	adm=$(ex 1 "$O" used)
+	local hour adm hx out ro
 	hour=$(($(ex 1 "$O" now) / 3600))
+	adm=$(ex 1 "$O" used)
 	kill -KILL "${REDIS_PID[1]}" "${REDIS_PID[2]}"
 	wait "${REDIS_PID[1]}" "${REDIS_PID[2]}" 2>/dev/null
 	rm -f "$MXT_WORK"/redis*/redis.sock
+	# A new sender while there is no Redis at all: each node decides from
+	# its own view (10 sessions each, under its allowance of 20).
+	out=$(pc "1 2 3" "$R" 30 50)
+	note "new sender without Redis: $out"
+	expect_eq "policy requests unanswered without Redis" "$(field "$out" unanswered)" 0
+	ro=$(field "$out" admitted)
 	redis_start 1 && redis_start 2
 	hx=$(hexkey "$Z")
 	expect_true "sender record of Z back in Redis" "absent" \
 		wait_until 20 sh -c "[ \"\$(timeout 5 redis-cli -s $MXT_WORK/redis1/redis.sock exists mxt:$FLEET:r:$hx)\$(timeout 5 redis-cli -s $MXT_WORK/redis2/redis.sock exists mxt:$FLEET:r:$hx)\" != 00 ]"
 	wait_until 20 settled
 	expect_eq "hour total of O refilled" "$(hour_sum "$O" "$hour")" "$adm"
+	expect_eq "R: every node counts every node's sessions after the merge" "$(all_ex "$R" used)" "$ro $ro $ro"
+	expect_eq "R: hour total in Redis = sum the nodes admitted" "$(hour_sum "$R" "$hour")" "$ro"
 	expect_range "refills counted (node 1)" "$(fst 1 refills)" 1 100
 }
 
@@ -430,6 +452,27 @@ t_join_learns_history() {
 	expect_true "join logged" "$(grep FLEET "$MXT_WORK/n3/daemon.log" | tail -1)" grep -q "FLEET joined $FLEET as n3" "$MXT_WORK/n3/daemon.log"
 	expect_eq "node 3 knows Z without its LMDB" "$(ex 3 "$Z" state)" established
 	expect_range "records learned" "$(fst 3 joined_records)" 3 100000
+}
+
+t_join_redis_down() {
+	local t0 out
+	bg_stop "${D_PID[3]}" TERM
+	kill -STOP "${REDIS_PID[1]}" "${REDIS_PID[2]}"
+	t0=$SECONDS
+	expect_true "node 3 starts with Redis stopped" "no START" node_start 3
+	note "node 3 started after $((SECONDS - t0)) s (fleet_join_timeout = 5)"
+	expect_true "join incomplete logged" "$(grep FLEET "$MXT_WORK/n3/daemon.log" | tail -1)" \
+		grep -q "FLEET join of $FLEET incomplete" "$MXT_WORK/n3/daemon.log"
+	out=$(pc "3" 198.18.7.30 3 0)
+	expect_eq "node 3 answers from its own view" "$(field "$out" unanswered)" 0
+	expect_eq "node 3's view is local" "$(fst 3 view)" local
+	kill -CONT "${REDIS_PID[1]}" "${REDIS_PID[2]}"
+	expect_true "node 3 back on the fleet view" "$(fst 3 view)" wait_until 30 fleet_view 3
+}
+
+# fleet_view N: node N decides from the fleet's view (every shard up).
+fleet_view() {
+	[ "$(fst "$1" view)" = fleet ]
 }
 
 # swaks_xc N ADDR: one message through node N's Postfix, as if from ADDR
@@ -480,7 +523,7 @@ advance "$adv" || { fail setup "clock advance: got failure, want the test clock"
 
 # FLEET_ONLY="name ..." runs only those cases (while working on one).
 for t in fleet_up shared_allowance established_together jump_throttled actions_shared \
-	redis_outage redis_refill two_shards join_learns_history postfix_two_nodes; do
+	redis_outage redis_refill two_shards join_learns_history join_redis_down postfix_two_nodes; do
 	[ -n "${FLEET_ONLY:-}" ] && [[ " $FLEET_ONLY " != *" $t "* ]] && continue
 	run_test "$t" "t_$t"
 done
