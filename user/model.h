@@ -217,7 +217,7 @@ struct mxt_sender {
 	uint8_t  flags;         /* MXT_SF_* */
 	uint8_t  wd_days;       /* active days learned into wd[] (saturates) */
 	uint8_t  we_days;       /* active days learned into we[] (saturates) */
-	uint8_t  pad;
+	uint8_t  sess;          /* SESS_* of the current session (not persisted) */
 	uint16_t days_active;   /* clean days (saturates) */
 	uint16_t day_deferred;  /* attempts deferred in the current day (saturates) */
 	uint16_t hour_sessions; /* sessions admitted in 'hour' (saturates) */
@@ -239,6 +239,41 @@ struct mxt_sender {
 	float    rps;           /* baseline recipients per session */
 	uint16_t wd[24];        /* weekday profile, sessions/h, bfloat16 */
 	uint16_t we[8];         /* weekend profile (3-hour blocks), bfloat16 */
+	/* history schema 2 */
+	float    cusum;         /* CUSUM of new sessions over cusum_k x E (sessions) */
+	float    backlog;       /* deferred sessions not seen again yet (retries to come) */
+	uint32_t cusum_t;       /* unix s 'cusum' was drained to */
+	uint16_t hour_demand;   /* new (not retried) CONNECT attempts in 'hour' (saturates) */
+	uint16_t hour_peak;     /* highest fast rate of new sessions in 'hour', sessions/h */
+	uint16_t day_bdef;      /* attempts deferred by a new-sender budget in the current day */
+	uint16_t trig_rate;     /* THROTTLED: rate of the check that fired, per h (bfloat16) */
+	uint16_t trig_base;     /* ... the baseline it was judged against (bfloat16) */
+	uint16_t trig_thr;      /* ... and the threshold it passed (bfloat16) */
+	uint16_t burst;         /* usual peak fast rate of an active hour, sessions/h (bfloat16) */
+	uint8_t  trig;          /* enum mxt_check that fired (THROTTLED/BLOCKED) */
+	uint8_t  end_why;       /* enum mxt_end: how the last throttle or block ended */
+	uint8_t  disp;          /* dispersion of hourly counts (variance/mean), x 1/8 */
+	uint16_t wk_seen;       /* 2 bits per weekday (local): weeks learned into wk[], 0..3 */
+	uint8_t  wk[84];        /* hour-of-week profile: 4 bits per hour, 2^(v/4) x the day-type baseline */
+};
+
+/* The rate checks of an ESTABLISHED sender (mxt_sender.trig). */
+enum mxt_check {
+	MXT_CHECK_NONE = 0,
+	MXT_CHECK_FAST,       /* fast rate far above the baseline and its usual bursts */
+	MXT_CHECK_SUSTAINED,  /* CUSUM: more sessions than cusum_k x baseline, with evidence */
+	MXT_CHECK_RCPT,       /* recipients per hour far above the baseline */
+	MXT_CHECK_SYN,        /* SYN rate above the block threshold */
+	MXT_CHECK_MAX
+};
+
+/* How the last throttle or block ended (mxt_sender.end_why). */
+enum mxt_end {
+	MXT_END_NONE = 0,
+	MXT_END_RATE,         /* its rate stayed below the release threshold for the cool-down */
+	MXT_END_TIME,         /* throttle_max reached: throttles are bounded */
+	MXT_END_OPERATOR,     /* mxthrottle release */
+	MXT_END_MAX
 };
 
 /* A change of a source's kernel policy, for the daemon to write. */
@@ -249,6 +284,7 @@ struct mxt_model_change {
 	uint32_t klass;         /* MXT_CLASS_*; MXT_CLASS_UNKNOWN: delete the entry */
 	uint32_t flags;         /* MXT_POLICY_F_OVERRIDE when 'limit' applies */
 	struct mxt_limit limit; /* derived (mxt_limit_derive, 1 share) */
+	char why[160];          /* what the logs say about it: mxt_model_why() of the record */
 };
 
 /* Called by mxt_model_tick() for each change; must not call into the model. */
@@ -362,6 +398,13 @@ const char *mxt_state_name(enum mxt_state s);        /* "graylisted" */
 const char *mxt_obs_kind_name(enum mxt_obs_kind k);  /* "connect" */
 /* Expected sessions/h of a record at 'now' (the baseline E above). */
 double mxt_model_expected(const struct mxt_model *m, const struct mxt_sender *s, uint64_t now);
+/* Why 's' is in its state, one line, the same words for the syslog line,
+ * explain and history export: "check=fast rate=4000.0/h baseline=200.0/h
+ * ratio=20.0 threshold=1000.0/h", "released=time after 14400 s", ... */
+int mxt_model_why(const struct mxt_sender *s, char *buf, size_t len);
+/* Names of the checks and ends ("fast", "sustained", ...; "rate", "time", ...). */
+const char *mxt_check_name(enum mxt_check c);
+const char *mxt_end_name(enum mxt_end e);
 /* bfloat16 <-> float, as used by the profiles. */
 float mxt_bf16_to_float(uint16_t v);
 uint16_t mxt_float_to_bf16(float f);
