@@ -452,10 +452,10 @@ static void fold_week(const struct mxt_model_params *p, struct mxt_sender *s, ui
 	/* only an excess beyond Poisson noise (2 sigma) is a weekly pattern:
 	 * stacked maxima of noise would inflate the baseline */
 	double q = demand / (base + 2.0 * sqrt(base));
-	double target = q > 1.0 ? dmin(15.0, 4.0 * log2(q)) : 0.0, a;
+	double target = q > 1.19 ? dmin(15.0, 4.0 * log2(q)) : 0.0, a; /* >= one step */
 
 	a = throttled ? 0.5 : dmax(1.0 / p->week_memory, 1.0 / (n + 1.0));
-	wk_set(s, i, (unsigned int)lround(v + a * (target - v)));
+	wk_set(s, i, (unsigned int)floor(v + a * (target - v) + 0.5));
 	if (hod(L) == 12 && n < 3)
 		s->wk_seen = (uint16_t)(s->wk_seen + (1u << (2 * dow)));
 }
@@ -751,10 +751,31 @@ static void end_day(const struct mxt_model_params *p, struct mxt_sender *s, uint
 		s->flags |= MXT_SF_DAY_BAD;
 }
 
+/* A weekend hour above what was expected of it (beyond noise) means the
+ * sender grew since its last weekday: the weekday profile is raised by a
+ * share of that, so Monday is not judged by last Friday. */
+static void weekend_level(const struct mxt_model_params *p, struct mxt_sender *s, uint32_t H)
+{
+	double e, x = s->hour_sessions, f;
+	unsigned int i;
+
+	if (s->state != MXT_STATE_ESTABLISHED || !s->we_days || !s->wd_days ||
+	    !is_weekend(local_hour(p, H)))
+		return;
+	e = dmax(expected_dt(p, s, (uint64_t)H * HOUR), (double)p->baseline_floor);
+	if (x <= e + 2.0 * sqrt(e))
+		return;
+	f = dmin(1.0 + (x / e - 1.0) / 8.0, 1.25);
+	for (i = 0; i < 24; i++)
+		s->wd[i] = mxt_float_to_bf16((float)(BF(s->wd[i]) * f));
+}
+
 /* The sustained check's threshold at baseline E (sessions). */
 static double cusum_limit(const struct mxt_model_params *p, const struct mxt_sender *s, double E)
 {
-	return p->cusum_z * sqrt(p->cusum_k * E * dmax(1.0, s->disp / 8.0)) + p->cusum_min;
+	/* plus one of its usual bursts: a NAT's cluster is not a trend */
+	return p->cusum_z * sqrt(p->cusum_k * E * dmax(1.0, s->disp / 8.0)) + p->cusum_min +
+	       BF(s->burst) * p->rate_fast_window / 3600.0;
 }
 
 /* Move the hour counters to hour Hn: fold the finished hours of an active
@@ -763,13 +784,19 @@ static void rollover(const struct mxt_model_params *p, struct mxt_sender *s, uin
 		     struct mxt_model_counts *cnt)
 {
 	uint32_t Hc = s->hour, d, end, x;
-	int active, frozen;
+	int active, frozen, learn_thr;
 
 	if (Hn <= Hc)
 		return;
 	d = day_of(s, Hc);
 	active = (s->day_sessions + (uint32_t)s->day_deferred) > 0;
 	frozen = s->state == MXT_STATE_THROTTLED || s->state == MXT_STATE_BLOCKED;
+	/* A moderate, sustained excess teaches what was admitted (at most
+	 * twice its baseline an hour): a sender whose growth outran its
+	 * baseline catches up within days instead of cycling through
+	 * throttles until its mail expires.  Fast and recipient jumps teach
+	 * nothing. */
+	learn_thr = s->state == MXT_STATE_THROTTLED && s->trig == MXT_CHECK_SUSTAINED;
 	if (active && s->state != MXT_STATE_GRAYLISTED)
 		fold_week(p, s, Hc, s->hour_demand, frozen || (s->flags & MXT_SF_NOLEARN));
 	/* an hour that pushed the sustained check past half its threshold is
@@ -780,6 +807,7 @@ static void rollover(const struct mxt_model_params *p, struct mxt_sender *s, uin
 	if (active && !(s->flags & MXT_SF_NOLEARN)) {
 		if (s->state == MXT_STATE_ESTABLISHED && (s->wd_days || s->we_days))
 			fold_noise(p, s, Hc);
+		weekend_level(p, s, Hc);
 		fold(p, s, Hc, s->hour_sessions, s->hour_rcpts);
 	}
 	end = day_end(s, d);
@@ -797,7 +825,7 @@ static void rollover(const struct mxt_model_params *p, struct mxt_sender *s, uin
 	s->hour_demand = 0;
 	s->hour_peak = 0;
 	s->flags &= (uint8_t)~MXT_SF_NOLEARN;
-	if (frozen)
+	if (frozen && !learn_thr)
 		s->flags |= MXT_SF_NOLEARN;
 	if (day_of(s, Hn) != d)
 		end_day(p, s, d, cnt);
@@ -1311,12 +1339,20 @@ static void pfx_take(struct mxt_model *m, const struct mxt_key *k, uint64_t now)
 	e->tat = pfx_tat(e, &pk, now) + 3600.0 / m->p.prefix_budget;
 }
 
+/* 1 for a sender back on probation after an absence, with the profile it
+ * had (model.h, PROBATION). */
+static inline int returning(const struct mxt_model_params *p, const struct mxt_sender *s)
+{
+	return s->state == MXT_STATE_GRAYLISTED && (s->wd_days || s->we_days) &&
+	       (uint64_t)s->state_since >= (uint64_t)s->first_seen + p->absence_reset;
+}
+
 /* 1 when a CONNECT of 's' draws on its prefix's budget: day-0 senders
- * without a profile of their own (a returning sender has one). */
+ * that are not returning. */
 static inline int pfx_applies(const struct mxt_model_params *p, const struct mxt_sender *s)
 {
 	return p->prefix_budget && s->state == MXT_STATE_GRAYLISTED && s->days_active == 0 &&
-	       !s->wd_days && !s->we_days;
+	       !returning(p, s);
 }
 
 /* Would the new-sender budget admit a session at 'now'?  *wait = s until it would. */
@@ -1398,7 +1434,7 @@ static int evaluate(const struct mxt_model *m, const struct mxt_sender *s, uint6
 	case MXT_STATE_GRAYLISTED:
 		code = MXT_CODE_OK_PROBATION;
 		allow = sched(p, s->days_active);
-		if (s->wd_days || s->we_days) /* back after an absence: its own level */
+		if (returning(p, s)) /* back after an absence: its own level */
 			allow = dmax(allow, E);
 		d->allowance = allow;
 		d->next_change = (uint64_t)day_end(s, day_of(s, H)) * HOUR;
@@ -1558,7 +1594,9 @@ static void check_jump(struct mxt_model *m, struct mxt_sender *s, uint64_t now)
 		which = MXT_CHECK_SUSTAINED;
 		rate = s->r_slow;
 		thr = p->cusum_k * E;
-	} else if (!grace && s->rr > th.jump_rcpt) {
+	} else if (!grace && s->rr > th.jump_rcpt && s->rr > 2.0 * dmax(s->rps, 1.0) * s->r_slow) {
+		/* recipients out of proportion to the sessions: more sessions
+		 * alone (a NAT's burst) are the session checks' business */
 		which = MXT_CHECK_RCPT;
 		rate = s->rr;
 		base = E * dmax(s->rps, 1.0);
@@ -1573,7 +1611,9 @@ static void check_jump(struct mxt_model *m, struct mxt_sender *s, uint64_t now)
 	s->trig_base = mxt_float_to_bf16((float)base);
 	s->trig_thr = mxt_float_to_bf16((float)thr);
 	s->end_why = MXT_END_NONE;
-	s->flags |= MXT_SF_NOLEARN | MXT_SF_DAY_BAD;
+	s->flags |= MXT_SF_DAY_BAD;
+	if (which != MXT_CHECK_SUSTAINED)
+		s->flags |= MXT_SF_NOLEARN;
 	rates_at(p, s, now, r);
 	s->cool_from = release_time(p, r, &th, now);
 	update_policy(p, s, th.jump_slow);
