@@ -32,6 +32,7 @@
 
 _Static_assert(sizeof(struct mxt_sender) <= 280, "mxt_sender must stay <= 280 bytes");
 
+#define RETRY_MIN 300.0       /* s: an MTA's minimal backoff after a deferral */
 #define SESS_RETRY    0x1     /* the current session was taken for a retry */
 #define SESS_DEFERRED 0x2     /* the current session was deferred (counted once in backlog) */
 #define PFX_SLOTS 4096        /* new-sender budgets per /24 or /48, direct-mapped */
@@ -476,11 +477,11 @@ static void fold_noise(const struct mxt_model_params *p, struct mxt_sender *s, u
 	s->disp = (uint8_t)lround(dmin(cur, 31.0) * 8.0);
 	{
 		/* bursts are a property of the sender (a NAT's users, queue
-		 * runs), not of the hour: learned in absolute terms, quickly
-		 * up and slowly down */
-		double b = s->hour_peak, cb = BF(s->burst);
+		 * runs), not of the hour: learned as the peak's excess over the
+		 * hour's rate, in absolute terms, faster up than down */
+		double b = dmax(0.0, s->hour_peak - x), cb = BF(s->burst);
 
-		cb += (b - cb) / (b > cb ? 4.0 : 32.0);
+		cb += (b - cb) / (b > cb ? 8.0 : 32.0);
 		s->burst = mxt_float_to_bf16((float)cb);
 	}
 }
@@ -529,6 +530,11 @@ static void decay(const struct mxt_model_params *p, struct mxt_sender *s, uint64
 
 		s->backlog = b < 0.05 ? 0.0f : (float)b;
 	}
+	if (s->young > 0) {
+		double y = s->young * exp(-(double)(t32(now) - s->rate_t) / RETRY_MIN);
+
+		s->young = y < 0.05 ? 0.0f : (float)y;
+	}
 	s->rate_t = t32(now);
 }
 
@@ -548,7 +554,7 @@ static void thresholds_for(const struct mxt_model_params *p, const struct mxt_se
 	/* a sender whose sessions come in bursts (queue runs, a NAT, batches)
 	 * is judged against its own usual bursts */
 	t->jump_fast = dmax(dmax(p->jump_factor * E, E + p->jump_fast_margin),
-			    p->burst_factor * BF(s->burst));
+			    E + p->burst_factor * BF(s->burst));
 	t->jump_rcpt = dmax(p->jump_factor * E * rps, E * rps + p->rcpt_jump_margin);
 	t->rel_slow = dmax(p->release_factor * E, E + p->jump_margin);
 	t->rel_fast = t->jump_fast;
@@ -770,6 +776,23 @@ static void weekend_level(const struct mxt_model_params *p, struct mxt_sender *s
 		s->wd[i] = mxt_float_to_bf16((float)(BF(s->wd[i]) * f));
 }
 
+/* 1 within throttle_grace after a throttle ended. */
+static inline int in_grace(const struct mxt_model_params *p, const struct mxt_sender *s,
+			   uint64_t now)
+{
+	return (s->flags & MXT_SF_COOLED) &&
+	       (uint64_t)t32(now) < (uint64_t)s->state_since + p->throttle_grace;
+}
+
+/* The sustained check's reference, x baseline: cusum_k, or jump_factor in
+ * the grace after a throttle (its MTA flushes what was deferred, in queue
+ * runs; only a renewed jump counts). */
+static inline double cusum_ref(const struct mxt_model_params *p, const struct mxt_sender *s,
+			       uint64_t now)
+{
+	return in_grace(p, s, now) ? p->jump_factor : p->cusum_k;
+}
+
 /* The sustained check's threshold at baseline E (sessions). */
 static double cusum_limit(const struct mxt_model_params *p, const struct mxt_sender *s, double E)
 {
@@ -805,7 +828,9 @@ static void rollover(const struct mxt_model_params *p, struct mxt_sender *s, uin
 	    s->cusum > cusum_limit(p, s, expected_at(p, s, (uint64_t)Hc * HOUR)) / 2)
 		s->flags |= MXT_SF_NOLEARN;
 	if (active && !(s->flags & MXT_SF_NOLEARN)) {
-		if (s->state == MXT_STATE_ESTABLISHED && (s->wd_days || s->we_days))
+		/* not from a grace hour: a queue flush is no usual burst */
+		if (s->state == MXT_STATE_ESTABLISHED && (s->wd_days || s->we_days) &&
+		    !in_grace(p, s, (uint64_t)Hc * HOUR))
 			fold_noise(p, s, Hc);
 		weekend_level(p, s, Hc);
 		fold(p, s, Hc, s->hour_sessions, s->hour_rcpts);
@@ -1317,7 +1342,9 @@ static int pfx_ok(const struct mxt_model *m, const struct mxt_key *k, uint64_t n
 		return 1;
 	e = pfx_slot(m, k, &pk);
 	iv = 3600.0 / m->p.prefix_budget;
-	tol = iv * (dmax(1.0, floor(m->p.prefix_budget / 6.0)) - 1.0);
+	/* burst: a tenth of an hour, and at least one newcomer's own allowance,
+	 * so one sender alone in its prefix is limited by its allowance only */
+	tol = iv * (dmax((double)sched(&m->p, 0), floor(m->p.prefix_budget / 6.0)) - 1.0);
 	tat = pfx_tat(e, &pk, now);
 	if (tat - (double)now <= tol)
 		return 1;
@@ -1582,8 +1609,7 @@ static void check_jump(struct mxt_model *m, struct mxt_sender *s, uint64_t now)
 	thresholds_for(p, s, E, &th);
 	/* After a throttle its MTA flushes the deferred mail in queue runs:
 	 * judge sustained excess only (retries are not counted in it). */
-	grace = (s->flags & MXT_SF_COOLED) &&
-		(uint64_t)t32(now) < (uint64_t)s->state_since + p->throttle_grace;
+	grace = in_grace(p, s, now);
 	h = cusum_limit(p, s, E);
 	if (!grace && s->r_fast > th.jump_fast &&
 	    s->r_fast * p->rate_fast_window / 3600.0 >= p->fast_min_count) {
@@ -1593,7 +1619,7 @@ static void check_jump(struct mxt_model *m, struct mxt_sender *s, uint64_t now)
 	} else if (s->cusum > h) {
 		which = MXT_CHECK_SUSTAINED;
 		rate = s->r_slow;
-		thr = p->cusum_k * E;
+		thr = cusum_ref(p, s, now) * E;
 	} else if (!grace && s->rr > th.jump_rcpt && s->rr > 2.0 * dmax(s->rps, 1.0) * s->r_slow) {
 		/* recipients out of proportion to the sessions: more sessions
 		 * alone (a NAT's burst) are the session checks' business */
@@ -1625,7 +1651,7 @@ static void cusum_add(const struct mxt_model_params *p, struct mxt_sender *s, ui
 {
 	uint32_t t = t32(now);
 	double dt = t > s->cusum_t ? (double)(t - s->cusum_t) : 0.0;
-	double c = s->cusum - p->cusum_k * expected_at(p, s, now) * dt / 3600.0;
+	double c = s->cusum - cusum_ref(p, s, now) * expected_at(p, s, now) * dt / 3600.0;
 
 	s->cusum = (float)(dmax(0.0, c) + 1.0);
 	s->cusum_t = t;
@@ -1717,7 +1743,9 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 		 * for a retry: it counts throttle_retry_weight in the rates and
 		 * nothing in the demand, so an MTA's own queue neither keeps a
 		 * throttle going nor starts a new one. */
-		s->sess = s->backlog >= 1.0f ? SESS_RETRY : 0;
+		/* an MTA retries no sooner than its minimal backoff (Postfix:
+		 * 300 s): the sessions right after a deferral are new ones */
+		s->sess = s->backlog - s->young >= 1.0f ? SESS_RETRY : 0;
 		if (s->sess & SESS_RETRY)
 			s->backlog -= 1.0f;
 	}
@@ -1773,6 +1801,7 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 			inc16(&s->day_bdef);
 		if (!(s->sess & SESS_DEFERRED)) {
 			s->backlog += 1.0f; /* one retry to come per deferred session */
+			s->young += 1.0f;
 			s->sess |= SESS_DEFERRED;
 		}
 		m->c.deferred[d->code]++;

@@ -242,6 +242,7 @@ struct mxt_sender {
 	/* history schema 2 */
 	float    cusum;         /* CUSUM of new sessions over cusum_k x E (sessions) */
 	float    backlog;       /* deferred sessions not seen again yet (retries to come) */
+	float    young;         /* ... of which deferred within the last minimal backoff (300 s) */
 	uint32_t cusum_t;       /* unix s 'cusum' was drained to */
 	uint16_t hour_demand;   /* new (not retried) CONNECT attempts in 'hour' (saturates) */
 	uint16_t hour_peak;     /* highest fast rate of new sessions in 'hour', sessions/h */
