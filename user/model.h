@@ -217,7 +217,7 @@ struct mxt_sender {
 	uint8_t  flags;         /* MXT_SF_* */
 	uint8_t  wd_days;       /* active days learned into wd[] (saturates) */
 	uint8_t  we_days;       /* active days learned into we[] (saturates) */
-	uint8_t  sess;          /* SESS_* of the current session (not persisted) */
+	uint8_t  sess;          /* what the current session is: retry, deferred (model.c) */
 	uint16_t days_active;   /* clean days (saturates) */
 	uint16_t day_deferred;  /* attempts deferred in the current day (saturates) */
 	uint16_t hour_sessions; /* sessions admitted in 'hour' (saturates) */

@@ -178,6 +178,24 @@ static void fill_record(struct mxt_sender *s, uint64_t seed)
 		s->wd[i] = (uint16_t)(0x4000 + i * 7 + seed % 5);
 	for (i = 0; i < 8; i++)
 		s->we[i] = (uint16_t)(0x3f00 + i * 11);
+	/* schema 2 */
+	s->cusum = 12.5f;
+	s->backlog = 3.25f;
+	s->young = 1.125f;
+	s->cusum_t = 1700000011;
+	s->hour_demand = 517;
+	s->hour_peak = 518;
+	s->day_bdef = 519;
+	s->trig_rate = 0x4420;
+	s->trig_base = 0x4321;
+	s->trig_thr = 0x4322;
+	s->burst = 0x4323;
+	s->wk_seen = 0x1b1b;
+	s->trig = MXT_CHECK_SUSTAINED;
+	s->end_why = MXT_END_TIME;
+	s->disp = 21;
+	for (i = 0; i < sizeof(s->wk); i++)
+		s->wk[i] = (uint8_t)(i * 37 + seed);
 }
 
 /* Encoding: every field survives, the layout is the documented one, and
@@ -194,8 +212,8 @@ static void test_encode_roundtrip(void **state)
 	mxt_hdb_encode_key(&s.key, key);
 	n = mxt_hdb_encode(&s, val, sizeof(val));
 	CHECK(n == MXT_HDB_RECORD_LEN, "got length %d, want %d", n, MXT_HDB_RECORD_LEN);
-	CHECK(val[0] == 1 && val[1] == 0 && val[2] == 144 && val[3] == 0,
-	      "header bytes %u %u %u %u, want 1 0 144 0 (little-endian)", val[0], val[1], val[2], val[3]);
+	CHECK(val[0] == 2 && val[1] == 0 && val[2] == (264 & 0xff) && val[3] == (264 >> 8),
+	      "header bytes %u %u %u %u, want 2 0 8 1 (little-endian)", val[0], val[1], val[2], val[3]);
 	CHECK(val[20] == (1700000001u & 0xff) && val[23] == (1700000001u >> 24),
 	      "first_seen not little-endian at offset 20");
 	CHECK(val[8] == (s.flags & ~MXT_SF_VOLATILE), "volatile flags stored: got 0x%x", val[8]);
@@ -208,9 +226,9 @@ static void test_encode_roundtrip(void **state)
 	CHECK(mxt_hdb_decode(key, sizeof(key) - 1, val, sizeof(val), &back) == -EINVAL,
 	      "short key: want -EINVAL");
 	memcpy(bad, val, sizeof(bad));
-	bad[0] = 2;
+	bad[0] = 3;
 	CHECK(mxt_hdb_decode(key, sizeof(key), bad, sizeof(bad), &back) == -EPROTO,
-	      "record version 2: want -EPROTO");
+	      "record version 3: want -EPROTO");
 	memcpy(bad, val, sizeof(bad));
 	bad[4] = MXT_STATE_MAX;
 	CHECK(mxt_hdb_decode(key, sizeof(key), bad, sizeof(bad), &back) == -EINVAL,
@@ -316,7 +334,8 @@ static void test_checkpoint_roundtrip(void **state)
 	      "got full %d written %llu, want full, %zu (all but the SYN-only one)", st.full,
 	      (unsigned long long)st.written, a.n);
 	assert_int_equal(mxt_hdb_info(db, &info), 0);
-	CHECK(info.schema == 1 && info.record_len == 144 && info.records == a.n &&
+	CHECK(info.schema == MXT_HDB_SCHEMA && info.record_len == MXT_HDB_RECORD_LEN &&
+	      info.records == a.n &&
 	      info.checkpoints == 1 && info.last_checkpoint == T0 + 100 && info.created == T0,
 	      "header: schema %u len %u records %llu checkpoints %llu", info.schema,
 	      info.record_len, (unsigned long long)info.records, (unsigned long long)info.checkpoints);
@@ -551,13 +570,13 @@ static void test_other_schema_rejected(void **state)
 	int rc, fd;
 
 	(void)state;
-	write_raw_header(2);
+	write_raw_header(3);
 	rc = mxt_hdb_open(path, 0, 0, T0, &db, err, sizeof(err));
-	CHECK(rc == -EPROTO && db == NULL, "schema 2: got %d, want -EPROTO", rc);
-	CHECK(strstr(err, "schema version 2") && strstr(err, "reads version 1") && strstr(err, path),
-	      "schema 2: unclear message '%s'", err);
+	CHECK(rc == -EPROTO && db == NULL, "schema 3: got %d, want -EPROTO", rc);
+	CHECK(strstr(err, "schema version 3") && strstr(err, "reads version 2") && strstr(err, path),
+	      "schema 3: unclear message '%s'", err);
 	rc = mxt_hdb_open(path, 0, MXT_HDB_RDONLY, T0, &db, err, sizeof(err));
-	CHECK(rc == -EPROTO, "schema 2 read-only: got %d, want -EPROTO", rc);
+	CHECK(rc == -EPROTO, "schema 3 read-only: got %d, want -EPROTO", rc);
 	unlink(path);
 	snprintf(junk, sizeof(junk), "%s-lock", path);
 	unlink(junk);
