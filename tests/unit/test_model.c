@@ -18,6 +18,7 @@
 
 #include "model.h"
 #include "model_params.h"
+#include "sim.h"
 
 #define T0 1704067200ULL /* Monday 2024-01-01 00:00 UTC */
 #define HOUR 3600ULL
@@ -1316,6 +1317,109 @@ static void test_counts_and_iteration(void **state)
 	mxt_model_free(m);
 }
 
+/* The behaviours of issue 8, each over days or weeks of virtual time with
+ * the model driven as mxthrottled drives it (CONNECT + one RCPT per
+ * recipient, SYN deltas and mxt_model_tick() every second, Postfix-like
+ * retries over a 5-day queue lifetime), judged against its target by the
+ * simulator's scenario harness (sim_scen.c, which lists the targets). */
+static void run_scenario(const char *name)
+{
+	struct mxt_sim_config c;
+	struct mxt_sim_result *r = calloc(1, sizeof(*r));
+	char err[256];
+
+	assert_non_null(r);
+	mxt_sim_config_default(&c);
+	c.scenario = name;
+	assert_int_equal(mxt_sim_run(&c, r, err, sizeof(err)), 0);
+	CHECK(r->scen_pass, "scenario %s: target %s; got %s", name, r->scen_target, r->scen_got);
+	free(r);
+}
+
+static void test_scenario_weekly(void **state)
+{
+	(void)state;
+	run_scenario("weekly");
+}
+
+static void test_scenario_growth15(void **state)
+{
+	(void)state;
+	run_scenario("growth15");
+}
+
+static void test_scenario_growth25(void **state)
+{
+	(void)state;
+	run_scenario("growth25");
+}
+
+static void test_scenario_backlog(void **state)
+{
+	(void)state;
+	run_scenario("backlog");
+}
+
+static void test_scenario_migration(void **state)
+{
+	(void)state;
+	run_scenario("migration");
+}
+
+static void test_scenario_batches(void **state)
+{
+	(void)state;
+	run_scenario("batches");
+}
+
+static void test_scenario_ramp(void **state)
+{
+	(void)state;
+	run_scenario("ramp");
+}
+
+static void test_scenario_return31(void **state)
+{
+	(void)state;
+	run_scenario("return31");
+}
+
+static void test_scenario_snow48(void **state)
+{
+	(void)state;
+	run_scenario("snow48");
+}
+
+static void test_scenario_snow24(void **state)
+{
+	(void)state;
+	run_scenario("snow24");
+}
+
+static void test_scenario_nat(void **state)
+{
+	(void)state;
+	run_scenario("nat");
+}
+
+static void test_scenario_comp3x(void **state)
+{
+	(void)state;
+	run_scenario("comp3x");
+}
+
+static void test_scenario_comp4_5x(void **state)
+{
+	(void)state;
+	run_scenario("comp4.5x");
+}
+
+static void test_scenario_comp20x(void **state)
+{
+	(void)state;
+	run_scenario("comp20x");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1343,6 +1447,20 @@ int main(void)
 		cmocka_unit_test(test_tick_independent_and_deterministic),
 		cmocka_unit_test(test_weekend_profile),
 		cmocka_unit_test(test_counts_and_iteration),
+		cmocka_unit_test(test_scenario_weekly),
+		cmocka_unit_test(test_scenario_growth15),
+		cmocka_unit_test(test_scenario_growth25),
+		cmocka_unit_test(test_scenario_backlog),
+		cmocka_unit_test(test_scenario_migration),
+		cmocka_unit_test(test_scenario_batches),
+		cmocka_unit_test(test_scenario_ramp),
+		cmocka_unit_test(test_scenario_return31),
+		cmocka_unit_test(test_scenario_snow48),
+		cmocka_unit_test(test_scenario_snow24),
+		cmocka_unit_test(test_scenario_nat),
+		cmocka_unit_test(test_scenario_comp3x),
+		cmocka_unit_test(test_scenario_comp4_5x),
+		cmocka_unit_test(test_scenario_comp20x),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
