@@ -261,11 +261,6 @@ static void on_change(void *ctx, const struct mxt_model_change *c)
 	long i = sim_kmap_find(&s->pol, &c->key), xi = sim_kmap_find(&s->idx, &c->key);
 
 	s->r->kernel_changes++;
-	if (getenv("MXT_SIM_DEBUG")) {
-		char who[64];
-		mxt_key_format(&c->key, who, sizeof(who));
-		fprintf(stderr, "DBG %.2fd %s %s %s\n", (s->now - s->warm_start) / 86400.0, who, mxt_state_name(c->state), c->why);
-	}
 	if (xi >= 0) {
 		struct sim_src *x = &s->src[s->idx.e[xi].idx];
 		int thr = c->state == MXT_STATE_THROTTLED || c->state == MXT_STATE_BLOCKED;
