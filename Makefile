@@ -3,6 +3,8 @@
 # is committed.  Quiet lines unless V=1.
 #   make          build the BPF object, skeleton, library, daemon, CLI, tools
 #   make test     build tests (ASan+UBSan) and run every tier (root needed)
+#   make tsan     the daemon built with ThreadSanitizer, in build/tsan/
+#                 (tests/integration/test_race.sh runs it; make test too)
 #   make bench    benchmarks (root), see BENCHMARKS.md
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -22,21 +24,42 @@ Q = @
 msg = @printf '  %-9s %s\n' "$(1)" "$(2)";
 endif
 
+# --- flags: what the code needs, then what the user gives ---------------
+# CC, CFLAGS, CPPFLAGS and LDFLAGS are the user's (or dpkg-buildflags'):
+# "make CFLAGS=-O0" replaces the optimisation, never the language level,
+# the feature macros or the warnings, which live in MXT_* and come first
+# so that the user's flags can still add to them.
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS  ?= -O2 -g
-CFLAGS  += $(WARN) -std=gnu11 -D_GNU_SOURCE -fstack-protector-strong -D_FORTIFY_SOURCE=2
-CPPFLAGS += -Imaps -Iuser -I$(BUILD)
-LDLIBS  := -lxdp -lbpf -lelf -lz -llmdb -linih -lcap -lm
+MXT_CFLAGS   := $(WARN) -std=gnu11 -fstack-protector-strong
+MXT_CPPFLAGS := -D_GNU_SOURCE -Imaps -Iuser -I$(BUILD)
+# glibc's fortify needs an optimising build (it #warns, and -Werror fails,
+# without one): on when the user's CFLAGS optimise.
+ifneq ($(filter -O1 -O2 -O3 -Os -Og -Ofast -Oz,$(CFLAGS)),)
+MXT_CPPFLAGS += -D_FORTIFY_SOURCE=2
+endif
+DEPFLAGS     = -MMD -MP
+ALL_CPPFLAGS = $(MXT_CPPFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   = $(MXT_CFLAGS) $(CFLAGS) $(DEPFLAGS)
+# Libraries through pkg-config (libelf/zlib come with libbpf's .pc).
+PKGS    := libbpf libxdp lmdb inih libcap libmicrohttpd libsystemd hiredis
+PKG_CONFIG ?= pkg-config
+LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lelf -lz -lm -lpthread
+MXT_CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS))
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-TEST_CFLAGS := -O1 -g $(WARN) -Wno-missing-prototypes -std=gnu11 -D_GNU_SOURCE $(SAN)
+TEST_CFLAGS := -O1 -g $(WARN) -Wno-missing-prototypes -std=gnu11 $(SAN)
+# ThreadSanitizer cannot be combined with ASan: its own objects, library
+# and daemon under $(BUILD)/tsan/.
+TSAN_CFLAGS := -O1 -g $(WARN) -std=gnu11 -fsanitize=thread -fno-omit-frame-pointer
 
-BPF_CFLAGS := -g -O2 -target bpf -D__bpf__ -Wall -Werror -Imaps -idirafter $(ARCH_INC)
+BPF_CFLAGS := -g -O2 -target bpf -D__bpf__ -Wall -Werror -Imaps -idirafter $(ARCH_INC) $(DEPFLAGS)
 
 BPF_SRC   := bpf/mxthrottle.bpf.c
 BPF_OBJ   := $(BUILD)/mxthrottle.bpf.o
 SKEL      := $(BUILD)/mxthrottle.skel.h
-EXTRA_BPF_SRCS := $(wildcard bpf/*.bpf.c)
-EXTRA_BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(EXTRA_BPF_SRCS)) \
+# Benchmark programs (baselines, the flood generator) live in bench/.
+EXTRA_BPF_SRCS := $(wildcard bench/*.bpf.c)
+EXTRA_BPF_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/%.bpf.o,$(EXTRA_BPF_SRCS)) \
 		  $(BUILD)/mxthrottle_testclock.bpf.o $(BUILD)/mxthrottle_testclock.skel.h
 
 LIB_SRCS  := $(filter-out user/mxthrottled.c,$(wildcard user/*.c))
@@ -44,6 +67,9 @@ LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB_SOBJS := $(patsubst user/%.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libmxthrottle.a
 LIB_SAN   := $(BUILD)/san/libmxthrottle.a
+LIB_TOBJS := $(patsubst user/%.c,$(BUILD)/tsan/%.o,$(LIB_SRCS))
+LIB_TSAN  := $(BUILD)/tsan/libmxthrottle.a
+DAEMON_TSAN := $(BUILD)/tsan/mxthrottled
 
 CLI_SRCS  := $(wildcard tools/mxthrottle/*.c)
 CLI_OBJS  := $(patsubst tools/%.c,$(BUILD)/obj/tools/%.o,$(CLI_SRCS))
@@ -55,7 +81,7 @@ BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
-TESTS     := $(patsubst tests/%.c,$(BUILD)/test/%,$(UNIT_SRCS) $(BPFT_SRCS))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/test/%,$(UNIT_SRCS) $(BPFT_SRCS))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
 
 HDRS := $(wildcard maps/*.h user/*.h tools/mxthrottle/*.h)
@@ -63,6 +89,12 @@ HDRS := $(wildcard maps/*.h user/*.h tools/mxthrottle/*.h)
 all: $(BPF_OBJ) $(EXTRA_BPF_OBJS) $(SKEL) $(LIB) $(BUILD)/mxthrottled $(BUILD)/mxthrottle $(TOOLS)
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(wildcard maps/*.h)
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@ 2>/dev/null || true
+
+$(BUILD)/%.bpf.o: bench/%.bpf.c
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -80,15 +112,25 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/obj/%.o: user/%.c $(HDRS) $(SKEL)
+# Headers are tracked by the compiler (-MMD -MP, the .d files included at
+# the end); the skeleton and the version header are generated, so the
+# first build needs them before any compile (order-only).
+GEN_HDRS := $(SKEL) $(BUILD)/mxt_version.h
+
+$(BUILD)/obj/%.o: user/%.c | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
-$(BUILD)/san/%.o: user/%.c $(HDRS) $(SKEL)
+$(BUILD)/san/%.o: user/%.c | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(TEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/tsan/%.o: user/%.c | $(GEN_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC-TSAN,$@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(TSAN_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -98,36 +140,46 @@ $(LIB_SAN): $(LIB_SOBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/obj/tools/%.o: tools/%.c $(HDRS) $(SKEL)
+$(LIB_TSAN): $(LIB_TOBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(DAEMON_TSAN): user/mxthrottled.c $(LIB_TSAN) | $(GEN_HDRS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(TSAN_CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB_TSAN) $(LDLIBS)
+
+tsan: $(DAEMON_TSAN)
+
+$(BUILD)/obj/tools/%.o: tools/%.c | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Itools/mxthrottle $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itools/mxthrottle $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/mxthrottle: $(CLI_OBJS) $(LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mxthrottled: user/mxthrottled.c $(LIB) $(HDRS) $(SKEL)
+$(BUILD)/mxthrottled: user/mxthrottled.c $(LIB) | $(GEN_HDRS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-$(BUILD)/%: tools/%.c $(LIB) $(HDRS) $(SKEL)
+$(BUILD)/%: tools/%.c $(LIB) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lpthread
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-$(BUILD)/bench/%: bench/%.c $(LIB) $(HDRS) $(SKEL) $(EXTRA_BPF_OBJS)
+$(BUILD)/bench/%: bench/%.c $(LIB) $(EXTRA_BPF_OBJS) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' -o $@ $< $(LIB) $(LDLIBS) -lpthread -lm
+	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/test/%: tests/%.c $(LIB_SAN) $(TEST_HELPERS) $(wildcard tests/lib/*.h) $(HDRS) $(SKEL) $(BPF_OBJ) $(EXTRA_BPF_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(CPPFLAGS) -Itests/lib $(TEST_CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' \
-		-o $@ $< $(TEST_HELPERS) $(LIB_SAN) $(LDLIBS) -lcmocka -lpthread
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/lib $(TEST_CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' \
+		-o $@ $< $(TEST_HELPERS) $(LIB_SAN) $(LDLIBS) -lcmocka
 
-tests: all $(TESTS)
+tests: all $(TEST_BINS) $(DAEMON_TSAN)
 
 test: tests
 	$(Q)BUILD=$(abspath $(BUILD)) bash tests/run.sh
@@ -135,10 +187,75 @@ test: tests
 bench: all $(BENCHES)
 	$(Q)BUILD=$(abspath $(BUILD)) bash bench/run.sh $(BENCH_ARGS)
 
+# --- version ------------------------------------------------------------
+# VERSION holds the release; a git checkout adds "git describe" (tag or
+# commit, "-dirty" for local changes).  The header is rewritten only when
+# the string changes, so a commit does not rebuild the world.
+ifndef MXT_VERSION
+MXT_VERSION := $(shell v=$$(cat VERSION 2>/dev/null || echo 0); \
+	g=$$(git describe --tags --always --dirty 2>/dev/null); \
+	if [ -n "$$g" ] && [ "$$g" != "$$v" ] && [ "$$g" != "v$$v" ]; then echo "$$v+$$g"; else echo "$$v"; fi)
+endif
+export MXT_VERSION
+
+$(BUILD)/mxt_version.h: FORCE
+	@mkdir -p $(@D)
+	@printf '#define MXT_VERSION "%s"\n' '$(MXT_VERSION)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+version:
+	@echo $(MXT_VERSION)
+
+# --- install --------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=] [SBINDIR=] [MANDIR=]
+# [SYSCONFDIR=/etc] [UNITDIR=]: the daemon and the CLI (both need root or
+# CAP_BPF, hence sbin), their man pages, the systemd unit (paths rewritten
+# to SBINDIR), and the example configuration unless one is there already.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+
+install: $(BUILD)/mxthrottled $(BUILD)/mxthrottle
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/mxthrottle
+	$(INSTALL) -m 0755 $(BUILD)/mxthrottled $(BUILD)/mxthrottle $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 man/mxthrottled.8 man/mxthrottle.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 man/mxthrottle.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|/usr/sbin/|$(SBINDIR)/|g; s|/etc/mxthrottle/|$(SYSCONFDIR)/mxthrottle/|g' \
+		packaging/mxthrottled.service > $(DESTDIR)$(UNITDIR)/mxthrottled.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/mxthrottled.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/mxthrottle/mxthrottle.conf ] || \
+		$(INSTALL) -m 0644 packaging/mxthrottle.conf $(DESTDIR)$(SYSCONFDIR)/mxthrottle/mxthrottle.conf
+
+# The configuration stays (it may hold local changes).
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/mxthrottled $(DESTDIR)$(SBINDIR)/mxthrottle \
+		$(DESTDIR)$(MANDIR)/man8/mxthrottled.8 $(DESTDIR)$(MANDIR)/man8/mxthrottle.8 \
+		$(DESTDIR)$(MANDIR)/man5/mxthrottle.conf.5 $(DESTDIR)$(UNITDIR)/mxthrottled.service
+
+# --- Debian package ---------------------------------------------------------
+# make deb: an unsigned binary package from this tree (debian/), left in
+# $(BUILD)/deb/.  The package builds in a copy so the tree stays clean.
+deb:
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb/src
+	$(Q)git ls-files -z --cached --others --exclude-standard | \
+		grep -zv '^$(BUILD)/' | xargs -0 cp --parents -t $(BUILD)/deb/src
+	$(call msg,DEB,$(BUILD)/deb)
+	$(Q)cd $(BUILD)/deb/src && env -u MAKEFLAGS -u MAKELEVEL -u BUILD dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
+		{ tail -n 30 ../build.log; exit 1; }
+	$(Q)ls $(BUILD)/deb/*.deb
+
 man-lint:
 	$(Q)for m in man/*.[0-9]; do groff -mandoc -ww -z $$m || exit 1; done
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all tests test bench clean man-lint
+.PHONY: all tests test tsan bench clean man-lint install uninstall deb version FORCE
+FORCE:
+
+# Header dependencies written by the compiler (-MMD -MP).
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -25,7 +25,10 @@
 #   unregistered from a live netns) stays in the path.
 #
 # Generator: build/mxt-synflood --method live (BPF_PROG_RUN live frames,
-# XDP_REDIRECT into veth0; see tools/mxt-synflood.c), pinned with taskset and
+# XDP_REDIRECT into veth0; see tools/mxt-synflood.c and
+# bench/synflood_gen.bpf.c: one precomputed frame per source, nothing
+# computed per frame but the rotation, so that the generator is cheaper
+# than the cheapest receiver), pinned with taskset and
 # its own sched_setaffinity to --cpu (default 1).  veth0's ndo_xdp_xmit
 # schedules veth1's NAPI on the calling CPU, and the softirq runs when the
 # generator's batch loop calls local_bh_enable(): generator and receiver
@@ -603,6 +606,10 @@ report() {
 			printf "%-15s %8.3f %7.3f %8.3f %7.3f %6.1f %8.3f %8.3f %6.1f %5.2f %-7s %s\n", m[i], dpps[i] / 1e6, xd, rpps[i] / 1e6, xr, dpct, fl / 1e6, wrpps[i] / 1e6, dlv, ns[i], es[i], ck[i]
 			line[i] = sprintf("{\"bench\":\"flood\",\"mode\":\"%s\",\"gen\":\"%s\",\"cpu\":%s,\"shape\":\"%s\",\"method\":\"%s\",\"wall_seconds\":%s,\"active_seconds\":%s,\"generated\":%s,\"rx\":%s,\"xmit_errors\":%s,\"drop\":%s,\"pass\":%s,\"drop_pps\":%.0f,\"rx_pps\":%.0f,\"wall_drop_pps\":%.0f,\"wall_rx_pps\":%.0f,\"floor_drop_pps\":%.0f,\"floor_rx_pps\":%.0f,\"x_floor\":%.4f,\"rx_x_floor\":%.4f,\"rx_on_cpu\":%s,\"cpu_pinned\":%s,\"ksoftirqd_share\":%s,\"tcp_csum_errors\":%s,\"mxt_global_budget\":%s,\"mxt_source_limit\":%s,\"established_present\":\"%s\",\"checks\":\"%s\"}", mode, gen, cpu, sh[i], m[i], se[i], ac[i], pk[i], rx[i], xe[i], dr[i], pa[i], dpps[i], rpps[i], wdpps[i], wrpps[i], fl, fr, xd, xr, ns[i], co[i], ks[i], ce[i], gb[i], sl[i], es[i], ck[i])
 		}
+		# A slow floor compresses every ratio: say so next to the table.
+		for (i = 1; i <= n; i++)
+			if (m[i] == "floor" && dpps[i] < 15e6)
+				printf "WARNING: floor run %d at %.3f Mpps, below 15 Mpps: ratios to it are compressed\n", i, dpps[i] / 1e6
 		for (i = 1; i <= n; i++) {
 			print "MXT_BENCH " line[i]
 			if (out != "") print line[i] >> out

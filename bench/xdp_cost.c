@@ -47,6 +47,7 @@
 #include <linux/tcp.h>
 
 #include "../tests/lib/xdp_fixture.h"
+#include "mxt_keyhash.h"
 
 #ifndef MXT_BUILD_DIR
 #define MXT_BUILD_DIR "build"
@@ -60,8 +61,13 @@ static const long fills[N_FILLS] = { 1000, 100000, 1000000 };
 /* A loaded program and its maps. */
 struct prog {
 	struct bpf_object *obj;
-	int prog_fd, cfg_fd, src_fd, pol_fd, allow_fd, stats_fd, global_fd, gen_fd;
+	int prog_fd, cfg_fd, src_fd, pol_fd, allow_fd, stats_fd, global_fd, gen_fd, polmark_fd;
 };
+
+/* mxt_polmark as the program and userspace would have left it for the
+ * keys written directly here (policy and state entries), written whole by
+ * marks_write(). */
+static __u64 marks[MXT_POLMARK_WORDS];
 
 /* The scenarios, in table order. */
 enum scen {
@@ -278,6 +284,7 @@ static int prog_load(struct prog *p, const char *file, const char *prog_name, lo
 
 	memset(p, 0, sizeof(*p));
 	p->cfg_fd = p->src_fd = p->pol_fd = p->allow_fd = p->stats_fd = p->global_fd = p->gen_fd = -1;
+	p->polmark_fd = -1;
 	n = snprintf(path, sizeof(path), "%s/%s", MXT_BUILD_DIR, file);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
@@ -311,6 +318,7 @@ static int prog_load(struct prog *p, const char *file, const char *prog_name, lo
 	FD(stats_fd, MXT_MAP_STATS);
 	FD(global_fd, MXT_MAP_GLOBAL);
 	FD(gen_fd, MXT_MAP_GEN);
+	FD(polmark_fd, MXT_MAP_POLMARK);
 #undef FD
 	return 0;
 }
@@ -325,6 +333,25 @@ static struct mxt_key key4(__u32 addr)
 	k.prefixlen = 32;
 	k.addr[0] = addr;
 	return k;
+}
+
+/* Set k's bit in marks[]. */
+static void mark(const struct mxt_key *k)
+{
+	__u64 mask;
+	__u32 word;
+
+	mxt_polmark_bit(k, &word, &mask);
+	marks[word] |= mask;
+}
+
+/* Write marks[] into the program's mxt_polmark (no map: nothing to do). */
+static int marks_write(const struct prog *p)
+{
+	for (__u32 w = 0; p->polmark_fd >= 0 && w < MXT_POLMARK_WORDS; w++)
+		if (marks[w] && bpf_map_update_elem(p->polmark_fd, &w, &marks[w], BPF_ANY))
+			return -errno;
+	return 0;
 }
 
 /* Fill mxt_sources with n entries 240.0.0.0 + i (batch, else one by one):
@@ -349,6 +376,7 @@ static int prefill(int fd, long n)
 
 		for (i = 0; i < (long)cnt; i++) {
 			keys[i] = key4(htonl(0xf0000000u + (__u32)(done + i)));
+			mark(&keys[i]);
 			vals[i].first_seen_ns = vals[i].last_seen_ns = 1;
 			vals[i].syns = 1;
 		}
@@ -390,14 +418,18 @@ static int prime(struct prog *p, struct mxt_config *cfg)
 	if ((err = mxt_fx_config_set(p->cfg_fd, cfg)))
 		return err;
 
+	memset(marks, 0, sizeof(marks));
 	k = key4(htonl(0xc6120001));          /* 198.18.0.1: hot, policy */
+	mark(&k);
 	if (bpf_map_update_elem(p->pol_fd, &k, &pol, BPF_ANY) ||
 	    bpf_map_update_elem(p->src_fd, &k, &src, BPF_ANY))
 		return -errno;
 	k = key4(htonl(0xc6120002));          /* 198.18.0.2: hot, no policy */
+	mark(&k);
 	if (bpf_map_update_elem(p->src_fd, &k, &src, BPF_ANY))
 		return -errno;
 	k = key4(htonl(0xc6120004));          /* 198.18.0.4: override 1/min, burst 1 */
+	mark(&k);
 	pol.flags = MXT_POLICY_F_OVERRIDE;
 	if ((err = mxt_fx_limit(&pol.limit, 1, 1, 1)))
 		return err;
@@ -449,7 +481,8 @@ static int bench_fill(int f, const struct prog *drop, const struct prog *pass, _
 
 	if ((err = prog_load(&p, "mxthrottle.bpf.o", MXT_PROG_NAME, max)))
 		return err;
-	if ((err = prime(&p, &cfg)) || (err = prefill(p.src_fd, fills[f]))) {
+	if ((err = prime(&p, &cfg)) || (err = prefill(p.src_fd, fills[f])) ||
+	    (err = marks_write(&p))) {
 		fprintf(stderr, "xdp_cost: set-up for %ld entries: %s\n", fills[f], strerror(-err));
 		goto out;
 	}

@@ -52,7 +52,9 @@
  */
 #include <linux/errno.h>
 #include "parse.bpf.h"
-#include "gcra.h"
+#include <xdp/xdp_helpers.h>
+#include "mxt_syn_verdict.h"
+#include "mxt_keyhash.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -111,6 +113,25 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } MXT_MAP_GLOBAL SEC(".maps");
 
+/* Recently refused IPv4 sources, per CPU (mxt_abi.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MXT_FRONT_SETS);
+	__type(key, __u32);
+	__type(value, struct mxt_front_set);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_FRONT SEC(".maps");
+
+/* Keys that may have a policy, one bit per hash, set by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, MXT_POLMARK_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_POLMARK SEC(".maps");
+
 /* What userspace publishes for the fast path (mxt_abi.h, MXT_GEN_*). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -133,16 +154,25 @@ static __always_inline __u64 mxt_gen_read(__u32 idx)
 volatile __u64 mxt_test_now_ns;
 
 /* Current time in ns (test build: the global that tests set). */
-static __always_inline __u64 mxt_now(void)
+static __always_inline __u64 mxt_now(struct mxt_global_state *gs)
 {
+	(void)gs;
 	return mxt_test_now_ns;
 }
 #else
 /* Current time in ns: the coarse clock (one tick of resolution) is enough
- * for limits of SYNs per minute and costs a load instead of a clock read. */
-static __always_inline __u64 mxt_now(void)
+ * for limits of SYNs per minute.  It moves only at a tick, as jiffies do,
+ * so it is read once per jiffy per CPU and cached in this CPU's
+ * mxt_global entry; bpf_jiffies64() is inlined by the verifier (a load). */
+static __always_inline __u64 mxt_now(struct mxt_global_state *gs)
 {
-	return bpf_ktime_get_coarse_ns();
+	__u64 j = bpf_jiffies64();
+
+	if (j != gs->clk_jiffies) {
+		gs->clk_ns = bpf_ktime_get_coarse_ns();
+		gs->clk_jiffies = j;
+	}
+	return gs->clk_ns;
 }
 #endif
 
@@ -263,55 +293,191 @@ static __always_inline void mxt_policy_read(const struct mxt_key *key, struct mx
 		pc->limit = pol->limit;
 }
 
+/* The key's mxt_polmark word (NULL if absent) and bit. */
+static __always_inline __u64 *mxt_polmark_word(const struct mxt_key *key, __u64 *mask)
+{
+	__u32 word;
+
+	mxt_polmark_bit(key, &word, mask);
+	return bpf_map_lookup_elem(&MXT_MAP_POLMARK, &word);
+}
+
+/* Add a way's pending refusals to its source's counters.  pending is
+ * zeroed before the counters grow, so that a reader of mxt_sources then
+ * mxt_front (pinned.c) may miss a flush in flight but never counts one
+ * twice. */
+static __always_inline void mxt_front_flush_into(struct mxt_front_set *fs, int w,
+						 struct mxt_source *src)
+{
+	__u32 p = fs->pending[w & (MXT_FRONT_WAYS - 1)];
+
+	if (!p)
+		return;
+	fs->pending[w & (MXT_FRONT_WAYS - 1)] = 0;
+	asm volatile("" ::: "memory");
+	src->syns += p;
+	src->dropped += p;
+}
+
+/* Flush a way whose source is not at hand: look its entry up. */
+static __always_inline void mxt_front_flush(const struct mxt_config *cfg, struct mxt_front_set *fs,
+					    int w)
+{
+	struct mxt_source *src;
+	struct mxt_key k;
+	int plen = cfg->v4_prefix > 32 ? 32 : cfg->v4_prefix;
+
+	if (!fs->pending[w & (MXT_FRONT_WAYS - 1)])
+		return;
+	__builtin_memset(&k, 0, sizeof(k));
+	k.family = MXT_FAMILY_IPV4;
+	k.prefixlen = plen;
+	k.addr[0] = fs->addr[w & (MXT_FRONT_WAYS - 1)];
+	src = bpf_map_lookup_elem(&MXT_MAP_SOURCES, &k);
+	if (src)
+		mxt_front_flush_into(fs, w, src);
+	else  /* evicted by the LRU: its counts went with it */
+		fs->pending[w & (MXT_FRONT_WAYS - 1)] = 0;
+}
+
+/* The way of 'addr' in 'fs' if valid under 'gen', else -1. */
+static __always_inline int mxt_front_find(const struct mxt_front_set *fs, __u32 addr, __u64 gen)
+{
+	int w;
+
+	if (fs->gen != gen)
+		return -1;
+#pragma unroll
+	for (w = 0; w < MXT_FRONT_WAYS; w++)
+		if (fs->addr[w] == addr)
+			return w;
+	return -1;
+}
+
+/* Remember that 'addr' (whose entry is 'src', flushed) is refused until
+ * 'until': reuse its way, else an empty or expired one, else evict the
+ * way that expires first. */
+static __always_inline void mxt_front_put(const struct mxt_config *cfg, struct mxt_front_set *fs,
+					  __u32 addr, __u64 gen, __u64 now, __u64 until)
+{
+	int w, pick = -1;
+
+	if (fs->gen != gen) {
+		/* Another generation: every way is stale.  Flush, empty. */
+#pragma unroll
+		for (w = 0; w < MXT_FRONT_WAYS; w++) {
+			mxt_front_flush(cfg, fs, w);
+			fs->addr[w] = 0;
+			fs->until_ns[w] = 0;
+		}
+		fs->gen = gen;
+	}
+#pragma unroll
+	for (w = 0; w < MXT_FRONT_WAYS; w++)
+		if (pick < 0 && (fs->addr[w] == addr || fs->addr[w] == 0 || fs->until_ns[w] <= now))
+			pick = w;
+	if (pick < 0) {
+		pick = 0;
+#pragma unroll
+		for (w = 1; w < MXT_FRONT_WAYS; w++)
+			if (fs->until_ns[w] < fs->until_ns[pick & (MXT_FRONT_WAYS - 1)])
+				pick = w;
+	}
+	pick &= MXT_FRONT_WAYS - 1;
+	if (fs->addr[pick] != addr) {
+		mxt_front_flush(cfg, fs, pick);
+		fs->addr[pick] = addr;
+		fs->pending[pick] = 0;
+	}
+	fs->until_ns[pick] = until;
+}
+
 /* Decide a counted SYN (right port, bare SYN).
  *
- * Lookups, in order: the allowlist; the source's state, which carries a
- * copy of its policy (one hash lookup on the hot path); mxt_policy only
- * when that copy is of an older generation or the source is new. */
-static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mxt_pkt *pkt)
+ * Fast paths, each deciding exactly what the full path would:
+ *  - an IPv4 source refused recently on this CPU is refused from the
+ *    front cache (mxt_front), with no hash lookup;
+ *  - a source whose key has no mxt_polmark bit has neither a policy nor
+ *    an entry in mxt_sources (userspace marks a key before writing its
+ *    policy, this program before creating its entry): the global budget
+ *    is charged at once and a refusal touches no per-source map.
+ * Full path: the source's state, which carries a copy of its policy and
+ * of its allowlist check (one hash lookup on the hot path); the trie and
+ * mxt_policy only when those copies are of an older generation or the
+ * source is new. */
+static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mxt_pkt *pkt,
+				   struct mxt_global_state *gs)
 {
-	const struct mxt_limit *lim;
+	struct mxt_front_set *fs = NULL;
 	struct mxt_source *src;
 	struct mxt_pcopy pc = {};
 	struct mxt_key key;
-	__u32 zero = 0;
-	__u64 now, gen;
-	__u32 cls;
+	__u64 now, pgen, agen, fgen, until = 0;
+	__u64 *pm, pmask = 0;
+	__u32 reason, set = 0;
+	int w = -1, charged = 0;
 
-	/* An empty allowlist (the flag is cleared only when userspace saw
-	 * the trie empty) costs no trie lookup. */
-	if (mxt_gen_read(MXT_GEN_ALLOW) && mxt_allowlisted(pkt))
-		return mxt_count(MXT_R_ALLOWLISTED, XDP_PASS);
-
-	now = mxt_now();
+	now = mxt_now(gs);
 	mxt_source_key(&key, cfg, pkt);
-	/* The generation is read before the policy: a copy taken now can
+	/* The generations are read before the policy: a copy taken now can
 	 * only be older than what it is labelled with, never newer. */
-	gen = mxt_gen_read(MXT_GEN_POLICY);
+	pgen = mxt_gen_read(MXT_GEN_POLICY);
+	agen = mxt_gen_read(MXT_GEN_ALLOW);
+	fgen = pgen ^ agen;
+
+	if (key.family == MXT_FAMILY_IPV4 && key.addr[0]) {
+		set = mxt_front_set_of(key.addr[0]);
+		fs = bpf_map_lookup_elem(&MXT_MAP_FRONT, &set);
+		if (fs) {
+			w = mxt_front_find(fs, key.addr[0], fgen);
+			if (w >= 0 && now < fs->until_ns[w & (MXT_FRONT_WAYS - 1)]) {
+				fs->pending[w & (MXT_FRONT_WAYS - 1)] += 1;
+				return mxt_drop(cfg, fs->until_ns[w & (MXT_FRONT_WAYS - 1)] ==
+						     MXT_FRONT_BLOCKED ? MXT_R_BLOCKED : MXT_R_SOURCE_LIMIT);
+			}
+		}
+	}
+
+	pm = mxt_polmark_word(&key, &pmask);
+	if (pm && !(*pm & pmask)) {
+		if (agen && mxt_allowlisted(pkt))
+			return mxt_count(MXT_R_ALLOWLISTED, XDP_PASS);
+		if (mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED)
+			return mxt_drop(cfg, MXT_R_GLOBAL_BUDGET);
+		charged = 1;
+	}
+
 	src = bpf_map_lookup_elem(&MXT_MAP_SOURCES, &key);
-	if (src && src->policy_gen == gen) {
+	/* An empty allowlist (allow_gen 0) costs no trie lookup, nor does a
+	 * source already checked under this allowlist. */
+	if (agen && !charged && !(src && src->allow_gen == agen)) {
+		if (mxt_allowlisted(pkt))
+			return mxt_count(MXT_R_ALLOWLISTED, XDP_PASS);
+	}
+	if (src && src->policy_gen == pgen) {
 		pc.class = src->policy_class;
 		pc.flags = src->policy_flags;
 	} else {
-		mxt_policy_read(&key, &pc);
+		if (!charged)  /* charged: no mark, so no policy */
+			mxt_policy_read(&key, &pc);
 		if (src) {
-			src->policy_gen = gen;
+			src->policy_gen = pgen;
 			src->policy_class = pc.class;
 			src->policy_flags = pc.flags;
 			src->policy_limit = pc.limit;
 		}
 	}
+	if (src && src->allow_gen != agen)  /* not allowlisted under agen */
+		src->allow_gen = agen;
 
-	if (!(pc.flags & MXT_SOURCE_F_HAS_POLICY)) {
+	if (!(pc.flags & MXT_SOURCE_F_HAS_POLICY) && !charged) {
 		/* Flood guard (as in katran): a source the controller has never
 		 * classified is charged to this CPU's global budget before it
 		 * may create per-source state, so a spoofed SYN flood from
 		 * random addresses neither churns the LRU nor evicts real
 		 * senders.  A refused SYN updates an existing entry's counters
 		 * but never creates one. */
-		struct mxt_global_state *gs = bpf_map_lookup_elem(&MXT_MAP_GLOBAL, &zero);
-
-		if (gs && mxt_gcra_admit(&gs->tat_ns, now, &cfg->global) != MXT_GCRA_ADMIT) {
+		if (mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED) {
 			if (src) {
 				src->syns++;
 				src->dropped++;
@@ -324,13 +490,18 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 	if (!src) {
 		struct mxt_source init = {
 			.first_seen_ns = now,
-			.policy_gen = gen,
+			.policy_gen = pgen,
+			.allow_gen = agen,
 			.policy_class = pc.class,
 			.policy_flags = pc.flags,
 			.policy_limit = pc.limit,
 		};
 		long err;
 
+		/* The mark first, so that a SYN on another CPU never skips
+		 * this entry (see the fast paths above). */
+		if (pm && !(*pm & pmask))
+			__sync_fetch_and_or(pm, pmask);
 		err = bpf_map_update_elem(&MXT_MAP_SOURCES, &key, &init, BPF_NOEXIST);
 		if (err && err != -EEXIST)  /* -EEXIST: another CPU won the race */
 			return mxt_count(MXT_R_MAP_ERROR, XDP_PASS);
@@ -338,30 +509,32 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		if (!src)  /* evicted at once by a full LRU: fail open */
 			return mxt_count(MXT_R_MAP_ERROR, XDP_PASS);
 	}
+	if (fs && w >= 0)  /* this source's cached refusals, now expired */
+		mxt_front_flush_into(fs, w, src);
 	src->syns++;
 	src->last_seen_ns = now;
 
-	cls = pc.class;
-	if (pc.flags & MXT_SOURCE_F_HAS_POLICY) {
-		if (cls == MXT_CLASS_BLOCKED) {
-			src->dropped++;
-			return mxt_drop(cfg, MXT_R_BLOCKED);
-		}
-		if (pc.flags & MXT_POLICY_F_OVERRIDE)
-			lim = &src->policy_limit;
-		else if (cls < MXT_CLASS_MAX)
-			lim = &cfg->class_limit[cls];
-		else  /* a class this program does not know: treat as unknown */
-			lim = &cfg->class_limit[MXT_CLASS_UNKNOWN];
-	} else {
-		lim = &cfg->class_limit[MXT_CLASS_UNKNOWN];
-	}
-
-	if (mxt_gcra_admit(&src->tat_ns, now, lim) == MXT_GCRA_ADMIT)
+	reason = mxt_syn_source(cfg->class_limit, pc.class, pc.flags, &src->policy_limit,
+				&src->tat_ns, now, &until);
+	if (reason == MXT_R_ADMITTED) {
+		if (fs && w >= 0)
+			fs->until_ns[w & (MXT_FRONT_WAYS - 1)] = 0;
 		return mxt_count(MXT_R_ADMITTED, XDP_PASS);
+	}
 	src->dropped++;
-	return mxt_drop(cfg, MXT_R_SOURCE_LIMIT);
+	if (fs)
+		mxt_front_put(cfg, fs, key.addr[0], fgen, now, until);
+	return mxt_drop(cfg, reason);
 }
+
+/* Where libxdp's dispatcher runs mxt_xdp among other XDP programs on the
+ * same interface: early (priority 10, below libxdp's default 50: a SYN
+ * flood should be cut before costlier programs see it), and the next
+ * program runs only after XDP_PASS; a drop ends the chain. */
+struct {
+	__uint(priority, 10);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(mxt_xdp);
 
 /* The XDP entry point: count every frame under one reason, drop only
  * counted SYNs over a limit in enforce mode. */
@@ -369,7 +542,10 @@ SEC("xdp")
 int mxt_xdp(struct xdp_md *ctx)
 {
 	const struct mxt_config *cfg;
-	struct mxt_pkt pkt;
+	struct mxt_global_state *gs;
+	/* Zeroed whole: clang may spill fields that one family leaves unset,
+	 * and the verifier refuses to read an uninitialised register. */
+	struct mxt_pkt pkt = {};
 	__u32 zero = 0;
 	int r;
 
@@ -384,5 +560,8 @@ int mxt_xdp(struct xdp_md *ctx)
 		return mxt_count(MXT_R_NOT_SYN, XDP_PASS);
 	if (!mxt_port_match(cfg, pkt.dport))
 		return mxt_count(MXT_R_OTHER_PORT, XDP_PASS);
-	return mxt_syn(cfg, &pkt);
+	gs = bpf_map_lookup_elem(&MXT_MAP_GLOBAL, &zero);
+	if (!gs)  /* cannot happen: a per-CPU array of one entry */
+		return mxt_count(MXT_R_MAP_ERROR, XDP_PASS);
+	return mxt_syn(cfg, &pkt, gs);
 }

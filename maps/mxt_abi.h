@@ -16,7 +16,7 @@
 #include "mxt_reasons.h"
 
 /* Bump on any change to a struct below, a map's type, or the reason order. */
-#define MXT_ABI_VERSION 2
+#define MXT_ABI_VERSION 3
 
 #define MXT_PIN_ROOT "/sys/fs/bpf"
 #define MXT_PIN_DIR  MXT_PIN_ROOT "/mxthrottle"
@@ -30,6 +30,8 @@
 #define MXT_MAP_STATS   mxt_stats
 #define MXT_MAP_GLOBAL  mxt_global
 #define MXT_MAP_GEN     mxt_gen
+#define MXT_MAP_FRONT   mxt_front
+#define MXT_MAP_POLMARK mxt_polmark
 #define MXT_STR_(x) #x
 #define MXT_STR(x) MXT_STR_(x)
 
@@ -101,16 +103,23 @@ struct mxt_key {
  * lookup per SYN on the hot path; it is valid while policy_gen equals
  * mxt_gen.policy_gen, which userspace changes after every mxt_policy
  * write (pinned.c), so a policy change reaches every source at its next
- * SYN. */
+ * SYN.  allow_gen likewise remembers that the source was not allowlisted
+ * under mxt_gen.allow_gen, which saves the trie lookup.  What one SYN
+ * reads and writes comes first (tat_ns to the policy copy's class).
+ *
+ * syns and dropped leave out what the per-CPU front cache (mxt_front)
+ * has absorbed since its last flush: readers add mxt_front's pending
+ * counts (pinned.c does), reading mxt_sources first. */
 struct mxt_source {
+	__u64 tat_ns;        /* GCRA theoretical arrival time */
 	__u64 syns;          /* counted SYNs (admitted + dropped + monitor) */
 	__u64 dropped;       /* SYNs dropped (or would-be drops in monitor) */
-	__u64 first_seen_ns; /* bpf_ktime_get_coarse_ns() of the first SYN */
-	__u64 last_seen_ns;  /* ... of the latest SYN */
-	__u64 tat_ns;        /* GCRA theoretical arrival time */
+	__u64 last_seen_ns;  /* clock of the latest SYN that reached this entry */
 	__u64 policy_gen;    /* mxt_gen.policy_gen when the copy below was taken */
+	__u64 allow_gen;     /* mxt_gen.allow_gen when the source was seen not allowlisted */
 	__u32 policy_class;  /* copy of mxt_policy.class (MXT_CLASS_UNKNOWN: none) */
 	__u32 policy_flags;  /* copy of mxt_policy.flags | MXT_SOURCE_F_HAS_POLICY */
+	__u64 first_seen_ns; /* clock of the first SYN */
 	struct mxt_limit policy_limit; /* copy of mxt_policy.limit */
 };
 
@@ -154,10 +163,52 @@ struct mxt_config {
 };
 
 /* Value of mxt_global (per-CPU array, key 0): this CPU's share of the
- * global budget. */
+ * global budget, and its clock cache: the coarse clock only moves at a
+ * tick, when jiffies do, so the program reads jiffies (an inlined load)
+ * and calls the clock only when they moved. */
 struct mxt_global_state {
 	__u64 tat_ns;
+	__u64 clk_jiffies;   /* jiffies when clk_ns was read */
+	__u64 clk_ns;        /* bpf_ktime_get_coarse_ns() then */
 };
+
+/*
+ * mxt_front (per-CPU array of MXT_FRONT_SETS sets, MXT_FRONT_WAYS ways
+ * each): recently refused IPv4 sources, "drop until", so that a flood of
+ * over-limit SYNs is refused without the mxt_sources hash lookup.  Set
+ * index: mxt_front_set_of() (mxt_keyhash.h).  A way is valid while the
+ * set's gen equals mxt_gen.policy_gen ^ mxt_gen.allow_gen (any policy,
+ * allowlist or config change empties the cache) and now < until_ns.  A
+ * refusal under GCRA does not move tat_ns, so the source is refused until
+ * exactly tat_ns - tolerance: the cache decides what mxt_sources would.
+ * until_ns MXT_FRONT_BLOCKED: class blocked (reason BLOCKED, not
+ * SOURCE_LIMIT).  pending counts the SYNs the way refused since its last
+ * flush into mxt_sources (syns and dropped); the program flushes it on
+ * the source's next slow-path SYN and when it evicts the way.  The
+ * address is the masked v4 key address, network order; 0 = empty.
+ */
+#define MXT_FRONT_SETS 4096
+#define MXT_FRONT_WAYS 4
+#define MXT_FRONT_BLOCKED 0xffffffffffffffffULL
+struct mxt_front_set {
+	__u64 gen;
+	__u32 addr[MXT_FRONT_WAYS];
+	__u32 pending[MXT_FRONT_WAYS];
+	__u64 until_ns[MXT_FRONT_WAYS];
+};
+
+/*
+ * mxt_polmark (array of MXT_POLMARK_WORDS __u64, mmapable): one bit per
+ * hash of a key (mxt_polmark_bit(), mxt_keyhash.h), set (atomically) by
+ * userspace before it writes that key's mxt_policy entry and by the
+ * program before it creates that key's mxt_sources entry; never cleared.
+ * A clear bit proves the source has neither, so a SYN of a spoofed flood
+ * is charged to the global budget without a hash lookup in mxt_sources
+ * or mxt_policy; a set bit only means "look".  Bits of keys gone from
+ * both maps stay set: over a long life the shortcut is taken less often
+ * (2^21 bits against at most 2^18 + 2^18 live keys by default).
+ */
+#define MXT_POLMARK_WORDS (1u << 15)   /* 2^21 bits, 256 KiB */
 
 /* mxt_gen (array of MXT_GEN_MAX __u64, one writer-owned word each, so that
  * writers never overwrite each other's word): what userspace publishes so
@@ -168,17 +219,21 @@ struct mxt_global_state {
  *                  another generation.  A timestamp rather than a counter,
  *                  so two racing writers (daemon, CLI) never write back the
  *                  same value.
- *  MXT_GEN_ALLOW   non-zero while mxt_allow may hold entries; 0 only after
+ *  MXT_GEN_ALLOW   non-zero while mxt_allow may hold entries, a new value
+ *                  (timestamp, as above) at every change; 0 only after
  *                  userspace saw it empty (under the pin-dir lock): the
- *                  program then skips the trie lookup. */
+ *                  program then skips the trie lookup.  A source whose
+ *                  allow_gen equals it was checked under this allowlist. */
 #define MXT_GEN_POLICY 0
-#define MXT_GEN_ALLOW  1
+#define MXT_GEN_ALLOW  1  /* 0: empty; else a new timestamp at each change */
 #define MXT_GEN_MAX    2
 
 #ifndef __bpf__
 _Static_assert(sizeof(struct mxt_limit) == 24, "mxt_limit layout");
 _Static_assert(sizeof(struct mxt_key) == 20, "mxt_key layout");
-_Static_assert(sizeof(struct mxt_source) == 80, "mxt_source layout");
+_Static_assert(sizeof(struct mxt_source) == 88, "mxt_source layout");
+_Static_assert(sizeof(struct mxt_front_set) == 72, "mxt_front_set layout");
+_Static_assert(sizeof(struct mxt_global_state) == 24, "mxt_global_state layout");
 _Static_assert(sizeof(struct mxt_policy) == 40, "mxt_policy layout");
 _Static_assert(sizeof(struct mxt_lpm_key) == 24, "mxt_lpm_key layout");
 _Static_assert(sizeof(struct mxt_allow) == 16, "mxt_allow layout");

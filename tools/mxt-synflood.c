@@ -4,11 +4,14 @@
  * test network namespaces only.  Two methods:
  *
  *   --method live      (default) BPF_PROG_RUN with BPF_F_TEST_XDP_LIVE_FRAMES:
- *                      the kernel runs synflood_gen.bpf.o on 'repeat' copies
- *                      of one template frame in batches of --batch, and the
- *                      program rewrites each copy's source and redirects it
- *                      to the veth (ndo_xdp_xmit: no skb, no socket).  The
- *                      technique of xdp-project's xdp-trafficgen.
+ *                      the kernel runs synflood_gen.bpf.o (bench/) on
+ *                      'repeat' copies of one template frame in batches of
+ *                      --batch, and the program copies the next of a
+ *                      rotation of precomputed sources (address, port,
+ *                      checksums: see build_rotation()) into each copy and
+ *                      redirects it to the veth (ndo_xdp_xmit: no skb, no
+ *                      socket).  The technique of xdp-project's
+ *                      xdp-trafficgen.
  *   --method afpacket  AF_PACKET socket with PACKET_QDISC_BYPASS, frames
  *                      built in userspace and sent --batch at a time with
  *                      sendmmsg(2) (skb path: veth_xmit to the peer).
@@ -97,10 +100,24 @@
  * layout as there; load_gen() checks .rodata's size against it. */
 struct synflood_cfg {
 	uint32_t ifindex_out;
-	uint32_t spoof;
-	uint32_t src_first;
-	uint32_t src_count;
+	uint32_t frame_count;
 };
+
+/* One entry of synflood_frames (the same layout as there): what differs
+ * between two frames of the flood, network order. */
+struct synflood_frame {
+	uint32_t saddr;
+	uint16_t sport;
+	uint16_t ip_check;
+	uint16_t tcp_check;
+	uint16_t pad;
+};
+
+/* Frames in one rotation: a spoofed flood draws this many random sources
+ * (each address of the default range about 8 times); a cycling one holds
+ * every source at least once and at most 16 ports per source. */
+#define SPOOF_ROTATION (1u << 20)
+#define CYCLE_ROTATION (1u << 16)
 
 /* The template frame: a Linux connect() SYN (20 bytes of options). */
 struct syn_frame {
@@ -423,7 +440,8 @@ static int gen_frames(int map_fd, uint64_t *out)
 
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals)); /* value is one __u64 */
+	/* value: __u32 next, __u32 pad, __u64 frames */
+	vals = calloc((size_t)ncpu * 2, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(map_fd, &key, vals)) {
@@ -431,33 +449,116 @@ static int gen_frames(int map_fd, uint64_t *out)
 		goto out;
 	}
 	for (i = 0; i < ncpu; i++)
-		sum += vals[i];
+		sum += vals[2 * i + 1];
 	*out = sum;
 out:
 	free(vals);
 	return err;
 }
 
-/* Open and load the generator with its settings; 0 or -errno. */
-static int load_gen(const struct opts *o, int ifindex, struct bpf_object **objp,
-		    int *prog_fd, int *map_fd)
+/* Next source address (host order) for frame n; *rng is xorshift32 state. */
+static uint32_t next_source(const struct opts *o, uint64_t n, uint32_t *rng)
+{
+	uint32_t x;
+
+	if (!o->spoof)
+		return o->src_first + (uint32_t)(n % o->src_count);
+	x = *rng;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*rng = x;
+	return o->src_first + x % o->src_count;
+}
+
+/* The frames of one rotation, from the template: *count entries,
+ * malloc'ed.  Cycling: entry j is source j % K with port 1024 + j % 64512;
+ * spoof: a source drawn at random (xorshift32) from the range.  Both
+ * checksums are computed in full for each entry. */
+static struct synflood_frame *build_rotation(const struct opts *o, const struct syn_frame *tmpl,
+					     uint32_t *count)
+{
+	uint32_t n, rng = (uint32_t)time(NULL) | 1, j;
+	struct synflood_frame *r;
+
+	if (o->spoof)
+		n = SPOOF_ROTATION;
+	else
+		n = o->src_count * (CYCLE_ROTATION / o->src_count > 16 ? 16 :
+				    CYCLE_ROTATION / o->src_count > 0 ? CYCLE_ROTATION / o->src_count : 1);
+	r = calloc(n, sizeof(*r));
+	if (!r)
+		return NULL;
+	for (j = 0; j < n; j++) {
+		uint32_t saddr = htonl(next_source(o, j, &rng));
+		uint16_t sport = htons((uint16_t)(1024 + j % 64512));
+		uint16_t ipc = tmpl->ip.check, tcpc = tmpl->tcp.check; /* packed */
+
+		csum_replace4(&ipc, tmpl->ip.saddr, saddr);
+		csum_replace4(&tcpc, tmpl->ip.saddr, saddr);
+		csum_replace2(&tcpc, tmpl->tcp.source, sport);
+		r[j].saddr = saddr;
+		r[j].sport = sport;
+		r[j].ip_check = ipc;
+		r[j].tcp_check = tcpc;
+	}
+	*count = n;
+	return r;
+}
+
+/* Write the rotation into synflood_frames; 0 or -errno. */
+static int fill_rotation(int fd, const struct synflood_frame *r, uint32_t n)
+{
+	uint32_t *keys = malloc((size_t)n * sizeof(*keys)), i, done = 0;
+	int err = 0;
+
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		keys[i] = i;
+	while (done < n) {
+		uint32_t cnt = n - done;
+
+		if (bpf_map_update_batch(fd, keys + done, r + done, &cnt, NULL)) {
+			err = -errno;
+			break;
+		}
+		done += cnt;
+	}
+	/* Kernels without batch updates on arrays: one by one. */
+	for (i = done; err == -EINVAL && i < n; i++)
+		if (bpf_map_update_elem(fd, &keys[i], &r[i], BPF_ANY))
+			break;
+	if (err == -EINVAL && i == n)
+		err = 0;
+	free(keys);
+	return err;
+}
+
+/* Open and load the generator with its settings and rotation; 0 or -errno. */
+static int load_gen(const struct opts *o, int ifindex, const struct syn_frame *tmpl,
+		    struct bpf_object **objp, int *prog_fd, int *map_fd)
 {
 	struct synflood_cfg cfg = {
 		.ifindex_out = (uint32_t)ifindex,
-		.spoof = (uint32_t)o->spoof,
-		.src_first = o->src_first,
-		.src_count = o->src_count,
 	};
+	struct synflood_frame *rot;
+	uint32_t nrot;
 	struct bpf_program *prog;
 	struct bpf_object *obj;
 	struct bpf_map *map;
 	size_t sz = 0;
 	int err;
 
+	rot = build_rotation(o, tmpl, &nrot);
+	if (!rot)
+		return -ENOMEM;
+	cfg.frame_count = nrot;
 	obj = bpf_object__open_file(o->bpf_obj, NULL);
 	if (!obj) {
 		err = -errno;
 		mxt_log_errorx("cannot open %s: %s", o->bpf_obj, strerror(-err));
+		free(rot);
 		return err;
 	}
 	map = bpf_object__find_map_by_name(obj, ".rodata");
@@ -468,6 +569,16 @@ static int load_gen(const struct opts *o, int ifindex, struct bpf_object **objp,
 		goto fail;
 	}
 	err = bpf_map__set_initial_value(map, &cfg, sizeof(cfg));
+	if (err)
+		goto fail;
+	map = bpf_object__find_map_by_name(obj, "synflood_frames");
+	if (!map || bpf_map__value_size(map) != sizeof(*rot)) {
+		mxt_log_errorx("%s: no synflood_frames of %zu-byte entries (out of step)",
+			       o->bpf_obj, sizeof(*rot));
+		err = -EINVAL;
+		goto fail;
+	}
+	err = bpf_map__set_max_entries(map, nrot);
 	if (err)
 		goto fail;
 
@@ -482,6 +593,12 @@ static int load_gen(const struct opts *o, int ifindex, struct bpf_object **objp,
 		mxt_log_errorx("cannot load %s: %s", o->bpf_obj, strerror(-err));
 		goto fail;
 	}
+	err = fill_rotation(bpf_map__fd(bpf_object__find_map_by_name(obj, "synflood_frames")),
+			    rot, nrot);
+	if (err) {
+		mxt_log_errorx("cannot fill synflood_frames: %s", strerror(-err));
+		goto fail;
+	}
 	map = bpf_object__find_map_by_name(obj, "synflood_state");
 	if (!map) {
 		err = -ENOENT;
@@ -490,8 +607,10 @@ static int load_gen(const struct opts *o, int ifindex, struct bpf_object **objp,
 	*prog_fd = bpf_program__fd(prog);
 	*map_fd = bpf_map__fd(map);
 	*objp = obj;
+	free(rot);
 	return 0;
 fail:
+	free(rot);
 	bpf_object__close(obj);
 	return err;
 }
@@ -521,7 +640,7 @@ static int run_live(const struct opts *o, int ifindex, const struct syn_frame *f
 	int prog_fd = -1, map_fd = -1, err;
 	double t0, t, c0, rate = 0, active = 0;
 
-	err = load_gen(o, ifindex, &obj, &prog_fd, &map_fd);
+	err = load_gen(o, ifindex, frame, &obj, &prog_fd, &map_fd);
 	if (err)
 		return err;
 
@@ -579,21 +698,6 @@ static int run_live(const struct opts *o, int ifindex, const struct syn_frame *f
 out:
 	bpf_object__close(obj);
 	return err;
-}
-
-/* Next source address (host order) for frame n; *rng is xorshift32 state. */
-static uint32_t next_source(const struct opts *o, uint64_t n, uint32_t *rng)
-{
-	uint32_t x;
-
-	if (!o->spoof)
-		return o->src_first + (uint32_t)(n % o->src_count);
-	x = *rng;
-	x ^= x << 13;
-	x ^= x >> 17;
-	x ^= x << 5;
-	*rng = x;
-	return o->src_first + x % o->src_count;
 }
 
 /* The AF_PACKET + sendmmsg generator; 0 or -errno. */

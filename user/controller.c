@@ -17,10 +17,16 @@
 
 #include "cfgkeys.h"
 #include "controller.h"
+#include "fleet.h"
 #include "history_db.h"
 #include "jsonw.h"
 #include "log.h"
 #include "reply_codes.h"
+
+/* The counters (controller.h): relaxed atomics, any thread. */
+#define ST_INC(c, f)    atomic_fetch_add_explicit(&(c)->st.f, 1, memory_order_relaxed)
+#define ST_SET(c, f, v) atomic_store_explicit(&(c)->st.f, (v), memory_order_relaxed)
+#define ST_GET(c, f)    atomic_load_explicit(&(c)->st.f, memory_order_relaxed)
 
 static uint64_t clock_unix(void)
 {
@@ -29,7 +35,7 @@ static uint64_t clock_unix(void)
 
 uint64_t mxt_ctl_now(const struct mxt_controller *c)
 {
-	return c->clock() + (uint64_t)c->clock_offset;
+	return c->clock() + (uint64_t)atomic_load_explicit(&c->clock_offset, memory_order_relaxed);
 }
 
 static uint64_t usec_now(void)
@@ -71,6 +77,49 @@ void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config
 	pthread_mutex_lock(&c->lock);
 	c->kcfg = *kcfg;
 	pthread_mutex_unlock(&c->lock);
+}
+
+int mxt_ctl_refuse_fixed_key(const char *key, char *err, size_t errlen)
+{
+	const struct mxt_cfgkey *k = mxt_cfgkey_find(key);
+
+	/* One set of runtime keys for config set, SIGHUP and runtime.conf. */
+	if (!k || mxt_cfgkey_runtime(k))
+		return 0;
+	snprintf(err, errlen, "%s: the source prefix shapes every key held; it changes only "
+		 "with a restart of mxthrottled", key);
+	return -EINVAL;
+}
+
+int mxt_ctl_reload(struct mxt_controller *c, const struct mxt_config *kcfg,
+		   const struct mxt_model_params *mp, char *err, size_t errlen)
+{
+	char e[200];
+	int rc;
+
+	/* kcfg is written by the main thread only: read without the lock. */
+	if (kcfg->v4_prefix != c->kcfg.v4_prefix)
+		return mxt_ctl_refuse_fixed_key("v4_prefix", err, errlen);
+	if (kcfg->v6_prefix != c->kcfg.v6_prefix)
+		return mxt_ctl_refuse_fixed_key("v6_prefix", err, errlen);
+	if (mxt_model_params_check(mp, e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "model parameters: %s", e);
+		return -EINVAL;
+	}
+	if (c->maps && (rc = mxt_maps_config_write(c->maps, kcfg)) < 0) {
+		snprintf(err, errlen, "cannot write the kernel config: %s", strerror(-rc));
+		return rc;
+	}
+	/* The policy thread reads the parameters on every decision: they
+	 * change under its lock, never beneath it. */
+	pthread_mutex_lock(&c->lock);
+	rc = mxt_model_set_params(c->model, mp);
+	if (!rc)
+		c->kcfg = *kcfg;
+	pthread_mutex_unlock(&c->lock);
+	if (rc)
+		snprintf(err, errlen, "model parameters refused: %s", strerror(-rc));
+	return rc;
 }
 
 const char *mxt_ctl_event_name(int old_class, uint32_t new_class)
@@ -168,7 +217,7 @@ static void policy_announce(struct mxt_controller *c)
 	int err = mxt_policy_gen_bump(c->maps);
 
 	if (err) {
-		c->st.map_errors++;
+		ST_INC(c, map_errors);
 		mxt_log_warnx("cannot announce policy changes (mxt_gen): %s", strerror(-err));
 	}
 }
@@ -189,14 +238,14 @@ static void change_apply(struct mxt_controller *c, const struct mxt_model_change
 			old_class = (int)old.class;
 		err = policy_write(c, ch, mxt_ctl_now(c));
 		if (err) {
-			c->st.map_errors++;
+			ST_INC(c, map_errors);
 			mxt_log_warnx("cannot write policy of [%s]: %s", who, strerror(-err));
 			return;
 		}
 		if (old_class != (int)ch->klass)
 			source_bucket_reset(c, &ch->key);
 	}
-	c->st.changes_written++;
+	ST_INC(c, changes_written);
 	ev = mxt_ctl_event_name(old_class, ch->klass);
 	if (!strcmp(ev, "EXPIRE") || !strcmp(ev, "LIMIT") || !strcmp(ev, "ALLOWANCE")) {
 		mxt_log_debug("%s [%s] %s state=%s", ev, who, ci ? ci->as_tag : "-",
@@ -237,7 +286,7 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 			c->scan.done = 1;
 		}
 		if (err) {
-			c->st.map_errors++;
+			ST_INC(c, map_errors);
 			mxt_log_warnx("cannot read mxt_sources: %s", strerror(-err));
 			n = 0;
 			sweep_start = 0;
@@ -267,7 +316,7 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 	/* A kernel entry unseen for 3 sweeps was evicted by the LRU. */
 	if (c->maps && c->scan.done) {
 		mxt_syn_delta_end(c->deltas, 3);
-		c->st.sweeps++;
+		ST_INC(c, sweeps);
 	}
 	if (nobs)
 		mxt_model_observe_syns_batch(c->model, obs, nobs, now);
@@ -286,9 +335,10 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 		mxt_log_warnx("out of memory collecting policy changes: some wait for the next reseed");
 	free(b.v);
 	free(b.why);
-	c->st.ticks++;
-	c->st.sources_read = n;
-	c->st.tick_usec_last = usec_now() - t0;
+	mxt_fleet_tick(c->fleet, now);
+	ST_INC(c, ticks);
+	ST_SET(c, sources_read, n);
+	ST_SET(c, tick_usec_last, usec_now() - t0);
 	return b.oom ? -ENOMEM : (int)b.n;
 }
 
@@ -306,7 +356,7 @@ int mxt_ctl_reseed_kernel(struct mxt_controller *c, uint64_t now)
 		if (policy_write(c, &b.v[i], now) == 0)
 			written += b.v[i].klass != MXT_CLASS_UNKNOWN;
 		else
-			c->st.map_errors++;
+			ST_INC(c, map_errors);
 	}
 	if (c->maps && b.n)
 		policy_announce(c);
@@ -373,6 +423,29 @@ static int obs_kind(const char *state, enum mxt_obs_kind *kind)
 	return 0;
 }
 
+/* The model's admit, and what it counted for the fleet (fleet.h). */
+static int admit(struct mxt_controller *c, const struct mxt_key *key, uint64_t now,
+		 enum mxt_obs_kind kind, uint32_t n, uint64_t size, struct mxt_decision *out)
+{
+	int rc = mxt_model_admit_session(c->model, key, now, kind, n, size, out);
+	int rcpt = kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM;
+
+	if (c->fleet && rc >= 0 && (kind == MXT_OBS_CONNECT || rcpt))
+		mxt_fleet_note(c->fleet, key, now, rcpt ? (rc ? MXT_FLEET_DRCPT : MXT_FLEET_RCPT)
+						       : (rc ? MXT_FLEET_DSESS : MXT_FLEET_SESS),
+			       kind == MXT_OBS_CONNECT ? 1 : n);
+	return rc;
+}
+
+/* The model's observe (connectors), counted for the fleet likewise. */
+static void observe(struct mxt_controller *c, const struct mxt_key *key, uint64_t now,
+		    enum mxt_obs_kind kind, uint32_t n, uint64_t size)
+{
+	if (mxt_model_observe_session(c->model, key, now, kind, n, size) == 0 && c->fleet)
+		mxt_fleet_note(c->fleet, key, now, kind == MXT_OBS_CONNECT ? MXT_FLEET_SESS : MXT_FLEET_RCPT,
+			       kind == MXT_OBS_CONNECT ? 1 : n);
+}
+
 int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_decision *out)
 {
 	struct mxt_controller *c = ctx;
@@ -386,7 +459,7 @@ int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_d
 	if (mxt_addr_parse(req->client_address, &a) < 0)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	c->st.decisions++;
+	ST_INC(c, decisions);
 	mxt_key_from_addr(&key, &a, c->kcfg.v4_prefix, c->kcfg.v6_prefix);
 	if (obs_kind(req->protocol_state, &kind) < 0) {
 		rc = mxt_model_decide(c->model, &key, now, out);
@@ -397,11 +470,10 @@ int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_d
 	if (allow_find(c, &a) >= 0) {
 		/* Connectors are never deferred, but their sessions are still
 		 * history: if one is removed later it is not a stranger. */
-		c->st.connector_sessions++;
+		ST_INC(c, connector_sessions);
 		if (fresh && kind != MXT_OBS_CONNECT)
-			mxt_model_observe_session(c->model, &key, now, MXT_OBS_CONNECT, 0, req->size);
-		mxt_model_observe_session(c->model, &key, now, kind,
-					  kind == MXT_OBS_RCPT ? 1 : 0, req->size);
+			observe(c, &key, now, MXT_OBS_CONNECT, 0, req->size);
+		observe(c, &key, now, kind, kind == MXT_OBS_RCPT ? 1 : 0, req->size);
 		mxt_model_decide(c->model, &key, now, out);
 		out->code = MXT_CODE_OK_CONNECTOR;
 		out->defer = 0;
@@ -410,22 +482,21 @@ int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_d
 	}
 	if (fresh && kind != MXT_OBS_CONNECT) {
 		/* The transaction's first request stands for its session. */
-		rc = mxt_model_admit_session(c->model, &key, now, MXT_OBS_CONNECT, 0, req->size, out);
+		rc = admit(c, &key, now, MXT_OBS_CONNECT, 0, req->size, out);
 		if (rc != 0)
 			goto out; /* deferred (1) or untracked (<0: out is filled) */
 	}
 	switch (kind) {
 	case MXT_OBS_RCPT:
-		rc = mxt_model_admit_session(c->model, &key, now, kind, 1, req->size, out);
+		rc = admit(c, &key, now, kind, 1, req->size, out);
 		break;
 	case MXT_OBS_EOM:
 		/* Recipients were counted at RCPT, unless this is the first
 		 * we hear of the transaction (policy only at END-OF-MESSAGE). */
-		rc = mxt_model_admit_session(c->model, &key, now, kind,
-					     fresh ? req->recipient_count : 0, req->size, out);
+		rc = admit(c, &key, now, kind, fresh ? req->recipient_count : 0, req->size, out);
 		break;
 	default:
-		rc = mxt_model_admit_session(c->model, &key, now, kind, 0, req->size, out);
+		rc = admit(c, &key, now, kind, 0, req->size, out);
 		break;
 	}
 out:
@@ -437,23 +508,40 @@ out:
 
 /* ---- connectors ---------------------------------------------------------- */
 
-/* Rewrite allow_file from memory: temp file + rename, so a crash leaves
- * either the old list or the new one. */
-static int allow_save(struct mxt_controller *c)
+/* The connectors as they were under the lock, for allow_save(). */
+struct allow_copy {
+	struct mxt_ctl_cidr v[MXT_CTL_ALLOW_MAX];
+	int n;
+	uint64_t gen;
+};
+
+/* Copy the connectors (lock held). */
+static void allow_copy_locked(const struct mxt_controller *c, struct allow_copy *a)
+{
+	memcpy(a->v, c->allow, (size_t)c->nallow * sizeof(a->v[0]));
+	a->n = c->nallow;
+	a->gen = c->allow_gen;
+}
+
+/* Rewrite allow_file from a copy, without the lock (the fsync must not
+ * stall the policy thread): temp file + rename, so a crash leaves either
+ * the old list or the new one.  Main thread only, so saves never
+ * interleave; an older copy than the one in the file is not written. */
+static int allow_save(struct mxt_controller *c, const struct allow_copy *a)
 {
 	char tmp[sizeof(c->allow_file) + 8], text[MXT_ADDRSTRLEN];
 	FILE *f;
 	int fd;
 
-	if (!c->allow_file[0])
+	if (!c->allow_file[0] || a->gen < c->allow_saved_gen)
 		return 0;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", c->allow_file);
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
 	fprintf(f, "# connectors added at run time by 'mxthrottle allow add'; one CIDR per line\n");
-	for (int i = 0; i < c->nallow; i++) {
-		mxt_cidr_format(&c->allow[i].net, c->allow[i].prefixlen, text, sizeof(text));
+	for (int i = 0; i < a->n; i++) {
+		mxt_cidr_format(&a->v[i].net, a->v[i].prefixlen, text, sizeof(text));
 		fprintf(f, "%s\n", text);
 	}
 	fd = fileno(f);
@@ -465,11 +553,13 @@ static int allow_save(struct mxt_controller *c)
 	fclose(f);
 	if (rename(tmp, c->allow_file) < 0)
 		return -errno;
+	c->allow_saved_gen = a->gen;
 	return 0;
 }
 
 int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, char *err, size_t errlen)
 {
+	struct allow_copy *copy = NULL;
 	struct mxt_ctl_cidr x;
 	struct mxt_lpm_key lk;
 	int rc = 0, dup = 0;
@@ -488,19 +578,28 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 			return rc;
 		}
 	}
+	if (persist && !(copy = malloc(sizeof(*copy)))) {
+		snprintf(err, errlen, "cannot record connector %s: out of memory", cidr);
+		return -ENOMEM;
+	}
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < c->nallow; i++)
 		if (c->allow[i].prefixlen == x.prefixlen && !memcmp(&c->allow[i].net, &x.net, sizeof(x.net)))
 			dup = 1;
 	if (!dup) {
-		if (c->nallow == MXT_CTL_ALLOW_MAX)
+		if (c->nallow == MXT_CTL_ALLOW_MAX) {
 			rc = -ENOSPC;
-		else
+		} else {
 			c->allow[c->nallow++] = x;
+			c->allow_gen++;
+		}
 	}
-	if (!rc && persist)
-		rc = allow_save(c);
+	if (!rc && copy)
+		allow_copy_locked(c, copy);
 	pthread_mutex_unlock(&c->lock);
+	if (!rc && copy)
+		rc = allow_save(c, copy);
+	free(copy);
 	if (rc)
 		snprintf(err, errlen, "cannot record connector %s: %s", cidr, strerror(-rc));
 	return rc;
@@ -508,6 +607,7 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 
 int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, char *err, size_t errlen)
 {
+	struct allow_copy *copy = NULL;
 	struct mxt_ctl_cidr x;
 	struct mxt_lpm_key lk;
 	int rc = -ENOENT;
@@ -516,17 +616,25 @@ int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, c
 		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 CIDR", cidr);
 		return -EINVAL;
 	}
+	if (persist && !(copy = malloc(sizeof(*copy)))) {
+		snprintf(err, errlen, "%s: out of memory", cidr);
+		return -ENOMEM;
+	}
 	pthread_mutex_lock(&c->lock);
 	for (int i = 0; i < c->nallow; i++) {
 		if (c->allow[i].prefixlen == x.prefixlen && !memcmp(&c->allow[i].net, &x.net, sizeof(x.net))) {
 			c->allow[i] = c->allow[--c->nallow];
+			c->allow_gen++;
 			rc = 0;
 			break;
 		}
 	}
-	if (!rc && persist)
-		rc = allow_save(c);
+	if (!rc && copy)
+		allow_copy_locked(c, copy);
 	pthread_mutex_unlock(&c->lock);
+	if (!rc && copy)
+		rc = allow_save(c, copy);
+	free(copy);
 	if (c->maps) {
 		int krc;
 
@@ -679,61 +787,108 @@ static int ctl_key(struct mxt_controller *c, const char *text, struct mxt_key *k
 	return 0;
 }
 
-/* Output of the record iterations below. */
-struct listing {
-	FILE *out;
-	struct mxt_jw *w;      /* NULL: text/CSV */
-	int only_state;        /* -1: all */
-	int csv;
-	const struct mxt_model *m;
-	uint64_t now;
+/* A record and its baseline at the time, copied under the lock so that
+ * a listing is formatted without it. */
+struct list_row {
+	struct mxt_sender s;
+	double base;
 };
 
-static int list_one(void *ctx, const struct mxt_sender *s)
+/* The rows of a listing, as copied. */
+struct list_copy {
+	struct list_row *v;
+	size_t n, cap;
+	const struct mxt_model *m;
+	uint64_t now;
+	int only_state;        /* -1: all */
+};
+
+/* Iteration callback (lock held): copy one row. */
+static int list_copy_one(void *ctx, const struct mxt_sender *s)
 {
-	struct listing *l = ctx;
-	const struct mxt_code_info *ci = mxt_code_info(s->code);
-	char who[MXT_ADDRSTRLEN], why[160];
-	double base;
+	struct list_copy *l = ctx;
 
 	if (l->only_state >= 0 && s->state != l->only_state)
 		return 0;
-	mxt_key_format(&s->key, who, sizeof(who));
-	base = mxt_model_expected(l->m, s, l->now);
-	mxt_model_why(s, why, sizeof(why));
-	if (l->w) {
-		mxt_jw_obj_open(l->w);
-		mxt_jw_kstr(l->w, "source", who);
-		mxt_jw_kstr(l->w, "state", mxt_state_name(s->state));
-		mxt_jw_kstr(l->w, "as", ci ? ci->as_tag : "");
-		mxt_jw_ku64(l->w, "first_seen", s->first_seen);
-		mxt_jw_ku64(l->w, "last_seen", s->last_seen);
-		mxt_jw_ku64(l->w, "last_session", s->last_session);
-		mxt_jw_ku64(l->w, "state_since", s->state_since);
-		mxt_jw_ku64(l->w, "days_active", s->days_active);
-		mxt_jw_key(l->w, "rate");
-		mxt_jw_double(l->w, s->r_slow, 2);
-		mxt_jw_key(l->w, "baseline");
-		mxt_jw_double(l->w, base, 2);
-		mxt_jw_kstr(l->w, "kernel_class", mxt_class_name(s->kclass));
-		mxt_jw_kstr(l->w, "why", why);
-		mxt_jw_obj_close(l->w);
-	} else if (l->csv) {
-		fprintf(l->out, "%s,%s,%s,%u,%u,%u,%u,%u,%.2f,%.2f,%s,%s\n", who, mxt_state_name(s->state),
-			ci ? ci->as_tag : "", s->first_seen, s->last_seen, s->last_session,
-			s->state_since, s->days_active, s->r_slow, base, mxt_class_name(s->kclass), why);
-	} else {
-		fprintf(l->out, "%-40s %-11s %-5s %4u %10.1f %10.1f\n", who, mxt_state_name(s->state),
-			ci ? ci->as_tag : "", s->days_active, s->r_slow, base);
-	}
+	if (l->n == l->cap)
+		return -ENOBUFS;
+	l->v[l->n].s = *s;
+	l->v[l->n].base = mxt_model_expected(l->m, s, l->now);
+	l->n++;
 	return 0;
+}
+
+/* Copy the records of a listing: the room is made outside the lock from a
+ * count taken under it, so the lock covers memory copies only. */
+static int list_copy_take(struct mxt_controller *c, struct list_copy *l)
+{
+	int rc = -ENOBUFS;
+
+	for (int attempt = 0; attempt < 4 && rc == -ENOBUFS; attempt++) {
+		size_t n;
+
+		pthread_mutex_lock(&c->lock);
+		n = mxt_model_count(c->model);
+		pthread_mutex_unlock(&c->lock);
+		free(l->v);
+		l->cap = n + n / 8 + 64;
+		l->v = calloc(l->cap, sizeof(*l->v)); /* zeroed: faulted in outside the lock */
+		if (!l->v)
+			return -ENOMEM;
+		l->n = 0;
+		pthread_mutex_lock(&c->lock);
+		rc = mxt_model_foreach(c->model, 0, list_copy_one, l);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return rc;
+}
+
+/* One row of a listing, as JSON, CSV or text. */
+static void list_print(FILE *out, struct mxt_jw *w, int csv, const struct list_row *r)
+{
+	const struct mxt_sender *s = &r->s;
+	const struct mxt_code_info *ci = mxt_code_info(s->code);
+	char who[MXT_ADDRSTRLEN], why[160];
+
+	mxt_key_format(&s->key, who, sizeof(who));
+	mxt_model_why(s, why, sizeof(why));
+	if (w) {
+		mxt_jw_obj_open(w);
+		mxt_jw_kstr(w, "source", who);
+		mxt_jw_kstr(w, "state", mxt_state_name(s->state));
+		mxt_jw_kstr(w, "as", ci ? ci->as_tag : "");
+		mxt_jw_ku64(w, "first_seen", s->first_seen);
+		mxt_jw_ku64(w, "last_seen", s->last_seen);
+		mxt_jw_ku64(w, "last_session", s->last_session);
+		mxt_jw_ku64(w, "state_since", s->state_since);
+		mxt_jw_ku64(w, "days_active", s->days_active);
+		mxt_jw_key(w, "rate");
+		mxt_jw_double(w, s->r_slow, 2);
+		mxt_jw_key(w, "baseline");
+		mxt_jw_double(w, r->base, 2);
+		mxt_jw_kstr(w, "kernel_class", mxt_class_name(s->kclass));
+		mxt_jw_kstr(w, "why", why);
+		mxt_jw_obj_close(w);
+	} else if (csv) {
+		fprintf(out, "%s,%s,%s,%u,%u,%u,%u,%u,%.2f,%.2f,%s,%s\n", who, mxt_state_name(s->state),
+			ci ? ci->as_tag : "", s->first_seen, s->last_seen, s->last_session,
+			s->state_since, s->days_active, s->r_slow, r->base, mxt_class_name(s->kclass), why);
+	} else {
+		fprintf(out, "%-40s %-11s %-5s %4u %10.1f %10.1f\n", who, mxt_state_name(s->state),
+			ci ? ci->as_tag : "", s->days_active, s->r_slow, r->base);
+	}
 }
 
 static int list_records(struct mxt_controller *c, FILE *out, int only_state, int json, int csv)
 {
+	struct list_copy l = { NULL, 0, 0, c->model, mxt_ctl_now(c), only_state };
 	struct mxt_jw w;
-	struct listing l = { out, json ? &w : NULL, only_state, csv, c->model, mxt_ctl_now(c) };
+	int rc = list_copy_take(c, &l);
 
+	if (rc) {
+		free(l.v);
+		return rc;
+	}
 	if (json) {
 		mxt_jw_init(&w, out);
 		mxt_jw_arr_open(&w);
@@ -742,13 +897,13 @@ static int list_records(struct mxt_controller *c, FILE *out, int only_state, int
 	} else {
 		fprintf(out, "%-40s %-11s %-5s %4s %10s %10s\n", "SOURCE", "STATE", "AS", "DAYS", "RATE/h", "BASE/h");
 	}
-	pthread_mutex_lock(&c->lock);
-	mxt_model_foreach(c->model, 0, list_one, &l);
-	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < l.n; i++)
+		list_print(out, json ? &w : NULL, csv, &l.v[i]);
 	if (json) {
 		mxt_jw_arr_close(&w);
 		mxt_jw_finish(&w); /* ends the line */
 	}
+	free(l.v);
 	return 0;
 }
 
@@ -775,13 +930,19 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 		mxt_jw_ku64(&w, "established", k.established);
 		mxt_jw_ku64(&w, "blocks", k.blocks);
 		mxt_jw_ku64(&w, "admitted", k.admitted);
-		mxt_jw_ku64(&w, "ticks", c->st.ticks);
-		mxt_jw_ku64(&w, "tick_usec_last", c->st.tick_usec_last);
-		mxt_jw_ku64(&w, "decisions", c->st.decisions);
-		mxt_jw_ku64(&w, "checkpoints", c->st.checkpoints);
-		mxt_jw_ku64(&w, "checkpoint_errors", c->st.checkpoint_errors);
-		mxt_jw_ku64(&w, "map_errors", c->st.map_errors);
+		mxt_jw_ku64(&w, "ticks", ST_GET(c, ticks));
+		mxt_jw_ku64(&w, "tick_usec_last", ST_GET(c, tick_usec_last));
+		mxt_jw_ku64(&w, "decisions", ST_GET(c, decisions));
+		mxt_jw_ku64(&w, "checkpoints", ST_GET(c, checkpoints));
+		mxt_jw_ku64(&w, "checkpoint_errors", ST_GET(c, checkpoint_errors));
+		mxt_jw_ku64(&w, "checkpoint_usec_last", ST_GET(c, checkpoint_usec_last));
+		mxt_jw_ku64(&w, "checkpoint_lock_usec_last", ST_GET(c, checkpoint_lock_usec_last));
+		mxt_jw_ku64(&w, "map_errors", ST_GET(c, map_errors));
 		mxt_jw_ku64(&w, "connectors", (uint64_t)c->nallow);
+		if (c->fleet) {
+			mxt_jw_key(&w, "fleet");
+			mxt_fleet_status_brief(c->fleet, out, &w);
+		}
 		mxt_jw_obj_close(&w);
 		mxt_jw_finish(&w); /* ends the line */
 		return;
@@ -790,9 +951,11 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 	for (int s = 0; s < MXT_STATE_MAX; s++)
 		fprintf(out, " %s=%llu", mxt_state_name(s), (unsigned long long)k.by_state[s]);
 	fprintf(out, "\nticks %llu (last %llu us), decisions %llu, checkpoints %llu (%llu errors), connectors %d\n",
-		(unsigned long long)c->st.ticks, (unsigned long long)c->st.tick_usec_last,
-		(unsigned long long)c->st.decisions, (unsigned long long)c->st.checkpoints,
-		(unsigned long long)c->st.checkpoint_errors, c->nallow);
+		(unsigned long long)ST_GET(c, ticks), (unsigned long long)ST_GET(c, tick_usec_last),
+		(unsigned long long)ST_GET(c, decisions), (unsigned long long)ST_GET(c, checkpoints),
+		(unsigned long long)ST_GET(c, checkpoint_errors), c->nallow);
+	if (c->fleet)
+		mxt_fleet_status_brief(c->fleet, out, NULL);
 }
 
 /* Record "key = value" pairs in runtime_conf (read after the main config
@@ -866,12 +1029,8 @@ static int config_set(struct mxt_controller *c, int argc, char **argv, FILE *out
 	for (int i = 0; i < n; i++) {
 		keys[i] = argv[2 + 2 * i];
 		vals[i] = argv[3 + 2 * i];
-		/* The source prefixes shape every key the model holds. */
-		if (!strcmp(keys[i], "v4_prefix") || !strcmp(keys[i], "v6_prefix")) {
-			snprintf(err, errlen, "%s: changing the source prefix needs a restart of mxthrottled "
-				 "(set it in mxthrottle.conf)", keys[i]);
-			return -EINVAL;
-		}
+		if ((rc = mxt_ctl_refuse_fixed_key(keys[i], err, errlen)))
+			return rc;
 	}
 	pthread_mutex_lock(&c->lock);
 	next = c->kcfg;
@@ -962,6 +1121,7 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		/* Operator actions are logged as such; the kernel follows at once. */
 		mxt_log_info("%s [%s] by operator", !strcmp(argv[0], "release") ? "RELEASE" :
 			     !strcmp(argv[0], "reset") ? "GRAYLIST" : "FORGET", who);
+		mxt_fleet_announce(c->fleet, argc, argv);
 		mxt_ctl_tick(c, now);
 		fprintf(out, "%s %s\n", !strcmp(argv[0], "release") ? "released" :
 			!strcmp(argv[0], "reset") ? "reset to probation" : "forgot", who);
@@ -982,6 +1142,7 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		if ((rc = mxt_ctl_allow_add(c, argv[2], 1, err, errlen)))
 			return rc;
 		mxt_log_info("ALLOW [%s] connector added by operator", argv[2]);
+		mxt_fleet_announce(c->fleet, argc, argv);
 		fprintf(out, "connector %s added\n", argv[2]);
 		return 0;
 	}
@@ -989,11 +1150,24 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		if ((rc = mxt_ctl_allow_del(c, argv[2], 1, err, errlen)))
 			return rc;
 		mxt_log_info("DISALLOW [%s] connector removed by operator", argv[2]);
+		mxt_fleet_announce(c->fleet, argc, argv);
 		fprintf(out, "connector %s removed\n", argv[2]);
 		return 0;
 	}
-	if (!strcmp(argv[0], "config") && argc >= 2 && !strcmp(argv[1], "set"))
-		return config_set(c, argc, argv, out, err, errlen);
+	if (!strcmp(argv[0], "config") && argc >= 2 && !strcmp(argv[1], "set")) {
+		rc = config_set(c, argc, argv, out, err, errlen);
+		if (rc == 0)
+			mxt_fleet_announce(c->fleet, argc, argv);
+		return rc;
+	}
+	if (!strcmp(argv[0], "fleet") && argc == 2 && !strcmp(argv[1], "status")) {
+		if (!c->fleet) {
+			snprintf(err, errlen, "no fleet: fleet_redis is not set in mxthrottle.conf");
+			return -ENOENT;
+		}
+		mxt_fleet_status(c->fleet, out, json);
+		return 0;
+	}
 	if (!strcmp(argv[0], "status") && argc == 1) {
 		status_print(c, out, json);
 		return 0;
@@ -1014,9 +1188,7 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 			snprintf(err, errlen, "clock advance: '%s' is not 1..31622400 seconds", argv[2]);
 			return -EINVAL;
 		}
-		pthread_mutex_lock(&c->lock);
-		c->clock_offset += secs;
-		pthread_mutex_unlock(&c->lock);
+		atomic_fetch_add_explicit(&c->clock_offset, (int64_t)secs, memory_order_relaxed);
 		mxt_log_info("CLOCK advanced by %u s (test mode)", secs);
 		mxt_ctl_tick(c, mxt_ctl_now(c));
 		fprintf(out, "clock advanced by %u s\n", secs);
@@ -1094,31 +1266,66 @@ out:
 
 /* ---- persistence ----------------------------------------------------------- */
 
+/* Copy what the next checkpoint writes and mark the model clean, in one
+ * hold of the lock: memory copies only.  The room is reserved before,
+ * outside the lock, from a count taken under it; should the model grow
+ * past it in between, reserve again.  Adds the time the lock was held
+ * for the copy to *held. */
+static int checkpoint_copy(struct mxt_controller *c, struct mxt_hdb_snapshot *snap, uint64_t *held)
+{
+	unsigned flags = c->full_checkpoint ? 0 : MXT_HDB_DIRTY_ONLY;
+	int rc = -ENOBUFS;
+
+	for (int attempt = 0; attempt < 4 && rc == -ENOBUFS; attempt++) {
+		size_t nrec, nrm;
+		uint64_t t0;
+
+		pthread_mutex_lock(&c->lock);
+		mxt_hdb_snapshot_need(c->model, &nrec, &nrm);
+		pthread_mutex_unlock(&c->lock);
+		rc = mxt_hdb_snapshot_reserve(snap, nrec + nrec / 8 + 64, nrm + nrm / 8 + 64);
+		if (rc)
+			return rc;
+		t0 = usec_now();
+		pthread_mutex_lock(&c->lock);
+		rc = mxt_hdb_snapshot_take(snap, c->model, flags);
+		if (!rc)
+			mxt_model_mark_clean(c->model);
+		pthread_mutex_unlock(&c->lock);
+		*held += usec_now() - t0;
+	}
+	return rc;
+}
+
+/* Copy under the lock, write without it: the policy thread never waits
+ * for the disk.  The model is marked clean at the copy; should the write
+ * fail, the next checkpoint rewrites everything (full_checkpoint), so no
+ * change is lost, and the previous checkpoint stays intact in the db. */
 int mxt_ctl_checkpoint(struct mxt_controller *c)
 {
+	struct mxt_hdb_snapshot snap = { 0 };
 	struct mxt_hdb_stats st;
-	uint64_t t0 = usec_now();
+	uint64_t t0 = usec_now(), held = 0;
 	int rc;
 
 	if (!c->db)
 		return 0;
-	/* Under the model's lock: a dirty-only checkpoint writes what changed
-	 * in one interval, normally a small fraction of the senders.  After a
-	 * failed one, everything is rewritten. */
-	pthread_mutex_lock(&c->lock);
-	rc = mxt_hdb_checkpoint(c->db, c->model, mxt_ctl_now(c),
-				c->full_checkpoint ? 0 : MXT_HDB_DIRTY_ONLY, &st);
-	pthread_mutex_unlock(&c->lock);
+	rc = checkpoint_copy(c, &snap, &held);
+	if (!rc)
+		rc = mxt_hdb_snapshot_write(c->db, &snap, mxt_ctl_now(c), &st);
+	mxt_hdb_snapshot_free(&snap);
+	ST_SET(c, checkpoint_lock_usec_last, held);
 	if (rc < 0) {
 		c->full_checkpoint = 1;
-		c->st.checkpoint_errors++;
-		mxt_log_warnx("checkpoint failed: %s (next one rewrites everything)", mxt_hdb_error(c->db));
+		ST_INC(c, checkpoint_errors);
+		mxt_log_warnx("checkpoint failed: %s (next one rewrites everything)",
+			      mxt_hdb_error(c->db)[0] ? mxt_hdb_error(c->db) : strerror(-rc));
 		return rc;
 	}
 	c->full_checkpoint = 0;
-	c->st.checkpoints++;
-	c->st.checkpoint_records_last = st.written + st.deleted;
-	c->st.checkpoint_usec_last = usec_now() - t0;
+	ST_INC(c, checkpoints);
+	ST_SET(c, checkpoint_records_last, st.written + st.deleted);
+	ST_SET(c, checkpoint_usec_last, usec_now() - t0);
 	return (int)st.written;
 }
 

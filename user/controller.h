@@ -12,12 +12,15 @@
  *   - checkpoints: copy what changed out of the model under the lock and
  *     write it to the history database outside it.
  * One mutex guards the model; it is never held across a syscall, so the
- * policy service never waits on the kernel or on the disk.
+ * policy service never waits on the kernel or on the disk.  What the
+ * threads share is either under that mutex or atomic (the counters, the
+ * test clock's offset); the rest belongs to the main thread alone.
  */
 #ifndef MXT_CONTROLLER_H
 #define MXT_CONTROLLER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -38,6 +41,7 @@
 #define MXT_CTL_SCAN_MAX    65536
 
 struct mxt_hdb;
+struct mxt_fleet;
 
 /* A connector CIDR, as the controller keeps it in memory. */
 struct mxt_ctl_cidr {
@@ -45,19 +49,23 @@ struct mxt_ctl_cidr {
 	__u8 prefixlen;
 };
 
+/* Counters: written by both threads, read by "status" and the STATS
+ * line without the lock, hence atomic (relaxed: each is a count of its
+ * own, never read together with another as one snapshot). */
 struct mxt_ctl_stats {
-	uint64_t ticks;
-	uint64_t tick_usec_last;      /* wall time of the last tick */
-	uint64_t sources_read;        /* kernel entries read by the last tick */
-	uint64_t sweeps;              /* full sweeps over mxt_sources */
-	uint64_t changes_written;     /* policy map updates/deletes */
-	uint64_t map_errors;          /* failed map reads/writes */
-	uint64_t checkpoints;
-	uint64_t checkpoint_usec_last;
-	uint64_t checkpoint_records_last;
-	uint64_t checkpoint_errors;
-	uint64_t decisions;           /* policy requests decided */
-	uint64_t connector_sessions;  /* ... from connectors (never deferred) */
+	_Atomic uint64_t ticks;
+	_Atomic uint64_t tick_usec_last;      /* wall time of the last tick */
+	_Atomic uint64_t sources_read;        /* kernel entries read by the last tick */
+	_Atomic uint64_t sweeps;              /* full sweeps over mxt_sources */
+	_Atomic uint64_t changes_written;     /* policy map updates/deletes */
+	_Atomic uint64_t map_errors;          /* failed map reads/writes */
+	_Atomic uint64_t checkpoints;
+	_Atomic uint64_t checkpoint_usec_last;
+	_Atomic uint64_t checkpoint_lock_usec_last; /* of which the model lock was held */
+	_Atomic uint64_t checkpoint_records_last;
+	_Atomic uint64_t checkpoint_errors;
+	_Atomic uint64_t decisions;           /* policy requests decided */
+	_Atomic uint64_t connector_sessions;  /* ... from connectors (never deferred) */
 };
 
 struct mxt_controller {
@@ -69,10 +77,12 @@ struct mxt_controller {
 	struct mxt_scan_cursor scan;  /* the sweep over mxt_sources in progress */
 	size_t scan_max;              /* entries per tick (MXT_CTL_SCAN_MAX) */
 	struct mxt_hdb *db;           /* NULL: no persistence */
-	int full_checkpoint;          /* next checkpoint rewrites every record */
+	int full_checkpoint;          /* next checkpoint rewrites every record (main thread) */
 	struct mxt_ctl_cidr allow[MXT_CTL_ALLOW_MAX];
 	int nallow;
 	char allow_file[4096 + 16];   /* runtime connectors persist here ("" = no) */
+	uint64_t allow_gen;           /* bumped on every change of allow[] */
+	uint64_t allow_saved_gen;     /* the generation in allow_file (main thread) */
 	uint64_t instances[MXT_CTL_INSTANCES];
 	struct mxt_ctl_stats st;
 	uint64_t (*clock)(void);      /* unix seconds; injectable for tests */
@@ -81,7 +91,8 @@ struct mxt_controller {
 	/* Called (main thread) after "config set" changed the kernel config. */
 	void (*on_config)(void *ctx, const struct mxt_config *kcfg);
 	void *on_config_ctx;
-	int64_t clock_offset;         /* seconds added to clock() (test mode) */
+	_Atomic int64_t clock_offset; /* seconds added to clock() (test mode) */
+	struct mxt_fleet *fleet;      /* NULL: no fleet (fleet.h) */
 };
 
 /* Set up a controller around 'model' (owned by the caller).  'maps' may be
@@ -92,6 +103,19 @@ void mxt_ctl_fini(struct mxt_controller *c);
 
 /* Kernel config changed (SIGHUP): prefixes and mode. */
 void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config *kcfg);
+
+/* Keys that only a restart may change: the source prefixes shape every
+ * key the model, the kernel maps and the history hold.  -EINVAL with the
+ * one message "config set" and SIGHUP both give when 'key' is one of
+ * them, else 0. */
+int mxt_ctl_refuse_fixed_key(const char *key, char *err, size_t errlen);
+
+/* SIGHUP: apply a re-read kernel config and model parameters, or change
+ * nothing.  Refuses a change of a fixed key (mxt_ctl_refuse_fixed_key)
+ * and invalid parameters; writes the kernel config, then swaps the
+ * parameters and config under the lock.  0 or -errno with err set. */
+int mxt_ctl_reload(struct mxt_controller *c, const struct mxt_config *kcfg,
+		   const struct mxt_model_params *mp, char *err, size_t errlen);
 
 /* One tick at 'now': kernel counters -> model -> kernel policy.  Returns
  * the number of policy changes written, or -errno. */

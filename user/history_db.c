@@ -29,7 +29,6 @@ struct mxt_hdb {
 	char err[512];
 	mxt_hdb_put_hook hook;
 	void *hook_ctx;
-	int upgrade;              /* an older schema: the next checkpoint is full */
 };
 
 /* ------------------------------------------------------------------ */
@@ -340,6 +339,41 @@ static int header_write(struct mxt_hdb *db, MDB_txn *txn, const struct mxt_hdb_i
 /* ------------------------------------------------------------------ */
 /* open / close                                                       */
 
+/* Rewrite every record of an older schema as this one, and the header,
+ * in txn (at open, so that checkpoints only ever write one schema). */
+static int upgrade_records(struct mxt_hdb *db, MDB_txn *txn, struct mxt_hdb_info *h)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_errno(mdb_cursor_open(txn, db->senders, &cur));
+	if (rc)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint8_t vb[MXT_HDB_RECORD_LEN];
+		struct mxt_sender s;
+		MDB_val nv = { sizeof(vb), vb };
+		int r;
+
+		if (mxt_hdb_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &s))
+			continue; /* left for the load to count as undecodable */
+		mxt_hdb_encode(&s, vb, sizeof(vb));
+		r = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
+		if (r) {
+			mdb_cursor_close(cur);
+			return mdb_errno(r);
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return mdb_errno(rc);
+	h->schema = MXT_HDB_SCHEMA;
+	h->record_len = MXT_HDB_RECORD_LEN;
+	return header_write(db, txn, h);
+}
+
 /* Open or create the history at 'path'. */
 int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t now,
 		 struct mxt_hdb **out, char *err, size_t errlen)
@@ -403,8 +437,14 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 		goto fail;
 	}
 	rc = header_read(db, txn, &h);
-	if (!rc)
-		db->upgrade = h.schema != MXT_HDB_SCHEMA;
+	if (!rc && h.schema != MXT_HDB_SCHEMA && !(flags & MXT_HDB_RDONLY)) {
+		rc = upgrade_records(db, txn, &h);
+		if (rc) {
+			seterr(NULL, err, errlen, "history db %s: upgrading schema %u: %s", path,
+			       h.schema, strerror(-rc));
+			goto fail;
+		}
+	}
 	if (rc == -ENOENT) {
 		rc = mdb_stat(txn, db->senders, &st);
 		if (!rc && st.ms_entries) {
@@ -460,6 +500,13 @@ void mxt_hdb_close(struct mxt_hdb *db)
 	free(db);
 }
 
+int mxt_hdb_copy_fd(struct mxt_hdb *db, int fd)
+{
+	if (!db || fd < 0)
+		return -EINVAL;
+	return mdb_errno(mdb_env_copyfd2(db->env, fd, MDB_CP_COMPACT));
+}
+
 /* Install the test hook. */
 void mxt_hdb_set_put_hook(struct mxt_hdb *db, mxt_hdb_put_hook hook, void *ctx)
 {
@@ -491,20 +538,88 @@ int mxt_hdb_info(struct mxt_hdb *db, struct mxt_hdb_info *info)
 /* ------------------------------------------------------------------ */
 /* checkpoint                                                         */
 
-struct collect {
-	const struct mxt_sender **v;
-	size_t n, cap;
-};
-
-/* Iteration callback: gather record pointers. */
-static int collect_fn(void *ctx, const struct mxt_sender *s)
+/* Snapshot: size, fill (under the caller's model lock), release. */
+int mxt_hdb_snapshot_reserve(struct mxt_hdb_snapshot *snap, size_t records, size_t removed)
 {
-	struct collect *c = ctx;
+	if (records > snap->cap) {
+		struct mxt_sender *v = realloc(snap->recs, records * sizeof(*v));
 
-	if (c->n == c->cap)
-		return -ENOSPC; /* cannot happen: cap = records held */
-	c->v[c->n++] = s;
+		if (!v)
+			return -ENOMEM;
+		/* Fault the pages in now: the copy under the lock must not. */
+		memset(v + snap->cap, 0, (records - snap->cap) * sizeof(*v));
+		snap->recs = v;
+		snap->cap = records;
+	}
+	if (removed > snap->cap_removed) {
+		struct mxt_key *k = realloc(snap->removed, removed * sizeof(*k));
+
+		if (!k)
+			return -ENOMEM;
+		snap->removed = k;
+		snap->cap_removed = removed;
+	}
 	return 0;
+}
+
+void mxt_hdb_snapshot_free(struct mxt_hdb_snapshot *snap)
+{
+	free(snap->recs);
+	free(snap->removed);
+	free(snap->order);
+	memset(snap, 0, sizeof(*snap));
+}
+
+/* Count a forgotten key. */
+static int count_key_fn(void *ctx, const struct mxt_key *k)
+{
+	(void)k;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+void mxt_hdb_snapshot_need(const struct mxt_model *m, size_t *records, size_t *removed)
+{
+	*records = mxt_model_count(m);
+	*removed = 0;
+	mxt_model_foreach_removed(m, count_key_fn, removed);
+}
+
+/* Iteration callback: copy one record. */
+static int copy_rec_fn(void *ctx, const struct mxt_sender *s)
+{
+	struct mxt_hdb_snapshot *snap = ctx;
+
+	if (snap->n == snap->cap)
+		return -ENOBUFS;
+	snap->recs[snap->n++] = *s;
+	return 0;
+}
+
+/* Iteration callback: copy one forgotten key. */
+static int copy_key_fn(void *ctx, const struct mxt_key *k)
+{
+	struct mxt_hdb_snapshot *snap = ctx;
+
+	if (snap->nremoved == snap->cap_removed)
+		return -ENOBUFS;
+	snap->removed[snap->nremoved++] = *k;
+	return 0;
+}
+
+int mxt_hdb_snapshot_take(struct mxt_hdb_snapshot *snap, const struct mxt_model *m, unsigned flags)
+{
+	snap->full = !(flags & MXT_HDB_DIRTY_ONLY) || mxt_model_removed_overflow(m);
+	snap->n = 0;
+	snap->nremoved = 0;
+	if (!snap->full) {
+		int rc = mxt_model_foreach_removed(m, copy_key_fn, snap);
+
+		if (rc)
+			return rc;
+	}
+	return mxt_model_foreach(m, MXT_ITER_PERSIST | (snap->full ? 0 : MXT_ITER_DIRTY),
+				 copy_rec_fn, snap);
 }
 
 /* Order records by their database key. */
@@ -519,40 +634,37 @@ static int cmp_key(const void *a, const void *b)
 	return memcmp(kx, ky, sizeof(kx));
 }
 
-struct del_ctx {
-	struct mxt_hdb *db;
-	MDB_txn *txn;
-	uint64_t deleted;
-};
-
-/* Delete one forgotten key (absent is fine). */
-static int del_fn(void *ctx, const struct mxt_key *k)
+/* Delete the snapshot's forgotten keys (absent is fine). */
+static int delete_removed(struct mxt_hdb *db, MDB_txn *txn, const struct mxt_hdb_snapshot *snap,
+			  uint64_t *deleted)
 {
-	struct del_ctx *d = ctx;
 	uint8_t kb[MXT_HDB_KEY_LEN];
 	MDB_val key = { sizeof(kb), kb };
-	int rc;
 
-	mxt_hdb_encode_key(k, kb);
-	rc = mdb_del(d->txn, d->db->senders, &key, NULL);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return mdb_errno(rc);
-	d->deleted++;
+	for (size_t i = 0; i < snap->nremoved; i++) {
+		int rc;
+
+		mxt_hdb_encode_key(&snap->removed[i], kb);
+		rc = mdb_del(txn, db->senders, &key, NULL);
+		if (rc == MDB_NOTFOUND)
+			continue;
+		if (rc)
+			return mdb_errno(rc);
+		(*deleted)++;
+	}
 	return 0;
 }
 
 /* One attempt at a checkpoint transaction. */
-static int checkpoint_txn(struct mxt_hdb *db, struct mxt_model *m, uint64_t now, int full,
-			  const struct collect *c, struct mxt_hdb_stats *st)
+static int checkpoint_txn(struct mxt_hdb *db, const struct mxt_hdb_snapshot *snap, uint64_t now,
+			  struct mxt_hdb_stats *st)
 {
 	struct mxt_hdb_info h;
-	struct del_ctx dc = { db, NULL, 0 };
 	uint8_t kb[MXT_HDB_KEY_LEN], vb[MXT_HDB_RECORD_LEN];
 	MDB_val key = { sizeof(kb), kb }, val = { sizeof(vb), vb };
 	MDB_txn *txn = NULL;
 	MDB_stat ms;
+	uint64_t deleted = 0;
 	size_t i;
 	int rc;
 
@@ -564,27 +676,23 @@ static int checkpoint_txn(struct mxt_hdb *db, struct mxt_model *m, uint64_t now,
 	rc = header_read(db, txn, &h);
 	if (rc)
 		goto abort;
-	h.schema = MXT_HDB_SCHEMA; /* an older file is upgraded by a full checkpoint */
-
-	h.record_len = MXT_HDB_RECORD_LEN;
-	if (full) {
+	if (snap->full) {
 		rc = mdb_errno(mdb_drop(txn, db->senders, 0));
 		if (rc) {
 			seterr(db, NULL, 0, "history db %s: emptying: %s", db->path, strerror(-rc));
 			goto abort;
 		}
 	} else {
-		dc.txn = txn;
-		rc = mxt_model_foreach_removed(m, del_fn, &dc);
+		rc = delete_removed(db, txn, snap, &deleted);
 		if (rc) {
 			seterr(db, NULL, 0, "history db %s: delete: %s", db->path, strerror(-rc));
 			goto abort;
 		}
 	}
-	for (i = 0; i < c->n; i++) {
-		mxt_hdb_encode_key(&c->v[i]->key, kb);
-		mxt_hdb_encode(c->v[i], vb, sizeof(vb));
-		rc = mdb_errno(mdb_put(txn, db->senders, &key, &val, full ? MDB_APPEND : 0));
+	for (i = 0; i < snap->n; i++) {
+		mxt_hdb_encode_key(&snap->order[i]->key, kb);
+		mxt_hdb_encode(snap->order[i], vb, sizeof(vb));
+		rc = mdb_errno(mdb_put(txn, db->senders, &key, &val, snap->full ? MDB_APPEND : 0));
 		if (rc) {
 			seterr(db, NULL, 0, "history db %s: put: %s", db->path, strerror(-rc));
 			goto abort;
@@ -612,25 +720,23 @@ static int checkpoint_txn(struct mxt_hdb *db, struct mxt_model *m, uint64_t now,
 		seterr(db, NULL, 0, "history db %s: commit: %s", db->path, strerror(-rc));
 		return rc;
 	}
-	st->written = c->n;
-	st->deleted = dc.deleted;
-	st->full = full;
-	db->upgrade = 0;
+	st->written = snap->n;
+	st->deleted = deleted;
+	st->full = snap->full;
 	return 0;
 abort:
 	mdb_txn_abort(txn);
 	return rc;
 }
 
-/* Save the model's records in one transaction. */
-int mxt_hdb_checkpoint(struct mxt_hdb *db, struct mxt_model *m, uint64_t now, unsigned flags,
-		       struct mxt_hdb_stats *st)
+/* Write a snapshot in one transaction (no model involved: no lock). */
+int mxt_hdb_snapshot_write(struct mxt_hdb *db, struct mxt_hdb_snapshot *snap, uint64_t now,
+			   struct mxt_hdb_stats *st)
 {
 	struct mxt_hdb_stats local;
-	struct collect c = { NULL, 0, 0 };
-	int full, rc, attempt;
+	int rc = 0, attempt;
 
-	if (!db || !m)
+	if (!db || !snap)
 		return -EINVAL;
 	if (db->flags & MXT_HDB_RDONLY) {
 		seterr(db, NULL, 0, "history db %s: opened read-only", db->path);
@@ -640,31 +746,48 @@ int mxt_hdb_checkpoint(struct mxt_hdb *db, struct mxt_model *m, uint64_t now, un
 		st = &local;
 	memset(st, 0, sizeof(*st));
 	db->err[0] = 0;
-	full = !(flags & MXT_HDB_DIRTY_ONLY) || mxt_model_removed_overflow(m) || db->upgrade;
-	c.cap = mxt_model_count(m);
-	c.v = malloc((c.cap ? c.cap : 1) * sizeof(*c.v));
-	if (!c.v)
+	free(snap->order);
+	snap->order = malloc((snap->n ? snap->n : 1) * sizeof(*snap->order));
+	if (!snap->order)
 		return -ENOMEM;
-	rc = mxt_model_foreach(m, MXT_ITER_PERSIST | (full ? 0 : MXT_ITER_DIRTY), collect_fn, &c);
-	if (rc)
-		goto out;
-	qsort(c.v, c.n, sizeof(*c.v), cmp_key);
+	for (size_t i = 0; i < snap->n; i++)
+		snap->order[i] = &snap->recs[i];
+	qsort(snap->order, snap->n, sizeof(*snap->order), cmp_key);
 	for (attempt = 0; attempt < 4; attempt++) {
 		MDB_envinfo ei;
 
-		rc = checkpoint_txn(db, m, now, full, &c, st);
+		rc = checkpoint_txn(db, snap, now, st);
 		if (rc != -ENOSPC || mdb_env_info(db->env, &ei))
 			break;
 		/* Map full: grow it (no transaction is open now) and retry. */
 		if (mdb_env_set_mapsize(db->env, ei.me_mapsize * 2))
 			break;
 	}
-	if (!rc) {
+	if (!rc)
 		db->err[0] = 0; /* a map-full first attempt is not an error */
+	return rc;
+}
+
+/* Save the model's records in one transaction: snapshot, write, and mark
+ * the model clean only once the write is committed. */
+int mxt_hdb_checkpoint(struct mxt_hdb *db, struct mxt_model *m, uint64_t now, unsigned flags,
+		       struct mxt_hdb_stats *st)
+{
+	struct mxt_hdb_snapshot snap = { 0 };
+	size_t nrec, nrm;
+	int rc;
+
+	if (!db || !m)
+		return -EINVAL;
+	mxt_hdb_snapshot_need(m, &nrec, &nrm);
+	rc = mxt_hdb_snapshot_reserve(&snap, nrec ? nrec : 1, nrm ? nrm : 1);
+	if (!rc)
+		rc = mxt_hdb_snapshot_take(&snap, m, flags);
+	if (!rc)
+		rc = mxt_hdb_snapshot_write(db, &snap, now, st);
+	if (!rc)
 		mxt_model_mark_clean(m);
-	}
-out:
-	free(c.v);
+	mxt_hdb_snapshot_free(&snap);
 	return rc;
 }
 

@@ -41,8 +41,13 @@
  * with -EPROTO and a message that says what was found.
  *
  * Threads: one handle per process, used by one thread at a time; LMDB's
- * own lock file serialises writers of different processes.  The model is
- * read during a checkpoint: hold the daemon's model lock around it.
+ * own lock file serialises writers of different processes.  A daemon
+ * whose model is shared between threads checkpoints in three steps so
+ * that its model lock never spans the disk: mxt_hdb_snapshot_need() and
+ * mxt_hdb_snapshot_take() under the lock (memory copies only; the
+ * allocation, mxt_hdb_snapshot_reserve(), happens between the two,
+ * outside it), then mxt_hdb_snapshot_write() without the lock.
+ * mxt_hdb_checkpoint() does all three for single-threaded callers.
  */
 #ifndef MXT_HISTORY_DB_H
 #define MXT_HISTORY_DB_H
@@ -98,10 +103,37 @@ void mxt_hdb_close(struct mxt_hdb *db);
  * on success the model's dirty flags are cleared.  0 or -errno. */
 int mxt_hdb_checkpoint(struct mxt_hdb *db, struct mxt_model *m, uint64_t now, unsigned flags,
 		       struct mxt_hdb_stats *st);
+/* What a checkpoint writes, copied out of the model: the records (all,
+ * or only the dirty ones) and the keys forgotten since the last one. */
+struct mxt_hdb_snapshot {
+	struct mxt_sender *recs;       /* copies of the records to put */
+	size_t n, cap;
+	struct mxt_key *removed;       /* keys to delete (dirty-only) */
+	size_t nremoved, cap_removed;
+	const struct mxt_sender **order; /* recs in key order (write's own) */
+	int full;                      /* empty the db, then write recs */
+};
+/* Upper bounds of what a snapshot of 'm' needs now (model lock held). */
+void mxt_hdb_snapshot_need(const struct mxt_model *m, size_t *records, size_t *removed);
+/* Make room for that many (no lock needed).  0 or -ENOMEM. */
+int mxt_hdb_snapshot_reserve(struct mxt_hdb_snapshot *snap, size_t records, size_t removed);
+/* Copy what a checkpoint with 'flags' writes (model lock held; no
+ * allocation, no syscall).  0, or -ENOBUFS when the model grew past the
+ * reserve since mxt_hdb_snapshot_need() (reserve more and retry).  The
+ * model's dirty flags are left to the caller (mxt_model_mark_clean). */
+int mxt_hdb_snapshot_take(struct mxt_hdb_snapshot *snap, const struct mxt_model *m, unsigned flags);
+/* Write a snapshot in one transaction (the put hook applies).  0 or -errno. */
+int mxt_hdb_snapshot_write(struct mxt_hdb *db, struct mxt_hdb_snapshot *snap, uint64_t now,
+			   struct mxt_hdb_stats *st);
+/* Release a snapshot's memory. */
+void mxt_hdb_snapshot_free(struct mxt_hdb_snapshot *snap);
 /* Restore every record into the model.  0 or -errno. */
 int mxt_hdb_load(struct mxt_hdb *db, struct mxt_model *m, struct mxt_hdb_stats *st);
 /* The header.  0 or -errno. */
 int mxt_hdb_info(struct mxt_hdb *db, struct mxt_hdb_info *info);
+/* Write a compacting copy of the history to 'fd' (history_recover.c's
+ * good copy); runs in a read transaction, beside checkpoints.  0 or -errno. */
+int mxt_hdb_copy_fd(struct mxt_hdb *db, int fd);
 /* Text of the last error of this handle ("" when none). */
 const char *mxt_hdb_error(const struct mxt_hdb *db);
 

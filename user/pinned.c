@@ -20,12 +20,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "pinned.h"
+#include "mxt_keyhash.h"
 
 static const struct mxt_map_spec specs[MXT_MAP_ID_MAX] = {
 	[MXT_MAP_ID_CONFIG]  = { MXT_STR(MXT_MAP_CONFIG), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
@@ -42,6 +44,10 @@ static const struct mxt_map_spec specs[MXT_MAP_ID_MAX] = {
 				 sizeof(struct mxt_global_state), 1 },
 	[MXT_MAP_ID_GEN]     = { MXT_STR(MXT_MAP_GEN), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 				 sizeof(__u64), MXT_GEN_MAX },
+	[MXT_MAP_ID_FRONT]   = { MXT_STR(MXT_MAP_FRONT), BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
+				 sizeof(struct mxt_front_set), MXT_FRONT_SETS },
+	[MXT_MAP_ID_POLMARK] = { MXT_STR(MXT_MAP_POLMARK), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 sizeof(__u64), MXT_POLMARK_WORDS },
 };
 
 const struct mxt_map_spec *mxt_map_spec(enum mxt_map_id id)
@@ -147,6 +153,9 @@ int mxt_map_check(enum mxt_map_id id, int fd, __u32 *max_entries, __u32 *map_id,
 
 void mxt_maps_close(struct mxt_maps *m)
 {
+	if (m->polmark)
+		munmap(m->polmark, MXT_POLMARK_WORDS * sizeof(__u64));
+	m->polmark = NULL;
 	for (int i = 0; i < MXT_MAP_ID_MAX; i++) {
 		if (m->fd[i] >= 0)
 			close(m->fd[i]);
@@ -280,6 +289,14 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 		mxt_seterr(err, errlen, "cannot count possible CPUs: %s", strerror(-ret));
 		goto fail;
 	}
+	/* Mapped, so that policy writers set their bits atomically; without
+	 * the mapping mxt_policy_put() falls back to a lookup and update. */
+	{
+		void *pm = mmap(NULL, MXT_POLMARK_WORDS * sizeof(__u64), PROT_READ | PROT_WRITE,
+				MAP_SHARED, m->fd[MXT_MAP_ID_POLMARK], 0);
+
+		m->polmark = pm == MAP_FAILED ? NULL : pm;
+	}
 	return 0;
 fail:
 	mxt_maps_close(m);
@@ -298,7 +315,11 @@ int mxt_maps_config_write(const struct mxt_maps *m, const struct mxt_config *cfg
 {
 	__u32 key = 0;
 
-	return bpf_map_update_elem(m->fd[MXT_MAP_ID_CONFIG], &key, cfg, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(m->fd[MXT_MAP_ID_CONFIG], &key, cfg, BPF_ANY))
+		return -errno;
+	/* The program's front cache holds refusals decided under the old
+	 * limits: a new generation empties it. */
+	return mxt_policy_gen_bump(m);
 }
 
 int mxt_maps_stats_read(const struct mxt_maps *m, __u64 *out)
@@ -484,10 +505,123 @@ out:
 	return ret;
 }
 
+/* One pending count of mxt_front, summed over CPUs. */
+struct front_pending {
+	__u32 addr;
+	__u32 count;
+};
+
+/* Order of front_pending by address. */
+static int fp_cmp(const void *a, const void *b)
+{
+	__u32 x = ((const struct front_pending *)a)->addr, y = ((const struct front_pending *)b)->addr;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Every way of mxt_front with pending refusals, sorted by address, equal
+ * addresses (other CPUs) merged; *out malloc'ed. */
+static int front_pending_read(const struct mxt_maps *m, struct front_pending **out, size_t *n)
+{
+	size_t vsz = (sizeof(struct mxt_front_set) + 7) / 8 * 8, cap = 0, k = 0;
+	int fd = m->fd[MXT_MAP_ID_FRONT], ncpu = m->nr_cpus > 0 ? m->nr_cpus : 1, ret = 0;
+	struct front_pending *fp = NULL;
+	char *vals;
+
+	*out = NULL;
+	*n = 0;
+	vals = malloc((size_t)ncpu * vsz);
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 set = 0; set < MXT_FRONT_SETS; set++) {
+		if (bpf_map_lookup_elem(fd, &set, vals)) {
+			ret = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++) {
+			const struct mxt_front_set *fs = (const void *)(vals + (size_t)c * vsz);
+
+			for (int w = 0; w < MXT_FRONT_WAYS; w++) {
+				if (!fs->pending[w] || !fs->addr[w])
+					continue;
+				if (k == cap) {
+					size_t nc = cap ? cap * 2 : 256;
+					void *t = realloc(fp, nc * sizeof(*fp));
+
+					if (!t) {
+						ret = -ENOMEM;
+						goto out;
+					}
+					fp = t;
+					cap = nc;
+				}
+				fp[k].addr = fs->addr[w];
+				fp[k].count = fs->pending[w];
+				k++;
+			}
+		}
+	}
+out:
+	free(vals);
+	if (ret) {
+		free(fp);
+		return ret;
+	}
+	if (k) {
+		size_t j = 0;
+
+		qsort(fp, k, sizeof(*fp), fp_cmp);
+		for (size_t i = 1; i < k; i++) {
+			if (fp[i].addr == fp[j].addr)
+				fp[j].count += fp[i].count;
+			else
+				fp[++j] = fp[i];
+		}
+		k = j + 1;
+	}
+	*out = fp;
+	*n = k;
+	return 0;
+}
+
+int mxt_sources_add_pending(const struct mxt_maps *m, struct mxt_source_entry *e, size_t n)
+{
+	struct front_pending *fp, want;
+	size_t nfp;
+	int ret;
+
+	if (m->fd[MXT_MAP_ID_FRONT] < 0 || n == 0)
+		return 0;
+	ret = front_pending_read(m, &fp, &nfp);
+	if (ret || nfp == 0)
+		return ret;
+	for (size_t i = 0; i < n; i++) {
+		const struct front_pending *hit;
+
+		if (e[i].key.family != MXT_FAMILY_IPV4)
+			continue;
+		want.addr = e[i].key.addr[0];
+		hit = bsearch(&want, fp, nfp, sizeof(*fp), fp_cmp);
+		if (hit) {
+			e[i].val.syns += hit->count;
+			e[i].val.dropped += hit->count;
+		}
+	}
+	free(fp);
+	return 0;
+}
+
 int mxt_sources_dump(const struct mxt_maps *m, struct mxt_source_entry **out, size_t *n)
 {
-	return dump_entries(m, MXT_MAP_ID_SOURCES, sizeof(**out),
-			    offsetof(struct mxt_source_entry, val), (void **)out, n);
+	int ret = dump_entries(m, MXT_MAP_ID_SOURCES, sizeof(**out),
+			       offsetof(struct mxt_source_entry, val), (void **)out, n);
+
+	if (!ret && (ret = mxt_sources_add_pending(m, *out, *n))) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return ret;
 }
 
 int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size_t max,
@@ -547,6 +681,11 @@ int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size
 		memcpy(&ents[i].key, keys + i * ksz, ksz);
 		memcpy(&ents[i].val, vals + i * vsz, vsz);
 	}
+	ret = mxt_sources_add_pending(m, ents, got);
+	if (ret) {
+		free(ents);
+		goto out;
+	}
 	*out = ents;
 	*n = got;
 out:
@@ -573,7 +712,7 @@ int mxt_map_count(const struct mxt_maps *m, enum mxt_map_id id, size_t *n)
 	void *keys, *vals;
 	int ret;
 
-	if (!s || id == MXT_MAP_ID_STATS || id == MXT_MAP_ID_GLOBAL)
+	if (!s || id == MXT_MAP_ID_STATS || id == MXT_MAP_ID_GLOBAL || id == MXT_MAP_ID_FRONT)
 		return -EINVAL;
 	ret = map_dump(m->fd[id], s->key_size, s->value_size, m->max_entries[id], &keys, &vals, n);
 	if (ret)
@@ -585,7 +724,17 @@ int mxt_map_count(const struct mxt_maps *m, enum mxt_map_id id, size_t *n)
 
 int mxt_source_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_source *v)
 {
-	return bpf_map_lookup_elem(m->fd[MXT_MAP_ID_SOURCES], k, v) ? -errno : 0;
+	struct mxt_source_entry e;
+	int ret;
+
+	if (bpf_map_lookup_elem(m->fd[MXT_MAP_ID_SOURCES], k, v))
+		return -errno;
+	e.key = *k;
+	e.val = *v;
+	ret = mxt_sources_add_pending(m, &e, 1);
+	if (!ret)
+		*v = e.val;
+	return ret;
 }
 
 int mxt_policy_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_policy *v)
@@ -605,16 +754,49 @@ int mxt_policy_gen_bump(const struct mxt_maps *m)
 	return bpf_map_update_elem(m->fd[MXT_MAP_ID_GEN], &key, &g, BPF_ANY) ? -errno : 0;
 }
 
-/* Publish whether mxt_allow may hold entries (mxt_gen[MXT_GEN_ALLOW]). */
-static int allow_flag_set(const struct mxt_maps *m, __u64 v)
+/* Publish whether mxt_allow may hold entries (mxt_gen[MXT_GEN_ALLOW]):
+ * 0 when empty, else a new value at every change (see mxt_abi.h). */
+static int allow_flag_set(const struct mxt_maps *m, int nonempty)
 {
 	__u32 key = MXT_GEN_ALLOW;
+	struct timespec ts;
+	__u64 v = 0;
 
+	if (nonempty) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		v = (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+	}
 	return bpf_map_update_elem(m->fd[MXT_MAP_ID_GEN], &key, &v, BPF_ANY) ? -errno : 0;
+}
+
+/* Set the mxt_polmark bit of k: through the mapping (atomic), else by a
+ * lookup and update (which another writer of the same word may undo:
+ * only where the mapping failed). */
+static int polmark_set(const struct mxt_maps *m, const struct mxt_key *k)
+{
+	__u64 mask, w;
+	__u32 word;
+
+	if (m->fd[MXT_MAP_ID_POLMARK] < 0)
+		return 0;
+	mxt_polmark_bit(k, &word, &mask);
+	if (m->polmark) {
+		__atomic_fetch_or(&m->polmark[word], mask, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	if (bpf_map_lookup_elem(m->fd[MXT_MAP_ID_POLMARK], &word, &w))
+		return -errno;
+	w |= mask;
+	return bpf_map_update_elem(m->fd[MXT_MAP_ID_POLMARK], &word, &w, BPF_ANY) ? -errno : 0;
 }
 
 int mxt_policy_put(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v)
 {
+	/* The mark first: the program must never skip a policy that exists. */
+	int ret = polmark_set(m, k);
+
+	if (ret)
+		return ret;
 	return bpf_map_update_elem(m->fd[MXT_MAP_ID_POLICY], k, v, BPF_ANY) ? -errno : 0;
 }
 

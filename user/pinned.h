@@ -31,6 +31,8 @@ enum mxt_map_id {
 	MXT_MAP_ID_STATS,
 	MXT_MAP_ID_GLOBAL,
 	MXT_MAP_ID_GEN,
+	MXT_MAP_ID_FRONT,
+	MXT_MAP_ID_POLMARK,
 	MXT_MAP_ID_MAX
 };
 
@@ -54,6 +56,7 @@ struct mxt_maps {
 	int dir_fd;           /* the pin directory, opened at open time, so a
 			       * process that dropped root can still lock it */
 	int nr_cpus;          /* possible CPUs (per-CPU value count) */
+	__u64 *polmark;       /* mxt_polmark mapped (mxt_policy_put), or NULL */
 };
 
 /* Flags of mxt_maps_open(). */
@@ -109,7 +112,10 @@ struct mxt_allow_entry {
 };
 
 /* Every entry of mxt_sources (batch lookups, get_next_key fallback);
- * *out is malloc'ed (free it), *n entries. */
+ * *out is malloc'ed (free it), *n entries.  Here and in the scan and the
+ * lookup below, syns and dropped include what the program's per-CPU
+ * front cache (mxt_front) has not flushed into the entry yet: never more
+ * than the program counted, so a reader's deltas never go backwards. */
 int mxt_sources_dump(const struct mxt_maps *m, struct mxt_source_entry **out, size_t *n);
 /* A position in a sweep over mxt_sources that spans several calls. */
 struct mxt_scan_cursor {
@@ -131,6 +137,10 @@ int mxt_map_count(const struct mxt_maps *m, enum mxt_map_id id, size_t *n);
 /* Single-entry operations; lookups return -ENOENT when absent. */
 int mxt_source_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_source *v);
 int mxt_policy_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_policy *v);
+/* Add mxt_front's pending refusals to n entries read from mxt_sources
+ * just before (the order matters: see mxt_abi.h).  Maps with no mxt_front
+ * (fd -1) are left alone.  0 or -errno. */
+int mxt_sources_add_pending(const struct mxt_maps *m, struct mxt_source_entry *e, size_t n);
 /* Announce a change of mxt_policy to the program (mxt_gen); the update and
  * delete below do it themselves. */
 int mxt_policy_gen_bump(const struct mxt_maps *m);

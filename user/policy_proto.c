@@ -21,46 +21,44 @@ struct field_desc {
 	unsigned char name_len;
 	unsigned char attr;      /* enum mxt_policy_attr */
 	unsigned char kind;      /* enum field_kind */
+	unsigned char decision;  /* read by the decision: too long or NUL is malformed */
 	unsigned short offset;   /* into struct mxt_policy_request */
 	unsigned short size;     /* of the destination */
 };
 
-#define FSTR(n, a, f) { #n, sizeof(#n) - 1, a, FK_STR, \
-	offsetof(struct mxt_policy_request, f), sizeof(((struct mxt_policy_request *)0)->f) }
-#define FNUM(n, a, f, k) { #n, sizeof(#n) - 1, a, k, \
+#define FIELD(n, a, f, k, d) { #n, sizeof(#n) - 1, a, k, d, \
 	offsetof(struct mxt_policy_request, f), sizeof(((struct mxt_policy_request *)0)->f) }
 
+/* The decision attributes (d = 1) are those user/controller.c's
+ * mxt_ctl_decide() and the server read; keep the two in step. */
 static const struct field_desc fields[] = {
-	FSTR(request, MXT_POLICY_A_REQUEST, request),
-	FSTR(protocol_state, MXT_POLICY_A_PROTOCOL_STATE, protocol_state),
-	FSTR(protocol_name, MXT_POLICY_A_PROTOCOL_NAME, protocol_name),
-	{ "client_address", sizeof("client_address") - 1, MXT_POLICY_A_CLIENT_ADDRESS, FK_ADDR,
-	  offsetof(struct mxt_policy_request, client_address),
-	  sizeof(((struct mxt_policy_request *)0)->client_address) },
-	FSTR(client_name, MXT_POLICY_A_CLIENT_NAME, client_name),
-	FSTR(reverse_client_name, MXT_POLICY_A_REVERSE_CLIENT_NAME, reverse_client_name),
-	FSTR(helo_name, MXT_POLICY_A_HELO_NAME, helo_name),
-	FSTR(sender, MXT_POLICY_A_SENDER, sender),
-	FSTR(recipient, MXT_POLICY_A_RECIPIENT, recipient),
-	FNUM(recipient_count, MXT_POLICY_A_RECIPIENT_COUNT, recipient_count, FK_U32),
-	FNUM(size, MXT_POLICY_A_SIZE, size, FK_U64),
-	FSTR(instance, MXT_POLICY_A_INSTANCE, instance),
-	FSTR(queue_id, MXT_POLICY_A_QUEUE_ID, queue_id),
+	FIELD(request, MXT_POLICY_A_REQUEST, request, FK_STR, 1),
+	FIELD(protocol_state, MXT_POLICY_A_PROTOCOL_STATE, protocol_state, FK_STR, 1),
+	FIELD(protocol_name, MXT_POLICY_A_PROTOCOL_NAME, protocol_name, FK_STR, 0),
+	FIELD(client_address, MXT_POLICY_A_CLIENT_ADDRESS, client_address, FK_ADDR, 1),
+	FIELD(client_name, MXT_POLICY_A_CLIENT_NAME, client_name, FK_STR, 0),
+	FIELD(reverse_client_name, MXT_POLICY_A_REVERSE_CLIENT_NAME, reverse_client_name, FK_STR, 0),
+	FIELD(helo_name, MXT_POLICY_A_HELO_NAME, helo_name, FK_STR, 0),
+	FIELD(sender, MXT_POLICY_A_SENDER, sender, FK_STR, 0),
+	FIELD(recipient, MXT_POLICY_A_RECIPIENT, recipient, FK_STR, 0),
+	FIELD(recipient_count, MXT_POLICY_A_RECIPIENT_COUNT, recipient_count, FK_U32, 1),
+	FIELD(size, MXT_POLICY_A_SIZE, size, FK_U64, 1),
+	FIELD(instance, MXT_POLICY_A_INSTANCE, instance, FK_STR, 1),
+	FIELD(queue_id, MXT_POLICY_A_QUEUE_ID, queue_id, FK_STR, 0),
 };
-#undef FSTR
-#undef FNUM
+#undef FIELD
+#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
 _Static_assert(MXT_POLICY_A_MAX <= 32, "present/truncated are 32-bit masks");
-_Static_assert(sizeof(fields) / sizeof(fields[0]) == MXT_POLICY_A_MAX, "one field per attr");
+_Static_assert(NFIELDS == MXT_POLICY_A_MAX, "one field per attr");
+_Static_assert(MXT_POLICY_LINE_MAX_MIN > 20, "every field name fits in the shortest line");
 
 static const char *const perr_str[MXT_POLICY_PERR_MAX] = {
 	[MXT_POLICY_PERR_NONE] = "no error",
 	[MXT_POLICY_PERR_NO_EQUALS] = "line without '='",
 	[MXT_POLICY_PERR_EMPTY_NAME] = "attribute with an empty name",
 	[MXT_POLICY_PERR_NUL] = "NUL byte in request",
-	[MXT_POLICY_PERR_LINE_TOO_LONG] = "attribute line too long",
-	[MXT_POLICY_PERR_REQ_TOO_LONG] = "request too long",
-	[MXT_POLICY_PERR_TOO_MANY] = "too many attributes",
+	[MXT_POLICY_PERR_LINE_TOO_LONG] = "decision attribute line too long",
 	[MXT_POLICY_PERR_EMPTY] = "empty request",
 	[MXT_POLICY_PERR_NO_REQUEST] = "no request attribute",
 	[MXT_POLICY_PERR_BAD_ADDRESS] = "client_address is not an IP address literal",
@@ -72,8 +70,6 @@ static const char *const perr_name[MXT_POLICY_PERR_MAX] = {
 	[MXT_POLICY_PERR_EMPTY_NAME] = "empty-name",
 	[MXT_POLICY_PERR_NUL] = "nul-byte",
 	[MXT_POLICY_PERR_LINE_TOO_LONG] = "line-too-long",
-	[MXT_POLICY_PERR_REQ_TOO_LONG] = "request-too-long",
-	[MXT_POLICY_PERR_TOO_MANY] = "too-many-attributes",
 	[MXT_POLICY_PERR_EMPTY] = "empty-request",
 	[MXT_POLICY_PERR_NO_REQUEST] = "no-request-attribute",
 	[MXT_POLICY_PERR_BAD_ADDRESS] = "bad-client-address",
@@ -102,10 +98,7 @@ static int perr_errno(enum mxt_policy_perr err)
 	case MXT_POLICY_PERR_NONE:
 		return 0;
 	case MXT_POLICY_PERR_LINE_TOO_LONG:
-	case MXT_POLICY_PERR_REQ_TOO_LONG:
 		return -EMSGSIZE;
-	case MXT_POLICY_PERR_TOO_MANY:
-		return -E2BIG;
 	default:
 		return -EBADMSG;
 	}
@@ -135,11 +128,22 @@ int mxt_policy_limits_check(const struct mxt_policy_limits *in, struct mxt_polic
 	return 0;
 }
 
+/* Starts a fresh line. */
+static void start_line(struct mxt_policy_parser *p)
+{
+	p->line_len = 0;
+	p->line_total = 0;
+	p->eq = -1;
+	p->field = -1;
+	p->cr = 0;
+	p->cut = 0;
+}
+
 /* Starts a fresh request (keeps limits). */
 static void start_request(struct mxt_policy_parser *p)
 {
 	memset(&p->req, 0, sizeof(p->req));
-	p->line_len = 0;
+	start_line(p);
 	p->done = 0;
 }
 
@@ -167,7 +171,7 @@ void mxt_policy_parser_reset(struct mxt_policy_parser *p)
 /* 1 while a request is partly received. */
 int mxt_policy_parser_pending(const struct mxt_policy_parser *p)
 {
-	return !p->done && !p->err && (p->req.nbytes > 0 || p->line_len > 0);
+	return !p->done && !p->err && (p->req.nbytes > 0 || p->line_total > 0 || p->cr);
 }
 
 /* Strict unsigned decimal, no sign, no blanks; 0 on success. */
@@ -192,7 +196,7 @@ static int parse_decimal(const char *s, size_t n, uint64_t max, uint64_t *out)
 
 /* Stores one attribute value into the request.  0 or a parse error. */
 static enum mxt_policy_perr store(struct mxt_policy_request *r, const struct field_desc *f,
-				  const char *v, size_t n)
+				  const char *v, size_t n, int cut)
 {
 	char *dst = (char *)r + f->offset;
 	uint32_t bit = 1u << f->attr;
@@ -200,8 +204,9 @@ static enum mxt_policy_perr store(struct mxt_policy_request *r, const struct fie
 
 	switch (f->kind) {
 	case FK_STR:
-		if (n >= f->size) {
-			n = f->size - 1u;
+		if (n >= f->size || cut) {
+			if (n >= f->size)
+				n = f->size - 1u;
 			r->truncated |= bit;
 		} else {
 			r->truncated &= ~bit;
@@ -253,42 +258,75 @@ static enum mxt_policy_perr store(struct mxt_policy_request *r, const struct fie
 	return MXT_POLICY_PERR_NONE;
 }
 
-/* Handles one complete line (line end stripped).  1: request complete,
- * 0: more lines expected, or an error reason (as a negative value). */
+/* Handles the end of a line.  1: request complete, 0: more lines
+ * expected, or an error reason (as a negative value). */
 static int end_line(struct mxt_policy_parser *p)
 {
 	struct mxt_policy_request *r = &p->req;
-	const char *line = p->line;
-	size_t len = p->line_len;
-	const char *eq;
-	size_t name_len;
+	int rc = 0;
 
-	p->line_len = 0;
-	if (len == 0) {
+	if (p->line_total == 0) {
 		if (r->nattrs == 0)
 			return -MXT_POLICY_PERR_EMPTY;
 		if (!MXT_POLICY_HAVE(r, MXT_POLICY_A_REQUEST))
 			return -MXT_POLICY_PERR_NO_REQUEST;
 		return 1;
 	}
-	if (++r->nattrs > p->lim.attrs_max)
-		return -MXT_POLICY_PERR_TOO_MANY;
-	eq = memchr(line, '=', len);
-	if (!eq)
+	if (r->nattrs < UINT32_MAX && ++r->nattrs > p->lim.attrs_max)
+		r->oversized = 1;
+	if (p->eq < 0)
 		return -MXT_POLICY_PERR_NO_EQUALS;
-	name_len = (size_t)(eq - line);
-	if (name_len == 0)
-		return -MXT_POLICY_PERR_EMPTY_NAME;
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const struct field_desc *f = &fields[i];
-		enum mxt_policy_perr e;
+	if (p->field >= 0) {
+		enum mxt_policy_perr e = store(r, &fields[p->field], p->line + p->eq + 1,
+					       p->line_len - (uint32_t)p->eq - 1u, p->cut);
 
-		if (f->name_len != name_len || memcmp(f->name, line, name_len) != 0)
-			continue;
-		e = store(r, f, eq + 1, len - name_len - 1);
-		return e ? -(int)e : 0;
+		rc = e ? -(int)e : 0;
 	}
-	return 0; /* unknown attribute: ignored, as the protocol requires */
+	start_line(p);
+	return rc;
+}
+
+/* The field named by the first 'n' bytes of the line, or -1. */
+static int find_field(const char *name, size_t n)
+{
+	for (size_t i = 0; i < NFIELDS; i++)
+		if (fields[i].name_len == n && memcmp(fields[i].name, name, n) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* 1 when the line names a decision attribute. */
+static int line_is_decision(const struct mxt_policy_parser *p)
+{
+	return p->field >= 0 && fields[p->field].decision;
+}
+
+/* Takes one byte of line content (not a line end).  0 or an error reason. */
+static enum mxt_policy_perr line_byte(struct mxt_policy_parser *p, char b)
+{
+	if (b == '\0') {
+		if (p->eq < 0 || line_is_decision(p))
+			return MXT_POLICY_PERR_NUL;
+		p->cut = 1; /* the value ends here, as a C string would */
+	}
+	if (p->line_total < UINT32_MAX)
+		p->line_total++;
+	if (p->line_total > p->lim.line_max) {
+		if (line_is_decision(p))
+			return MXT_POLICY_PERR_LINE_TOO_LONG;
+		p->cut = 1;
+	}
+	if (b == '=' && p->eq < 0) {
+		if (p->line_total == 1)
+			return MXT_POLICY_PERR_EMPTY_NAME;
+		/* A name longer than the line kept is no field we know. */
+		p->eq = (int32_t)(p->line_total - 1u);
+		p->field = p->line_total <= p->lim.line_max ?
+			(int16_t)find_field(p->line, p->line_len) : -1;
+	}
+	if (!p->cut)
+		p->line[p->line_len++] = b;
+	return MXT_POLICY_PERR_NONE;
 }
 
 /* Records an error and returns its errno. */
@@ -298,61 +336,57 @@ static int fail(struct mxt_policy_parser *p, enum mxt_policy_perr e)
 	return perr_errno(e);
 }
 
-/* Feeds bytes; see policy_proto.h. */
+/*
+ * Feeds bytes; see policy_proto.h.  One byte at a time through line_byte()
+ * and end_line(), with no decision depending on where a chunk ends: that is
+ * what makes the verdict the same however the input is cut.  A CR is held
+ * back until the next byte says whether it ends the line.
+ */
 int mxt_policy_parser_feed(struct mxt_policy_parser *p, const char *buf, size_t len,
 			   size_t *consumed)
 {
-	size_t i = 0;
-
 	*consumed = 0;
 	if (p->err)
 		return perr_errno(p->err);
 	if (p->done)
 		start_request(p);
-	while (i < len) {
-		const char *s = buf + i;
-		size_t n = len - i;
-		const char *nl = memchr(s, '\n', n);
-		size_t seg = nl ? (size_t)(nl - s) : n;
-		const char *nul = memchr(s, '\0', seg);
+	for (size_t i = 0; i < len; i++) {
+		char b = buf[i];
+		enum mxt_policy_perr e;
 		int r;
 
-		if (nul) {
-			*consumed = i + (size_t)(nul - s);
-			return fail(p, MXT_POLICY_PERR_NUL);
+		if (p->req.nbytes < UINT32_MAX && ++p->req.nbytes > p->lim.request_max)
+			p->req.oversized = 1;
+		if (b == '\n') {
+			p->cr = 0;
+			r = end_line(p);
+			if (r < 0) {
+				*consumed = i + 1;
+				return fail(p, (enum mxt_policy_perr)-r);
+			}
+			if (r == 1) {
+				p->done = 1;
+				*consumed = i + 1;
+				return 1;
+			}
+			continue;
 		}
-		/* One byte of slack for a CR that a LF may follow. */
-		if ((size_t)p->line_len + seg > (size_t)p->lim.line_max + 1u) {
-			*consumed = i;
-			return fail(p, MXT_POLICY_PERR_LINE_TOO_LONG);
+		if (p->cr) {
+			p->cr = 0;
+			e = line_byte(p, '\r');
+			if (e) {
+				*consumed = i;
+				return fail(p, e);
+			}
 		}
-		if ((size_t)p->req.nbytes + seg + (nl ? 1u : 0u) > p->lim.request_max) {
-			*consumed = i;
-			return fail(p, MXT_POLICY_PERR_REQ_TOO_LONG);
+		if (b == '\r') {
+			p->cr = 1;
+			continue;
 		}
-		memcpy(p->line + p->line_len, s, seg);
-		p->line_len += (uint32_t)seg;
-		p->req.nbytes += (uint32_t)seg;
-		i += seg;
-		if (!nl)
-			break;
-		i++;
-		p->req.nbytes++;
-		if (p->line_len > 0 && p->line[p->line_len - 1] == '\r')
-			p->line_len--;
-		if (p->line_len > p->lim.line_max) {
+		e = line_byte(p, b);
+		if (e) {
 			*consumed = i;
-			return fail(p, MXT_POLICY_PERR_LINE_TOO_LONG);
-		}
-		r = end_line(p);
-		if (r < 0) {
-			*consumed = i;
-			return fail(p, (enum mxt_policy_perr)-r);
-		}
-		if (r == 1) {
-			p->done = 1;
-			*consumed = i;
-			return 1;
+			return fail(p, e);
 		}
 	}
 	*consumed = len;

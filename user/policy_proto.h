@@ -8,20 +8,31 @@
  * the attributes mxthrottle uses.  Unknown attributes are ignored, as the
  * protocol requires.  Both "\n" and "\r\n" end a line.
  *
- * Parsing policy (a reader who wants to "relax" one of these should read why):
- *  - An attribute line is at most line_max bytes, not counting its "\n" or
- *    "\r\n" (default MXT_POLICY_LINE_MAX_DEFAULT = 512, settable up to
- *    MXT_POLICY_LINE_MAX_CAP).  Postfix sends short lines; an RFC 5321 path
- *    is at most 256 octets, so 512 holds every attribute of conforming
- *    traffic.  A longer line is refused as soon as it is seen, without
- *    waiting for its end, so a peer cannot make us buffer without bound.
- *  - At most attrs_max attribute lines (default 64; Postfix 3.7 sends ~30),
- *    at most request_max bytes per request, line ends included (8 KiB).
- *  - A line without '=', an empty name, a NUL byte anywhere, an empty
- *    request (a lone empty line), a request without "request=", a value of
- *    client_address that is not an IPv4 or IPv6 literal: malformed.  The
- *    server closes that connection (Postfix then retries once and falls back
- *    to its default_action).
+ * Parsing policy (a reader who wants to "relax" or "tighten" one of these
+ * should read why first):
+ *  - The decision reads only client_address, request, protocol_state,
+ *    instance, size and recipient_count (the "decision attributes").  Only
+ *    they, and the framing itself, can make a request malformed.  Every
+ *    other attribute is cut or skipped, never fatal: an SMTP client controls
+ *    helo_name, sender and recipient, and a request we refuse is one Postfix
+ *    lets through with its default_action (issue 9, hole 4).
+ *  - An attribute line is kept up to line_max bytes, not counting its "\n"
+ *    or "\r\n" (default MXT_POLICY_LINE_MAX_DEFAULT = 512, settable up to
+ *    MXT_POLICY_LINE_MAX_CAP); the rest of a longer line is discarded and
+ *    the value marked in 'truncated'.  A decision attribute over line_max is
+ *    malformed (line-too-long) at its (line_max + 1)th byte.
+ *  - A request over request_max bytes (line ends included, 8 KiB) or over
+ *    attrs_max attribute lines (64; Postfix 3.7 sends ~30) is marked
+ *    'oversized' but still parsed to its blank line and answered: memory
+ *    stays fixed whatever the peer sends, and the time a request may take is
+ *    the server's deadline.  client_address comes after sender and
+ *    recipient in Postfix's order, so dropping the excess would drop it.
+ *  - A NUL byte in a name or in a decision attribute is malformed
+ *    (nul-byte).  In any other value it ends the value, as it would in
+ *    Postfix's own C strings, and the value is marked truncated.
+ *  - A line without '=', an empty name, an empty request (a lone empty
+ *    line), a request without "request=", a client_address that is not an
+ *    IPv4 or IPv6 literal: malformed.  The server closes that connection.
  *  - An empty client_address (Exim's $sender_host_address for local
  *    submissions) counts as absent, not as malformed.
  *  - recipient_count and size that are not decimal numbers (Exim sends
@@ -29,6 +40,11 @@
  *  - A value longer than its field is truncated and its bit set in
  *    'truncated'; the request is still valid.
  *  - When an attribute repeats, the last one wins.
+ *  - One input, one verdict, however it is chunked: the parser is a state
+ *    machine over bytes, and an error is reported at the first byte after
+ *    which the input cannot be valid, with the rule that byte broke.  Rules
+ *    decided at a line end (no '=', empty request, no request=, bad address)
+ *    come after every byte of that line was accepted.
  * After an error the parser stays failed until mxt_policy_parser_reset().
  */
 #ifndef MXT_POLICY_PROTO_H
@@ -94,7 +110,8 @@ struct mxt_policy_request {
 	uint32_t present;                           /* 1 << MXT_POLICY_A_* seen (valid) */
 	uint32_t truncated;                         /* 1 << MXT_POLICY_A_* cut to fit */
 	uint32_t nattrs;                            /* attribute lines, unknown ones included */
-	uint32_t nbytes;                            /* request bytes, line ends included */
+	uint32_t nbytes;                            /* request bytes, line ends included (saturates) */
+	uint32_t oversized;                         /* 1: over request_max or attrs_max */
 };
 
 /* Why a request was refused (mxt_policy_parser.err). */
@@ -103,9 +120,7 @@ enum mxt_policy_perr {
 	MXT_POLICY_PERR_NO_EQUALS,     /* line without '=' */
 	MXT_POLICY_PERR_EMPTY_NAME,    /* "=value" */
 	MXT_POLICY_PERR_NUL,           /* NUL byte */
-	MXT_POLICY_PERR_LINE_TOO_LONG, /* line over line_max */
-	MXT_POLICY_PERR_REQ_TOO_LONG,  /* request over request_max bytes */
-	MXT_POLICY_PERR_TOO_MANY,      /* more than attrs_max attributes */
+	MXT_POLICY_PERR_LINE_TOO_LONG, /* decision attribute line over line_max */
 	MXT_POLICY_PERR_EMPTY,         /* empty line with no attribute before it */
 	MXT_POLICY_PERR_NO_REQUEST,    /* no request= attribute */
 	MXT_POLICY_PERR_BAD_ADDRESS,   /* client_address not an IP literal */
@@ -125,8 +140,13 @@ struct mxt_policy_parser {
 	struct mxt_policy_request req;   /* being filled; complete after a 1 return */
 	enum mxt_policy_perr err;        /* sticky error, NONE while healthy */
 	int done;                        /* req complete; next feed starts a new one */
-	uint32_t line_len;               /* bytes in line[] */
-	char line[MXT_POLICY_LINE_MAX_CAP + 2]; /* the line being received (+ a CR) */
+	uint32_t line_len;               /* bytes kept in line[] */
+	uint32_t line_total;             /* bytes of the line seen, CR held back excluded */
+	int32_t eq;                      /* offset of the first '=' in the line, -1: none yet */
+	int16_t field;                   /* index of the named field, -1: unknown or none */
+	uint8_t cr;                      /* a CR was read: a line end if LF follows */
+	uint8_t cut;                     /* value cut (line too long, NUL in it) */
+	char line[MXT_POLICY_LINE_MAX_CAP]; /* the line being received, up to line_max */
 };
 
 /* Checks 'in' and writes the limits in force (defaults filled) to 'out'.
@@ -144,9 +164,10 @@ void mxt_policy_parser_reset(struct mxt_policy_parser *p);
  * (valid until the next feed or reset) and *consumed says how many bytes of
  * 'buf' it took (feed the rest next; pipelined requests come out one per
  * call).  Returns 0 when every byte was consumed and no request completed
- * yet.  Returns a negative errno when the input is malformed: -EMSGSIZE (line
- * or request too long), -E2BIG (too many attributes), -EBADMSG (anything
- * else); p->err says which, *consumed how far it got.  Errors are sticky.
+ * yet.  Returns a negative errno when the input is malformed: -EMSGSIZE (a
+ * decision attribute's line too long), -EBADMSG (anything else); p->err
+ * says which, *consumed counts the bytes before the one that decided it.
+ * Errors are sticky.
  */
 int mxt_policy_parser_feed(struct mxt_policy_parser *p, const char *buf, size_t len,
 			   size_t *consumed);

@@ -13,6 +13,12 @@
  * over the connection table a few times per timeout period (O(max_conn)
  * pointer reads, cheaper than a timer wheel at these sizes).
  *
+ * Every connection is on one of two lists, so that admitting a connection
+ * into a full table picks its victim in O(1): the idle list (nothing
+ * pending), in the order they became idle, and the busy list, in the order
+ * their pending request started.  The head of the idle list, else the head
+ * of the busy list (the request nearest its deadline), is evicted.
+ *
  * epoll_event.data carries (generation << 32 | slot) so that an event
  * queued for a connection closed earlier in the same batch cannot act on a
  * new connection that reused its slot.
@@ -62,6 +68,8 @@ struct listener {
 	ino_t ino;
 };
 
+enum { LRU_IDLE, LRU_BUSY, LRU_MAX };
+
 /* One client connection. */
 struct conn {
 	int fd;
@@ -69,7 +77,10 @@ struct conn {
 	uint32_t gen;
 	uint32_t events;             /* epoll interest now registered */
 	int eof;                     /* peer shut down its write side */
+	int lru;                     /* LRU_IDLE or LRU_BUSY: the list it is on */
+	struct conn *prev, *next;    /* on that list */
 	uint64_t last_ms;            /* last read or write progress */
+	uint64_t req_start_ms;       /* the pending request's first byte, 0: none pending */
 	char peer[64];               /* for logs */
 	char last_prepend[MXT_POLICY_TOKEN_LEN]; /* instance of the last PREPEND sent */
 	uint32_t in_off, in_len;
@@ -97,6 +108,7 @@ struct mxt_policy_server {
 	unsigned nlisteners;
 	struct listener listeners[MXT_POLICY_LISTEN_MAX];
 	struct conn **conns;         /* [max_conn] */
+	struct conn *lru_head[LRU_MAX], *lru_tail[LRU_MAX]; /* eviction order, oldest first */
 	uint32_t *free_slots;        /* stack of free slot numbers */
 	unsigned nfree;
 	uint32_t next_gen;
@@ -456,9 +468,61 @@ static int conn_arm(struct mxt_policy_server *s, struct conn *c, uint32_t want)
 	return 0;
 }
 
+/* Takes 'c' off its list. */
+static void lru_unlink(struct mxt_policy_server *s, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->lru_head[c->lru] = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->lru_tail[c->lru] = c->prev;
+	c->prev = c->next = NULL;
+}
+
+/* Puts 'c' at the tail (youngest end) of list 'lru'. */
+static void lru_append(struct mxt_policy_server *s, struct conn *c, int lru)
+{
+	c->lru = lru;
+	c->next = NULL;
+	c->prev = s->lru_tail[lru];
+	if (c->prev)
+		c->prev->next = c;
+	else
+		s->lru_head[lru] = c;
+	s->lru_tail[lru] = c;
+}
+
+/* 1 while 'c' holds a request: partly read, unparsed, or its answer unsent. */
+static int conn_busy(const struct conn *c)
+{
+	return c->in_len || c->out_len || mxt_policy_parser_pending(&c->parser);
+}
+
+/* Starts the deadline of a request that just began, or moves 'c' to the
+ * idle list when it has nothing pending.  The deadline is not moved by
+ * later bytes of the same request: that is what stops tricklers. */
+static void conn_track(struct mxt_policy_server *s, struct conn *c)
+{
+	if (conn_busy(c)) {
+		if (c->req_start_ms == 0) {
+			c->req_start_ms = s->now_ms ? s->now_ms : 1;
+			lru_unlink(s, c);
+			lru_append(s, c, LRU_BUSY);
+		}
+	} else if (c->lru != LRU_IDLE || c->req_start_ms) {
+		c->req_start_ms = 0;
+		lru_unlink(s, c);
+		lru_append(s, c, LRU_IDLE);
+	}
+}
+
 /* Closes and frees a connection. */
 static void conn_close(struct mxt_policy_server *s, struct conn *c)
 {
+	lru_unlink(s, c);
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	s->conns[c->slot] = NULL;
@@ -521,6 +585,11 @@ static void conn_answer(struct mxt_policy_server *s, struct conn *c)
 	size_t n;
 
 	STAT_INC(&s->stats, requests);
+	c->req_start_ms = 0; /* the next request, if any, has its own deadline */
+	if (req->oversized)
+		STAT_INC(&s->stats, requests_oversized);
+	if (req->truncated)
+		STAT_INC(&s->stats, requests_truncated);
 	if (req->client_family == 0 || strcmp(req->request, "smtpd_access_policy") != 0) {
 		STAT_INC(&s->stats, skipped);
 		kind = mxt_policy_reply_compose(line, sizeof(line), MXT_POLICY_ANSWER_DUNNO,
@@ -623,6 +692,7 @@ static int conn_settle(struct mxt_policy_server *s, struct conn *c)
 		conn_close(s, c);
 		return -1;
 	}
+	conn_track(s, c);
 	return 0;
 }
 
@@ -686,6 +756,30 @@ static void describe_peer(int fd, int family, char *buf, size_t size)
 	}
 }
 
+/* Closes the connection that matters least to admit a new one: the
+ * longest idle, else the busy one whose request started first.  1 when one
+ * was closed, 0 when there is none. */
+static int evict_one(struct mxt_policy_server *s)
+{
+	struct conn *c = s->lru_head[LRU_IDLE];
+	int idle = c != NULL;
+
+	if (!c)
+		c = s->lru_head[LRU_BUSY];
+	if (!c)
+		return 0;
+	STAT_INC(&s->stats, conn_evicted);
+	if (s->now_ms - s->last_limit_log_ms >= 1000) {
+		s->last_limit_log_ms = s->now_ms;
+		slog(s, LOG_WARNING, "CONN-EVICT peer=%s %s %u ms: connection table full "
+		     "(max_conn=%u or no file descriptor); closing it to admit a new one", c->peer,
+		     idle ? "idle for" : "request pending for",
+		     (unsigned)(s->now_ms - (idle ? c->last_ms : c->req_start_ms)), s->max_conn);
+	}
+	conn_close(s, c);
+	return 1;
+}
+
 /* Accepts pending connections on listener 'idx'. */
 static void accept_ready(struct mxt_policy_server *s, unsigned idx)
 {
@@ -700,6 +794,9 @@ static void accept_ready(struct mxt_policy_server *s, unsigned idx)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return;
 			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			/* Out of descriptors: one of ours gives way, as with max_conn. */
+			if ((errno == EMFILE || errno == ENFILE) && evict_one(s))
 				continue;
 			/* EMFILE, ENFILE, ENOBUFS, ENOMEM: the listener stays readable,
 			 * so pause it or the loop would spin. */
@@ -718,21 +815,15 @@ static void accept_ready(struct mxt_policy_server *s, unsigned idx)
 				s->next_sweep_ms = l->resume_ms;
 			return;
 		}
-		if (s->nfree == 0) {
-			close(fd); /* over max_conn: the newest goes */
-			STAT_INC(&s->stats, conn_rejected);
-			if (s->now_ms - s->last_limit_log_ms >= 1000) {
-				s->last_limit_log_ms = s->now_ms;
-				slog(s, LOG_WARNING,
-				     "CONN-LIMIT max_conn=%u reached: closing new connections",
-				     s->max_conn);
-			}
+		if (s->nfree == 0 && !evict_one(s)) {
+			close(fd);
+			STAT_INC(&s->stats, conn_refused);
 			continue;
 		}
 		c = malloc(sizeof(*c));
 		if (!c) {
 			close(fd);
-			STAT_INC(&s->stats, accept_errors);
+			STAT_INC(&s->stats, conn_refused);
 			continue;
 		}
 		memset(c, 0, offsetof(struct conn, in)); /* buffers need no clearing */
@@ -754,32 +845,34 @@ static void accept_ready(struct mxt_policy_server *s, unsigned idx)
 			close(fd);
 			s->free_slots[s->nfree++] = c->slot;
 			free(c);
-			STAT_INC(&s->stats, accept_errors);
+			STAT_INC(&s->stats, conn_refused);
 			continue;
 		}
 		s->conns[c->slot] = c;
+		lru_append(s, c, LRU_IDLE);
 		STAT_INC(&s->stats, conn_accepted);
 		STAT_INC(&s->stats, conn_active);
 	}
 }
 
-/* Closes timed-out connections and resumes paused listeners. */
+/* Closes connections past their deadline and resumes paused listeners. */
 static void sweep(struct mxt_policy_server *s)
 {
 	for (unsigned i = 0; i < s->max_conn; i++) {
 		struct conn *c = s->conns[i];
-		uint64_t limit;
 
 		if (!c)
 			continue;
-		limit = (c->in_len || c->out_len || mxt_policy_parser_pending(&c->parser)) ?
-			s->request_ms : s->idle_ms;
-		if (s->now_ms - c->last_ms >= limit) {
-			STAT_INC(&s->stats, conn_timeouts);
-			slog(s, LOG_INFO, "TIMEOUT peer=%s after %u ms %s; closing connection",
-			     c->peer, (unsigned)(s->now_ms - c->last_ms),
-			     limit == s->idle_ms && !(c->in_len || c->out_len ||
-			     mxt_policy_parser_pending(&c->parser)) ? "idle" : "with a request pending");
+		if (c->req_start_ms && s->now_ms - c->req_start_ms >= s->request_ms) {
+			STAT_INC(&s->stats, conn_deadline_closed);
+			slog(s, LOG_INFO, "TIMEOUT peer=%s request not done %u ms after its first "
+			     "byte; closing connection", c->peer,
+			     (unsigned)(s->now_ms - c->req_start_ms));
+			conn_close(s, c);
+		} else if (!c->req_start_ms && s->now_ms - c->last_ms >= s->idle_ms) {
+			STAT_INC(&s->stats, conn_idle_closed);
+			slog(s, LOG_INFO, "TIMEOUT peer=%s idle for %u ms; closing connection",
+			     c->peer, (unsigned)(s->now_ms - c->last_ms));
 			conn_close(s, c);
 		}
 	}

@@ -14,13 +14,22 @@
  * A peer that shuts down its write side after a request (Exim's
  * ${readsocket}) still gets its answers, then the server closes.
  *
- * Bounds: at most max_conn connections (a connection accepted beyond that,
- * the newest, is closed at once); per connection a MXT_POLICY_SRV_INBUF
- * input buffer, a parser (policy_proto.h limits) and a MXT_POLICY_SRV_OUTBUF
- * output buffer.  A peer that does not read its answers stops being read
- * (back-pressure) and is closed by request_timeout_ms.  A connection is
- * closed after idle_timeout_ms without a request, and after
- * request_timeout_ms with a request half received or answers unsent.
+ * Bounds: at most max_conn connections; per connection a
+ * MXT_POLICY_SRV_INBUF input buffer, a parser (policy_proto.h limits) and a
+ * MXT_POLICY_SRV_OUTBUF output buffer.  A peer that does not read its
+ * answers stops being read (back-pressure).
+ *
+ * Deadlines (issue 9, hole 3): a request must be complete, and its answer
+ * taken by the peer, within request_timeout_ms of its first byte: an
+ * absolute deadline, which a peer trickling one byte at a time cannot push
+ * back.  A connection with nothing pending is closed after idle_timeout_ms
+ * without progress.  When the table is full (max_conn, or the process out of
+ * file descriptors), the server closes one connection to admit the new one
+ * rather than refuse it: the least recently active idle connection (no
+ * request pending), or failing that the least recently active of all.  So a
+ * flood of idle or trickling connections costs each of them its slot in
+ * turn, never a new client its answer.  Postfix reconnects and retries when
+ * it finds a policy connection closed.
  * Nothing in the loop blocks: sockets are non-blocking, EAGAIN waits for
  * epoll, writes are buffered.
  *
@@ -85,19 +94,25 @@ struct mxt_policy_server_config {
 	void *log_ctx;
 };
 
-/* Counters since create(); conn_active is a gauge. */
+/* Counters since create(); conn_active is a gauge.  One struct of
+ * uint64_t, read as a whole by mxt_policy_server_stats(): the STATS log
+ * line and metrics take their names from these fields. */
 struct mxt_policy_stats {
 	uint64_t requests;                        /* complete requests parsed */
 	uint64_t answers[MXT_POLICY_ANSWER_MAX];  /* answers sent, by kind */
 	uint64_t skipped;            /* answered DUNNO unasked: no client address, other request type */
 	uint64_t decide_errors;      /* decide() < 0: answered DUNNO */
 	uint64_t prepend_suppressed; /* monitor: repeat would-defer in one transaction, DUNNO instead */
+	uint64_t requests_oversized; /* over request_max bytes or attrs_max lines, still answered */
+	uint64_t requests_truncated; /* an attribute cut to fit, still answered */
 	uint64_t protocol_errors;    /* malformed requests (connection closed) */
 	uint64_t perr[MXT_POLICY_PERR_MAX]; /* the same, by reason */
 	uint64_t conn_accepted;
-	uint64_t conn_rejected;      /* over max_conn: closed at once */
+	uint64_t conn_refused;       /* accepted, then closed unanswered: no slot, no memory */
+	uint64_t conn_evicted;       /* closed to admit a new connection into a full table */
+	uint64_t conn_idle_closed;   /* closed after idle_timeout_ms with nothing pending */
+	uint64_t conn_deadline_closed; /* request or its answer not done within request_timeout_ms */
 	uint64_t conn_closed;        /* every close, whatever the cause */
-	uint64_t conn_timeouts;      /* closed idle or stalled */
 	uint64_t conn_active;        /* open now */
 	uint64_t io_errors;          /* read/write failures (reset by peer, ...) */
 	uint64_t accept_errors;      /* accept() failures (EMFILE, ...) */

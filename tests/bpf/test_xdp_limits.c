@@ -21,6 +21,8 @@
 #include "testclock_fixture.h"
 #include "pkt.h"
 #include "xdp_fixture.h"
+#include "pinned.h"
+#include "mxt_keyhash.h"
 
 #define SEC_NS 1000000000ULL
 #define T0 (1000 * SEC_NS)   /* the clock at the start of each test */
@@ -30,6 +32,8 @@ struct fx {
 	struct mxthrottle_testclock_bpf *skel;
 	int prog_fd, stats_fd, cfg_fd, src_fd, pol_fd, allow_fd, global_fd;
 	struct mxt_config cfg;
+	struct mxt_maps maps;   /* the skeleton's maps, for pinned.c's readers and writers */
+	__u64 allow_gen;        /* the last mxt_gen[MXT_GEN_ALLOW] written */
 };
 
 static struct fx fx;
@@ -52,6 +56,19 @@ static int setup(void **state)
 	fx.allow_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_ALLOW);
 	fx.global_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_GLOBAL);
 	fx.skel->bss->mxt_test_now_ns = T0;
+	for (int i = 0; i < MXT_MAP_ID_MAX; i++)
+		fx.maps.fd[i] = -1;
+	fx.maps.lock_fd = fx.maps.dir_fd = -1;
+	fx.maps.nr_cpus = libbpf_num_possible_cpus();
+	fx.maps.fd[MXT_MAP_ID_CONFIG] = fx.cfg_fd;
+	fx.maps.fd[MXT_MAP_ID_SOURCES] = fx.src_fd;
+	fx.maps.fd[MXT_MAP_ID_POLICY] = fx.pol_fd;
+	fx.maps.fd[MXT_MAP_ID_ALLOW] = fx.allow_fd;
+	fx.maps.fd[MXT_MAP_ID_STATS] = fx.stats_fd;
+	fx.maps.fd[MXT_MAP_ID_GLOBAL] = fx.global_fd;
+	fx.maps.fd[MXT_MAP_ID_GEN] = bpf_map__fd(fx.skel->maps.MXT_MAP_GEN);
+	fx.maps.fd[MXT_MAP_ID_FRONT] = bpf_map__fd(fx.skel->maps.MXT_MAP_FRONT);
+	fx.maps.fd[MXT_MAP_ID_POLMARK] = bpf_map__fd(fx.skel->maps.MXT_MAP_POLMARK);
 	if (mxt_fx_config_default(&fx.cfg) || mxt_fx_config_set(fx.cfg_fd, &fx.cfg))
 		return -1;
 	return mxt_fx_percpu_set(fx.global_fd, &g, sizeof(g)) ? -1 : 0;
@@ -66,10 +83,11 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Write fx.cfg to the config map. */
+/* Write fx.cfg to the config map, as userspace does (which announces a
+ * new policy generation). */
 static void apply_config(void)
 {
-	assert_int_equal(mxt_fx_config_set(fx.cfg_fd, &fx.cfg), 0);
+	assert_int_equal(mxt_maps_config_write(&fx.maps, &fx.cfg), 0);
 }
 
 /* Set limit *l to rate per minute and burst, derived for one bucket. */
@@ -151,13 +169,14 @@ static unsigned int admitted_until_drop(const char *src, unsigned int max, __u32
 	return n;
 }
 
-/* Read the mxt_sources entry of addr at prefix; 0 or -ENOENT. */
+/* Read the mxt_sources entry of addr at prefix as userspace does (with
+ * the front cache's pending counts); 0 or -ENOENT. */
 static int get_source(const char *addr, int prefix, struct mxt_source *out)
 {
 	struct mxt_key k;
 
 	assert_int_equal(mxt_fx_key(&k, addr, prefix), 0);
-	return bpf_map_lookup_elem(fx.src_fd, &k, out) ? -errno : 0;
+	return mxt_source_lookup(&fx.maps, &k, out);
 }
 
 /* Fail unless the mxt_sources entry of addr/prefix has these counters. */
@@ -198,7 +217,7 @@ static void put_policy(const char *addr, int prefix, __u32 cls, __u32 flags,
 	if (lim)
 		p.limit = *lim;
 	assert_int_equal(mxt_fx_key(&k, addr, prefix), 0);
-	assert_int_equal(bpf_map_update_elem(fx.pol_fd, &k, &p, BPF_ANY), 0);
+	assert_int_equal(mxt_policy_put(&fx.maps, &k, &p), 0);
 }
 
 /* Announce a policy change, as userspace does after writing mxt_policy. */
@@ -226,7 +245,7 @@ static void put_allow(const char *addr, int prefix)
 	struct mxt_lpm_key k;
 
 	assert_int_equal(mxt_fx_lpm_key(&k, addr, prefix), 0);
-	allow_flag(1);
+	allow_flag(++fx.allow_gen);
 	assert_int_equal(bpf_map_update_elem(fx.allow_fd, &k, &v, BPF_ANY), 0);
 }
 
@@ -697,6 +716,114 @@ static void test_policy_untouched(void **state)
 	}
 }
 
+/* The entry as the program left it, without the front cache's pending
+ * counts (what pinned.c adds); fails if absent. */
+static struct mxt_source raw_source(const char *addr, int prefix)
+{
+	struct mxt_source s;
+	struct mxt_key k;
+
+	assert_int_equal(mxt_fx_key(&k, addr, prefix), 0);
+	assert_int_equal(bpf_map_lookup_elem(fx.src_fd, &k, &s), 0);
+	return s;
+}
+
+/* Refusals from the per-CPU front cache: the entry is not touched (its
+ * raw counters lag), readers through pinned.c see every SYN, the cache
+ * refuses exactly until the bucket refills, and the next slow-path SYN
+ * flushes the pending count into the entry. */
+static void test_front_cache_counts(void **state)
+{
+	const char *a = "198.18.20.1";
+	struct mxt_source raw;
+	int i;
+
+	(void)state;
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], 60, 2);
+	apply_config();
+	assert_int_equal(admitted_until_drop(a, 5, MXT_R_SOURCE_LIMIT), 2);
+	for (i = 0; i < 10; i++)
+		expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	raw = raw_source(a, 32);
+	if (raw.syns != 3 || raw.dropped != 1)
+		fail_msg("raw entry syns/dropped got %llu/%llu, want 3/1 (the rest in the cache)",
+			 (unsigned long long)raw.syns, (unsigned long long)raw.dropped);
+	expect_source(a, 32, 13, 11, T0, T0);
+	/* tat = T0 + 2 s, tolerance 1 s: refused until T0 + 1 s exactly. */
+	set_now(T0 + SEC_NS - 1);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	set_now(T0 + SEC_NS);
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	raw = raw_source(a, 32);
+	if (raw.syns != 15 || raw.dropped != 12)
+		fail_msg("raw entry after the flush: syns/dropped got %llu/%llu, want 15/12",
+			 (unsigned long long)raw.syns, (unsigned long long)raw.dropped);
+	expect_source(a, 32, 15, 12, T0, T0 + SEC_NS);
+}
+
+/* A cached refusal ends with the policy generation: a new policy (here
+ * an unlimited override) applies from the next SYN; a blocked class is
+ * cached under its own reason; a config change empties the cache too. */
+static void test_front_cache_generations(void **state)
+{
+	const char *a = "198.18.20.2";
+	struct mxt_limit unl = { .rate = MXT_RATE_UNLIMITED };
+
+	(void)state;
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], 60, 1);
+	apply_config();
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	put_policy(a, 32, MXT_CLASS_ESTABLISHED, MXT_POLICY_F_OVERRIDE, &unl);
+	bump_gen(11);
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	put_policy(a, 32, MXT_CLASS_BLOCKED, 0, NULL);
+	bump_gen(12);
+	expect_syn(a, XDP_DROP, MXT_R_BLOCKED);
+	expect_syn(a, XDP_DROP, MXT_R_BLOCKED);
+	expect_source(a, 32, 6, 4, T0, T0);
+	/* Back to no policy, refused by the unknown class ... */
+	{
+		struct mxt_key k;
+
+		assert_int_equal(mxt_fx_key(&k, a, 32), 0);
+		assert_int_equal(mxt_policy_delete(&fx.maps, &k), 0);
+	}
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	/* ... until a looser class limit is configured. */
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], MXT_RATE_UNLIMITED, 0);
+	apply_config();
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	expect_source(a, 32, 9, 6, T0, T0);
+}
+
+/* A source whose key carries no mxt_polmark bit has neither policy nor
+ * state: over the global budget it is refused without an entry; its first
+ * admitted SYN creates the entry and sets the bit; a policy written
+ * through pinned.c sets it too. */
+static void test_polmark(void **state)
+{
+	struct mxt_key k;
+	__u64 mask, w = 0;
+	__u32 word;
+
+	(void)state;
+	assert_int_equal(mxt_fx_key(&k, "198.18.21.1", 32), 0);
+	mxt_polmark_bit(&k, &word, &mask);
+	assert_int_equal(bpf_map_lookup_elem(fx.maps.fd[MXT_MAP_ID_POLMARK], &word, &w), 0);
+	assert_false(w & mask);
+	expect_syn("198.18.21.1", XDP_PASS, MXT_R_ADMITTED);
+	assert_int_equal(bpf_map_lookup_elem(fx.maps.fd[MXT_MAP_ID_POLMARK], &word, &w), 0);
+	assert_true(w & mask);
+	assert_int_equal(mxt_fx_key(&k, "198.18.21.2", 32), 0);
+	mxt_polmark_bit(&k, &word, &mask);
+	put_policy("198.18.21.2", 32, MXT_CLASS_ESTABLISHED, 0, NULL);
+	assert_int_equal(bpf_map_lookup_elem(fx.maps.fd[MXT_MAP_ID_POLMARK], &word, &w), 0);
+	assert_true(w & mask);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,6 +846,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policy_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_copy_follows_generation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_allow_flag_gates_trie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_cache_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_cache_generations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_polmark, setup, teardown),
 	};
 
 	if (mxt_fx_pin_cpu() < 0) {

@@ -23,6 +23,10 @@
 #                          restart that lost the kernel entry; non-root
 #                          users are refused
 #   policy_malformed       a malformed request closes its connection only
+#   policy_long_helo       a graylisted sender with a 2000-byte EHLO name
+#                          and sender still gets its 451 (issue 9, hole 4)
+#   policy_lockout         1120 idle and trickling connections do not lock
+#                          a fresh client out (issue 9, hole 3)
 #
 # Addresses: 198.18.0.0/15 and 2001:2::/48 only, inside lib.sh's
 # namespaces; policy requests go to 127.0.0.1 inside the gateway namespace.
@@ -658,6 +662,66 @@ t_policy_malformed() {
 		sh -c "[ \"\$(grep -c 'PROTOCOL-ERROR' '$D_LOG')\" -ge 2 ]"
 }
 
+# Issue 9, hole 3: 1100 idle connections and 20 trickling ones (more than
+# the server's 1024 slots, and than the daemon's 1024 descriptors when that
+# is its limit) must not lock Postfix out: a fresh client still gets its
+# answer, and the server closed connections to admit it (CONN-EVICT).
+t_policy_lockout() {
+	local out
+	daemon_alive || daemon_start
+	out=$(ns_exec "$GW" timeout 60 sh -c 'ulimit -n 4096; exec "$@"' sh perl -MIO::Socket::INET -MIO::Select -e '
+		$SIG{PIPE} = "IGNORE";
+		my $port = $ARGV[0];
+		sub conn { IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port, Proto => "tcp") or die "connect: $!" }
+		sub answer { my ($s) = @_; my $buf = ""; my $sel = IO::Select->new($s);
+			while ($buf !~ /\n\n/) { return "timeout" unless $sel->can_read(5);
+				my $n = sysread($s, $buf, 4096, length $buf); return $buf eq "" ? "closed" : "partial" unless $n; }
+			$buf =~ /^action=(\S+)/ ? $1 : "garbage" }
+		my @held;
+		for (1 .. 20) { my $t = conn(); syswrite($t, "request=smtpd_access_policy\nhelo_name=sl"); push @held, $t }
+		for (1 .. 1100) { push @held, conn() }
+		my $f = conn();
+		print $f "request=smtpd_access_policy\nprotocol_state=RCPT\nclient_address=198.18.4.3\ninstance=lock1\n\n";
+		print "FRESH=", answer($f), "\n";
+		my $sel = IO::Select->new(@held); my $closed = 0;
+		for my $s ($sel->can_read(1)) { my $b; $closed++ unless sysread($s, $b, 1) }
+		print "CLOSED=$closed\n";' "$PPORT" 2>&1)
+	note "perl client: $(tr '\n' ' ' <<<"$out" | cut -c1-300)"
+	expect_true "fresh client after 1120 idle/trickling connections: an answer" \
+		"'$(sed -n 's/^FRESH=//p' <<<"$out")', want DUNNO or 451" \
+		grep -Eqx 'FRESH=(DUNNO|451)' <<<"$out"
+	expect_range "held connections closed to admit others" "$(sed -n 's/^CLOSED=//p' <<<"$out")" 1 1120
+	expect_true "CONN-EVICT in the daemon log" "$(dlog_tail)" dlog_has "CONN-EVICT"
+	expect_true "daemon alive" "exited ($(dlog_tail))" daemon_alive
+}
+
+# Issue 9, hole 4: a graylisted sender with a 2000-byte EHLO name still
+# gets its 451; the daemon used to close the connection unanswered, and
+# Postfix's default_action=DUNNO let the mail in.
+t_policy_long_helo() {
+	local out
+	daemon_alive || daemon_start
+	out=$(ns_exec "$GW" timeout 30 perl -MIO::Socket::INET -MIO::Select -e '
+		$SIG{PIPE} = "IGNORE";
+		my $port = $ARGV[0];
+		sub req { my ($ip, $helo, $sender) = @_; "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n" .
+			"helo_name=$helo\nsender=$sender\n" .
+			"client_address=$ip\ninstance=h" . int(rand(1e9)) . "\nrecipient=a\@example.org\n\n" }
+		sub conn { IO::Socket::INET->new(PeerAddr => "127.0.0.1", PeerPort => $port, Proto => "tcp") or die "connect: $!" }
+		sub answer { my ($s) = @_; my $buf = ""; my $sel = IO::Select->new($s);
+			while ($buf !~ /\n\n/) { return "timeout" unless $sel->can_read(3);
+				my $n = sysread($s, $buf, 4096, length $buf); return $buf eq "" ? "closed" : "partial" unless $n; }
+			$buf =~ /^action=(\S+)/ ? $1 : "garbage" }
+		# A new sender, short EHLO, until the model defers it (graylisted).
+		my $a = conn(); my $got = ""; my $n = 0;
+		while ($n < 200 && $got ne "451") { print $a req("198.18.4.5", "mx.example.net", "a\@example.net"); $got = answer($a); $n++ }
+		print "SHORT=$got after $n\n";
+		my $b = conn(); print $b req("198.18.4.5", "h" x 2000, ("s" x 2000) . "\@example.net"); print "LONG=", answer($b), "\n";' "$PPORT" 2>&1)
+	note "perl client: $(tr '\n' ' ' <<<"$out")"
+	expect_eq "new sender with a short EHLO: deferred" "$(sed -n 's/^SHORT=\([^ ]*\).*/\1/p' <<<"$out")" 451
+	expect_eq "the same sender with a 2000-byte EHLO: deferred" "$(sed -n 's/^LONG=//p' <<<"$out")" 451
+}
+
 # --- main -------------------------------------------------------------------------
 
 listener_start L "[::]:25" || { fail setup "listener: got not ready in 5 s, want listening"; exit 1; }
@@ -669,4 +733,6 @@ run_test daemon.reboot_reseed t_reboot_reseed
 run_test daemon.sighup_reload t_sighup
 run_test daemon.control_socket t_control_socket
 run_test daemon.policy_malformed t_policy_malformed
+run_test daemon.policy_long_helo t_policy_long_helo
+run_test daemon.policy_lockout t_policy_lockout
 daemon_stop

@@ -2,9 +2,11 @@
 /*
  * test_policy_proto.c - the policy request parser (user/policy_proto.c):
  * every attribute Postfix sends, CRLF, byte-by-byte feeds, pipelined
- * requests, and each way a request can be malformed (oversized line or
- * request, too many attributes, missing '=', empty name, NUL byte, empty
- * request, no request attribute, bad client_address).
+ * requests, each way a request can be malformed (a decision attribute's line
+ * too long, missing '=', empty name, NUL byte, empty request, no request
+ * attribute, bad client_address), long or oversized requests that are still
+ * answered (issue 9 hole 4), and one verdict however the input is chunked
+ * (hole 6).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -224,11 +226,14 @@ static void pipelined_requests(void **state)
 	}
 }
 
-/* A line of exactly line_max bytes passes; one more byte does not. */
+/* A line of exactly line_max bytes is kept whole; a longer one is cut when
+ * the decision does not read it, refused when it does. */
 static void oversized_line(void **state)
 {
+	struct mxt_policy_parser p;
 	char buf[2048];
-	size_t n;
+	size_t n, used;
+	int rc;
 
 	(void)state;
 	/* "request=smtpd_access_policy\nhelo_name=xxx...\n\n" */
@@ -242,21 +247,29 @@ static void oversized_line(void **state)
 	memset(buf + n, 'x', 512 - 10 + 1);
 	n += 512 - 10 + 1;
 	memcpy(buf + n, "\n\n", 3);
-	expect_feed(buf, -EMSGSIZE, MXT_POLICY_PERR_LINE_TOO_LONG);
+	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+	rc = feed_all(&p, buf, n + 2, &used);
+	if (rc != 1 || !(p.req.truncated & (1u << MXT_POLICY_A_HELO_NAME)))
+		fail_msg("513-byte helo_name line: got %d truncated %#x, want 1 and helo cut",
+			 rc, p.req.truncated);
 
-	/* Refused before the line ends: no unbounded buffering. */
-	{
-		struct mxt_policy_parser p;
-		size_t used;
-		int rc;
+	/* A decision attribute is refused before its line ends. */
+	n = (size_t)snprintf(buf, sizeof(buf), "request=smtpd_access_policy\nprotocol_state=");
+	memset(buf + n, 'y', 600);
+	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+	rc = feed_all(&p, buf, n + 600, &used);
+	if (rc != -EMSGSIZE || p.err != MXT_POLICY_PERR_LINE_TOO_LONG)
+		fail_msg("600-byte protocol_state, no newline: got %d/%s, want -EMSGSIZE/line-too-long",
+			 rc, mxt_policy_perr_name(p.err));
+	if (used != 28 + 512)
+		fail_msg("consumed: got %zu, want %d (up to the 513th byte)", used, 28 + 512);
 
-		memset(buf, 'y', 600);
-		assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
-		rc = feed_all(&p, buf, 600, &used);
-		if (rc != -EMSGSIZE || p.err != MXT_POLICY_PERR_LINE_TOO_LONG)
-			fail_msg("600 bytes, no newline: got %d/%s, want -EMSGSIZE/line-too-long",
-				 rc, mxt_policy_perr_name(p.err));
-	}
+	/* Any other long line is read (not kept) to its end. */
+	memset(buf, 'y', 600);
+	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+	rc = feed_all(&p, buf, 600, &used);
+	if (rc != 0 || !mxt_policy_parser_pending(&p))
+		fail_msg("600 bytes, no newline: got %d, want 0 and pending", rc);
 }
 
 static void configurable_line_max(void **state)
@@ -295,8 +308,10 @@ static void configurable_line_max(void **state)
 
 static void oversized_request(void **state)
 {
+	struct mxt_policy_parser p;
 	char *buf = malloc(16384);
-	size_t n = 0;
+	size_t n = 0, used;
+	int rc;
 
 	(void)state;
 	assert_non_null(buf);
@@ -308,25 +323,37 @@ static void oversized_request(void **state)
 		n += 214;
 		buf[n++] = '\n';
 	}
-	buf[n++] = '\n';
-	buf[n] = '\0';
-	expect_feed(buf, -EMSGSIZE, MXT_POLICY_PERR_REQ_TOO_LONG);
+	n += (size_t)sprintf(buf + n, "client_address=198.18.0.7\n\n");
+	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+	rc = feed_all(&p, buf, n, &used);
+	if (rc != 1 || !p.req.oversized || used != n)
+		fail_msg("9 KiB request: got %d oversized %u used %zu, want 1 1 %zu", rc,
+			 p.req.oversized, used, n);
+	assert_string_equal(p.req.client_address, "198.18.0.7");
 	free(buf);
 }
 
 static void too_many_attributes(void **state)
 {
+	struct mxt_policy_parser p;
 	char buf[4096];
-	size_t n = 0;
+	size_t n = 0, used;
+	int rc;
 
 	(void)state;
 	n += (size_t)sprintf(buf, "request=smtpd_access_policy\n");
 	for (int i = 1; i < 64; i++)
 		n += (size_t)sprintf(buf + n, "a%d=1\n", i);
 	sprintf(buf + n, "\n");
-	expect_feed(buf, 1, MXT_POLICY_PERR_NONE); /* exactly 64 */
+	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+	rc = feed_all(&p, buf, strlen(buf), &used);
+	if (rc != 1 || p.req.oversized)
+		fail_msg("64 attributes: got %d oversized %u, want 1 0", rc, p.req.oversized);
 	sprintf(buf + n, "a64=1\n\n");
-	expect_feed(buf, -E2BIG, MXT_POLICY_PERR_TOO_MANY);
+	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+	rc = feed_all(&p, buf, strlen(buf), &used);
+	if (rc != 1 || !p.req.oversized)
+		fail_msg("65 attributes: got %d oversized %u, want 1 1", rc, p.req.oversized);
 }
 
 static void malformed_lines(void **state)
@@ -347,18 +374,33 @@ static void malformed_lines(void **state)
 
 static void nul_byte(void **state)
 {
-	static const char req[] = "request=smtpd_access_policy\nhelo_name=a\0b\n\n";
+	static const char in_value[] = "request=smtpd_access_policy\nhelo_name=a\0b\n\n";
+	static const char in_addr[] = "request=smtpd_access_policy\nclient_address=1\0b\n\n";
+	static const char in_name[] = "request=smtpd_access_policy\nhe\0lo=a\n\n";
 	struct mxt_policy_parser p;
 	size_t used;
 	int rc;
 
 	(void)state;
+	/* In a value the decision does not read: the value ends there. */
 	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
-	rc = feed_all(&p, req, sizeof(req) - 1, &used);
+	rc = feed_all(&p, in_value, sizeof(in_value) - 1, &used);
+	if (rc != 1 || strcmp(p.req.helo_name, "a") != 0 ||
+	    !(p.req.truncated & (1u << MXT_POLICY_A_HELO_NAME)))
+		fail_msg("NUL in helo_name: got %d \"%s\", want 1 \"a\" truncated", rc,
+			 p.req.helo_name);
+	/* In a decision attribute or a name: malformed, at the NUL. */
+	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+	rc = feed_all(&p, in_addr, sizeof(in_addr) - 1, &used);
 	if (rc != -EBADMSG || p.err != MXT_POLICY_PERR_NUL)
 		fail_msg("NUL: got %d/%s, want -EBADMSG/nul-byte", rc, mxt_policy_perr_name(p.err));
-	if (used != 39)
-		fail_msg("NUL: consumed got %zu, want 39 (the NUL's offset)", used);
+	if (used != 44)
+		fail_msg("NUL: consumed got %zu, want 44 (the NUL's offset)", used);
+	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+	rc = feed_all(&p, in_name, sizeof(in_name) - 1, &used);
+	if (rc != -EBADMSG || p.err != MXT_POLICY_PERR_NUL)
+		fail_msg("NUL in a name: got %d/%s, want -EBADMSG/nul-byte", rc,
+			 mxt_policy_perr_name(p.err));
 }
 
 static void client_address_validation(void **state)
@@ -450,6 +492,186 @@ static void numbers_and_truncation(void **state)
 		fail_msg("size=2^64-1: got %d/%llu, want 1/max", rc, (unsigned long long)p.req.size);
 }
 
+/* Hole 4 (issue 9): an attribute the decision does not read, however long,
+ * must not cost the answer: a 2000-byte helo_name and sender are cut, and
+ * the client_address sent after them still comes out. */
+static void long_unused_attribute_keeps_the_decision(void **state)
+{
+	static const char *const names[] = { "helo_name", "sender", "recipient",
+					     "client_name", "x_unknown_attribute" };
+	char *buf = malloc(8192);
+
+	(void)state;
+	assert_non_null(buf);
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+		struct mxt_policy_parser p;
+		size_t n, used;
+		int rc;
+
+		n = (size_t)sprintf(buf, "request=smtpd_access_policy\nprotocol_state=RCPT\n%s=",
+				    names[k]);
+		memset(buf + n, 'h', 2000);
+		n += 2000;
+		n += (size_t)sprintf(buf + n, "\r\nclient_address=198.18.0.7\ninstance=i1\n\n");
+		assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+		rc = feed_all(&p, buf, n, &used);
+		if (rc != 1)
+			fail_msg("2000-byte %s: got %d (%s), want 1 (a request to answer)",
+				 names[k], rc, mxt_policy_perr_name(p.err));
+		if (used != n)
+			fail_msg("2000-byte %s: consumed got %zu, want %zu", names[k], used, n);
+		assert_string_equal(p.req.client_address, "198.18.0.7");
+		assert_string_equal(p.req.instance, "i1");
+	}
+	free(buf);
+}
+
+/* Hole 4: a request over request_max bytes or attrs_max attributes is
+ * still answered for its client address, even when client_address comes
+ * after the excess (Postfix sends it after sender and recipient). */
+static void oversized_request_still_answered(void **state)
+{
+	char *buf = malloc(65536);
+	struct mxt_policy_parser p;
+	size_t n = 0, used;
+	int rc;
+
+	(void)state;
+	assert_non_null(buf);
+	n += (size_t)sprintf(buf, "request=smtpd_access_policy\nprotocol_state=RCPT\n");
+	for (int i = 0; i < 100; i++) {
+		n += (size_t)sprintf(buf + n, "x_%03d=", i);
+		memset(buf + n, 'v', 400);
+		n += 400;
+		buf[n++] = '\n';
+	}
+	n += (size_t)sprintf(buf + n, "client_address=2001:2::7\n\n");
+	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+	rc = feed_all(&p, buf, n, &used);
+	if (rc != 1)
+		fail_msg("40 KiB, 102 attributes: got %d (%s), want 1", rc,
+			 mxt_policy_perr_name(p.err));
+	assert_string_equal(p.req.client_address, "2001:2::7");
+	assert_int_equal(p.req.client_family, AF_INET6);
+	free(buf);
+}
+
+/* Outcome of feeding 'len' bytes cut at the offsets in 'cuts' (ascending,
+ * ncuts of them): each completed request's digest, then the end state. */
+static void outcome(const char *s, size_t len, const size_t *cuts, size_t ncuts, char *out,
+		    size_t size)
+{
+	struct mxt_policy_parser p;
+	size_t start = 0, o = 0;
+
+	assert_int_equal(mxt_policy_parser_init(&p, NULL), 0);
+	out[0] = '\0';
+	for (size_t k = 0; k <= ncuts; k++) {
+		size_t end = k < ncuts ? cuts[k] : len;
+
+		while (start < end) {
+			size_t used = 0;
+			int rc = mxt_policy_parser_feed(&p, s + start, end - start, &used);
+
+			start += used;
+			if (rc == 1) {
+				o += (size_t)snprintf(out + o, size - o, "ok[%s|%s|%s|%x|%x];",
+						      p.req.client_address, p.req.helo_name,
+						      p.req.protocol_state, p.req.present,
+						      p.req.truncated);
+				continue;
+			}
+			if (rc < 0) {
+				snprintf(out + o, size - o, "error %d %s", rc,
+					 mxt_policy_perr_name(p.err));
+				return;
+			}
+			assert_int_equal(start, end); /* 0: every byte taken */
+			break;
+		}
+	}
+	snprintf(out + o, size - o, "%s", mxt_policy_parser_pending(&p) ? "pending" : "idle");
+}
+
+/* Hole 6: one input, one verdict, however it is cut into chunks.  Every
+ * two-chunk split and the byte-by-byte feed of each input must agree with
+ * the single feed. */
+static void verdict_does_not_depend_on_chunking(void **state)
+{
+	static char in[8][1400];
+	static size_t lens[8];
+	size_t k = 0;
+	char whole[2048], got[2048];
+
+	(void)state;
+	/* The case from the issue: 600 bytes, then a NUL. */
+	memset(in[k], 'a', 600);
+	in[k][600] = '\0';
+	lens[k++] = 601;
+	/* A long unused value, then a NUL in it. */
+	lens[k] = (size_t)sprintf(in[k], "request=smtpd_access_policy\nhelo_name=");
+	memset(in[k] + lens[k], 'h', 700);
+	lens[k] += 700;
+	in[k][lens[k]++] = '\0';
+	lens[k] += (size_t)sprintf(in[k] + lens[k], "\nclient_address=198.18.0.7\n\n");
+	k++;
+	/* A long line without '=' at all. */
+	memset(in[k], 'n', 900);
+	memcpy(in[k] + 900, "\n\n", 2);
+	lens[k++] = 902;
+	/* A long client_address line, CRLF ends, then a second request. */
+	lens[k] = (size_t)sprintf(in[k], "request=smtpd_access_policy\r\nclient_address=");
+	memset(in[k] + lens[k], '1', 600);
+	lens[k] += 600;
+	lens[k] += (size_t)sprintf(in[k] + lens[k], "\r\n\r\n");
+	k++;
+	/* Exactly line_max bytes then CRLF, then a lone CR inside a value. */
+	lens[k] = (size_t)sprintf(in[k], "request=smtpd_access_policy\nsender=");
+	memset(in[k] + lens[k], 's', 512 - 7);
+	lens[k] += 512 - 7;
+	lens[k] += (size_t)sprintf(in[k] + lens[k],
+				   "\r\nhelo_name=a\rb\nclient_address=198.18.0.9\n\nrequest=x\n");
+	k++;
+	/* A line of line_max + 1 bytes whose last byte is a CR. */
+	lens[k] = (size_t)sprintf(in[k], "request=smtpd_access_policy\nhelo_name=");
+	memset(in[k] + lens[k], 'c', 512 - 10);
+	lens[k] += 512 - 10;
+	lens[k] += (size_t)sprintf(in[k] + lens[k], "\r\r\nclient_address=198.18.0.7\n\n");
+	k++;
+	/* A NUL in a name and an empty name. */
+	lens[k] = (size_t)sprintf(in[k], "request=smtpd_access_policy\nhe");
+	in[k][lens[k]++] = '\0';
+	lens[k] += (size_t)sprintf(in[k] + lens[k], "lo=x\n=y\n\n");
+	k++;
+	lens[k] = (size_t)sprintf(in[k], "request=smtpd_access_policy\n=");
+	memset(in[k] + lens[k], 'e', 600);
+	lens[k] += 600;
+	in[k][lens[k]++] = '\0';
+	k++;
+
+	for (size_t t = 0; t < k; t++) {
+		outcome(in[t], lens[t], NULL, 0, whole, sizeof(whole));
+		for (size_t cut = 1; cut < lens[t]; cut++) {
+			outcome(in[t], lens[t], &cut, 1, got, sizeof(got));
+			if (strcmp(got, whole) != 0)
+				fail_msg("input %zu split at %zu: got \"%.200s\", want \"%.200s\"",
+					 t, cut, got, whole);
+		}
+		{
+			size_t *cuts = malloc(lens[t] * sizeof(*cuts));
+
+			assert_non_null(cuts);
+			for (size_t c = 0; c + 1 < lens[t]; c++)
+				cuts[c] = c + 1;
+			outcome(in[t], lens[t], cuts, lens[t] - 1, got, sizeof(got));
+			free(cuts);
+			if (strcmp(got, whole) != 0)
+				fail_msg("input %zu byte by byte: got \"%.200s\", want \"%.200s\"",
+					 t, got, whole);
+		}
+	}
+}
+
 static void errors_are_sticky_until_reset(void **state)
 {
 	struct mxt_policy_parser p;
@@ -489,6 +711,9 @@ int main(void)
 		cmocka_unit_test(client_address_validation),
 		cmocka_unit_test(numbers_and_truncation),
 		cmocka_unit_test(errors_are_sticky_until_reset),
+		cmocka_unit_test(long_unused_attribute_keeps_the_decision),
+		cmocka_unit_test(oversized_request_still_answered),
+		cmocka_unit_test(verdict_does_not_depend_on_chunking),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

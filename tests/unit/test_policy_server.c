@@ -8,7 +8,10 @@
  * Clients: persistent connections, pipelining, malformed requests (only that
  * connection closes), 200 concurrent connections, oversized requests, a
  * client stalled mid-request, Exim-style half-close, the connection limit,
- * monitor mode, stale-socket handling.  Every socket read has a 5 s timeout
+ * monitor mode, stale-socket handling, and issue 9's holes: a full table of
+ * idle or trickling connections still admits a new client, a trickler is
+ * closed at its request's absolute deadline, a 2000-byte EHLO name still
+ * gets the 451.  Every socket read has a 5 s timeout
  * so a broken server fails the test instead of hanging it.
  *
  * Harness: "test_policy_server --serve ENDPOINT [SECONDS [monitor]]" runs the server
@@ -562,13 +565,16 @@ static void two_hundred_concurrent_connections(void **state)
 	fixture_stop(&f);
 }
 
-static void oversized_requests_close_the_connection(void **state)
+/* Long lines the decision does not read are cut and a request over 8 KiB
+ * is still answered; a decision attribute's over-long line is refused at
+ * once, without waiting for its end. */
+static void oversized_requests(void **state)
 {
 	struct mxt_policy_server_config cfg = { .mode = MXT_MODE_ENFORCE };
 	struct fixture f;
 	struct client c, good;
 	struct mxt_policy_stats st;
-	char *big = malloc(20000);
+	char *big = malloc(20000), got[1024];
 	size_t n;
 
 	(void)state;
@@ -577,36 +583,36 @@ static void oversized_requests_close_the_connection(void **state)
 	fixture_start(&f, &cfg);
 	client_open(&good, &f);
 
-	/* One line over 512 bytes, no newline ever: refused at once. */
+	/* A 600-byte protocol_state line, no newline ever: refused at once. */
 	client_open(&c, &f);
-	n = (size_t)sprintf(big, "request=smtpd_access_policy\nhelo_name=");
+	n = (size_t)sprintf(big, "request=smtpd_access_policy\nprotocol_state=");
 	memset(big + n, 'h', 600);
 	client_send(&c, big, n + 600);
 	if (!client_sees_close(&c))
-		fail_msg("600-byte line: got the connection open, want it closed");
+		fail_msg("600-byte protocol_state: got the connection open, want it closed");
 	client_close(&c);
 
-	/* 16 KiB of short lines (under the attribute limit only at first). */
+	/* 12 KiB of lines the decision does not read: answered. */
 	client_open(&c, &f);
-	n = (size_t)sprintf(big, "request=smtpd_access_policy\n");
+	n = (size_t)sprintf(big, "request=smtpd_access_policy\nprotocol_state=RCPT\n");
 	for (int i = 0; i < 40; i++) {
 		n += (size_t)sprintf(big + n, "x%02d=", i);
 		memset(big + n, 'v', 300);
 		n += 300;
 		big[n++] = '\n';
 	}
-	big[n++] = '\n';
-	send(c.fd, big, n, MSG_NOSIGNAL); /* may fail half-way: the server closes */
-	if (!client_sees_close(&c))
-		fail_msg("16 KiB request: got the connection open, want it closed");
+	n += (size_t)sprintf(big + n, "client_address=198.18.0.7\n\n");
+	client_send(&c, big, n);
+	if (client_answer(&c, got, sizeof(got)) != 1 || strcmp(got, DEFER_7) != 0)
+		fail_msg("12 KiB request: got \"%s\", want \"%s\"", got, DEFER_7);
 	client_close(&c);
 
 	ask(&good, "198.18.0.7", "o1", DEFER_7);
 	st = stats_of(&f);
-	if (st.perr[MXT_POLICY_PERR_LINE_TOO_LONG] != 1 || st.perr[MXT_POLICY_PERR_REQ_TOO_LONG] != 1)
-		fail_msg("perr: got line %llu request %llu, want 1 1",
+	if (st.perr[MXT_POLICY_PERR_LINE_TOO_LONG] != 1 || st.requests_oversized != 1)
+		fail_msg("stats: got line-too-long %llu oversized %llu, want 1 1",
 			 (unsigned long long)st.perr[MXT_POLICY_PERR_LINE_TOO_LONG],
-			 (unsigned long long)st.perr[MXT_POLICY_PERR_REQ_TOO_LONG]);
+			 (unsigned long long)st.requests_oversized);
 	client_close(&good);
 	free(big);
 	fixture_stop(&f);
@@ -646,9 +652,10 @@ static void stalled_client_does_not_block_others(void **state)
 	if (!client_sees_close(&idle))
 		fail_msg("idle past idle_timeout: got open, want closed");
 	st = stats_of(&f);
-	if (st.conn_timeouts < 2)
-		fail_msg("conn_timeouts: got %llu, want >= 2 (stalled + idle; the good one "
-			 "may also idle out)", (unsigned long long)st.conn_timeouts);
+	if (st.conn_deadline_closed != 1 || st.conn_idle_closed < 1)
+		fail_msg("timeouts: got deadline %llu idle %llu, want 1 and >= 1 (the good one "
+			 "may also idle out)", (unsigned long long)st.conn_deadline_closed,
+			 (unsigned long long)st.conn_idle_closed);
 	client_close(&stalled);
 	client_close(&idle);
 	client_close(&good);
@@ -678,7 +685,8 @@ static void half_close_still_gets_answer(void **state)
 	fixture_stop(&f);
 }
 
-static void connection_limit_closes_the_newest(void **state)
+/* A full table closes its longest-idle connection for a new one. */
+static void connection_limit_evicts_the_oldest_idle(void **state)
 {
 	struct mxt_policy_server_config cfg = { .mode = MXT_MODE_ENFORCE, .max_conn = 4 };
 	struct fixture f;
@@ -692,22 +700,159 @@ static void connection_limit_closes_the_newest(void **state)
 		client_open(&cs[i], &f);
 		ask(&cs[i], "198.18.0.8", "l", "action=DUNNO");
 	}
-	client_open(&cs[4], &f); /* connect succeeds (backlog), then closed */
-	if (!client_sees_close(&cs[4]))
-		fail_msg("5th connection with max_conn 4: got open, want closed");
-	for (int i = 0; i < 4; i++)
+	/* cs[0] is now the longest idle: it made its request first. */
+	for (int i = 1; i < 4; i++)
+		ask(&cs[i], "198.18.0.8", "l", "action=DUNNO");
+	client_open(&cs[4], &f);
+	ask(&cs[4], "198.18.0.7", "l", DEFER_7);
+	if (!client_sees_close(&cs[0]))
+		fail_msg("longest idle with max_conn 4: got open, want closed");
+	for (int i = 1; i < 5; i++)
 		ask(&cs[i], "198.18.0.7", "l", DEFER_7);
 	st = stats_of(&f);
-	if (st.conn_rejected != 1 || st.conn_active != 4)
-		fail_msg("stats: got rejected %llu active %llu, want 1 4",
-			 (unsigned long long)st.conn_rejected, (unsigned long long)st.conn_active);
-	/* A slot freed is reusable. */
-	client_close(&cs[0]);
-	sleep_ms(50);
-	client_open(&cs[0], &f);
-	ask(&cs[0], "198.18.0.7", "l", DEFER_7);
+	if (st.conn_evicted != 1 || st.conn_refused != 0 || st.conn_active != 4)
+		fail_msg("stats: got evicted %llu refused %llu active %llu, want 1 0 4",
+			 (unsigned long long)st.conn_evicted, (unsigned long long)st.conn_refused,
+			 (unsigned long long)st.conn_active);
 	for (int i = 0; i < 5; i++)
 		client_close(&cs[i]);
+	fixture_stop(&f);
+}
+
+/* Hole 3 (issue 9): a table full of idle connections must not lock out a
+ * new client: the oldest idle one is closed to admit it. */
+static void full_table_admits_a_new_client(void **state)
+{
+	struct mxt_policy_server_config cfg = { .mode = MXT_MODE_ENFORCE, .max_conn = 8 };
+	struct fixture f;
+	struct client idle[8], tr[8], fresh;
+
+	(void)state;
+	fixture_dir(&f);
+	fixture_start(&f, &cfg);
+	/* Eight idle connections fill the table (each answered once, so the
+	 * server has surely accepted it). */
+	for (int i = 0; i < 8; i++) {
+		client_open(&idle[i], &f);
+		ask(&idle[i], "198.18.0.8", "f", "action=DUNNO");
+	}
+	client_open(&fresh, &f);
+	ask(&fresh, "198.18.0.7", "f1", DEFER_7);
+	/* The oldest idle connection made room. */
+	if (!client_sees_close(&idle[0]))
+		fail_msg("oldest idle connection: got open, want closed to admit a new client");
+	ask(&idle[7], "198.18.0.7", "f2", DEFER_7);
+	/* Tricklers holding half a request in every slot: a new client still
+	 * gets in (the one whose request began first goes). */
+	for (int i = 0; i < 8; i++)
+		client_close(&idle[i]);
+	client_close(&fresh);
+	sleep_ms(100);
+	for (int i = 0; i < 8; i++) {
+		client_open(&tr[i], &f);
+		SEND_LIT(&tr[i], "request=smtpd_access_policy\nhelo_name=slow");
+	}
+	client_open(&fresh, &f);
+	ask(&fresh, "198.18.0.7", "f3", DEFER_7);
+	{
+		int closed = 0;
+
+		/* The victim was closed before the new client was read. */
+		for (int i = 0; i < 8; i++) {
+			char b;
+			ssize_t r = recv(tr[i].fd, &b, 1, MSG_DONTWAIT);
+
+			/* A reset when the server closed with our bytes unread. */
+			if (r == 0 || (r < 0 && errno == ECONNRESET))
+				closed++;
+		}
+		if (closed != 1)
+			fail_msg("tricklers closed: got %d, want 1 (to admit a new client)", closed);
+	}
+	{
+		struct mxt_policy_stats st = stats_of(&f);
+
+		if (st.conn_evicted != 2 || st.conn_refused != 0)
+			fail_msg("stats: got evicted %llu refused %llu, want 2 0",
+				 (unsigned long long)st.conn_evicted,
+				 (unsigned long long)st.conn_refused);
+	}
+	for (int i = 0; i < 8; i++)
+		client_close(&tr[i]);
+	client_close(&fresh);
+	fixture_stop(&f);
+}
+
+/* Hole 3: a client sending one byte at a time, well within the request
+ * timeout each time, is closed at the request's absolute deadline. */
+static void trickler_closed_at_the_deadline(void **state)
+{
+	struct mxt_policy_server_config cfg = { .mode = MXT_MODE_ENFORCE,
+		.request_timeout_ms = 1000, .idle_timeout_ms = 60000 };
+	struct fixture f;
+	struct client c;
+	char req[1024];
+	size_t n, i;
+
+	(void)state;
+	fixture_dir(&f);
+	fixture_start(&f, &cfg);
+	client_open(&c, &f);
+	n = rcpt_request(req, sizeof(req), "198.18.0.7", "t");
+	/* 200 ms a byte: the whole request would take n / 5 seconds (> 60),
+	 * the deadline is 1 s after the first byte. */
+	for (i = 0; i < n; i++) {
+		if (send(c.fd, req + i, 1, MSG_NOSIGNAL) != 1)
+			break;
+		sleep_ms(200);
+		if (i > 0 && i % 5 == 0) {
+			char b;
+
+			if (recv(c.fd, &b, 1, MSG_DONTWAIT) == 0)
+				break; /* closed */
+		}
+	}
+	if (i >= n)
+		fail_msg("trickler: got the whole request in over %zu s, want closed after 1 s",
+			 n / 5);
+	if (stats_of(&f).conn_deadline_closed != 1)
+		fail_msg("conn_deadline_closed: got %llu, want 1",
+			 (unsigned long long)stats_of(&f).conn_deadline_closed);
+	client_close(&c);
+	fixture_stop(&f);
+}
+
+/* Hole 4: a graylisted client with a 2000-byte EHLO name still gets its
+ * 451 (it used to get no answer, and Postfix's default_action let it in). */
+static void long_helo_still_deferred(void **state)
+{
+	struct mxt_policy_server_config cfg = { .mode = MXT_MODE_ENFORCE };
+	struct fixture f;
+	struct client c;
+	char *big = malloc(8192), got[1024];
+	size_t n;
+
+	(void)state;
+	assert_non_null(big);
+	fixture_dir(&f);
+	fixture_start(&f, &cfg);
+	client_open(&c, &f);
+	n = (size_t)sprintf(big, "request=smtpd_access_policy\nprotocol_state=RCPT\nhelo_name=");
+	memset(big + n, 'h', 2000);
+	n += 2000;
+	n += (size_t)sprintf(big + n, "\nsender=");
+	memset(big + n, 's', 2000);
+	n += 2000;
+	n += (size_t)sprintf(big + n, "@example.net\nclient_address=198.18.0.7\ninstance=h1\n\n");
+	client_send(&c, big, n);
+	if (client_answer(&c, got, sizeof(got)) != 1)
+		fail_msg("2000-byte helo_name: got no answer, want \"%s\"", DEFER_7);
+	if (strcmp(got, DEFER_7) != 0)
+		fail_msg("2000-byte helo_name: got \"%s\", want \"%s\"", got, DEFER_7);
+	/* The connection stays usable. */
+	ask(&c, "198.18.0.7", "h2", DEFER_7);
+	client_close(&c);
+	free(big);
 	fixture_stop(&f);
 }
 
@@ -918,11 +1063,13 @@ static int serve(const char *spec, unsigned seconds, int mode)
 	rc = mxt_policy_server_run(serve_srv);
 	mxt_policy_server_stats(serve_srv, &st);
 	printf("requests %llu defer %llu dunno %llu protocol_errors %llu conn_accepted %llu "
-	       "timeouts %llu\n", (unsigned long long)st.requests,
+	       "idle_closed %llu deadline_closed %llu evicted %llu refused %llu\n",
+	       (unsigned long long)st.requests,
 	       (unsigned long long)st.answers[MXT_POLICY_ANSWER_DEFER],
 	       (unsigned long long)st.answers[MXT_POLICY_ANSWER_DUNNO],
 	       (unsigned long long)st.protocol_errors, (unsigned long long)st.conn_accepted,
-	       (unsigned long long)st.conn_timeouts);
+	       (unsigned long long)st.conn_idle_closed, (unsigned long long)st.conn_deadline_closed,
+	       (unsigned long long)st.conn_evicted, (unsigned long long)st.conn_refused);
 	mxt_policy_server_destroy(serve_srv);
 	return rc ? 1 : 0;
 }
@@ -936,14 +1083,17 @@ int main(int argc, char **argv)
 		cmocka_unit_test(pipelined_flood_with_back_pressure),
 		cmocka_unit_test(malformed_request_closes_only_its_connection),
 		cmocka_unit_test(two_hundred_concurrent_connections),
-		cmocka_unit_test(oversized_requests_close_the_connection),
+		cmocka_unit_test(oversized_requests),
 		cmocka_unit_test(stalled_client_does_not_block_others),
 		cmocka_unit_test(half_close_still_gets_answer),
-		cmocka_unit_test(connection_limit_closes_the_newest),
+		cmocka_unit_test(connection_limit_evicts_the_oldest_idle),
 		cmocka_unit_test(monitor_mode_prepends_once_per_transaction),
 		cmocka_unit_test(requests_without_client_skip_the_model),
 		cmocka_unit_test(unix_socket_safety),
 		cmocka_unit_test(inet_listener_and_endpoints),
+		cmocka_unit_test(full_table_admits_a_new_client),
+		cmocka_unit_test(trickler_closed_at_the_deadline),
+		cmocka_unit_test(long_helo_still_deferred),
 	};
 
 	if (argc >= 3 && strcmp(argv[1], "--serve") == 0)

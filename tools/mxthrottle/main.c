@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "control.h"
 #include "log.h"
+#include "mxt_version.h"
 
 static const struct cli_cmd cmds[] = {
 	{ "attach", cmd_attach, "attach IFACE [--mode native|skb] [--max-sources N]",
@@ -54,6 +55,9 @@ static const struct cli_cmd cmds[] = {
 	  "every tracked sender's record, JSON by default (mxthrottled)", CLI_F_NOROOT },
 	{ "daemon", cmd_daemon, "daemon status [--json]",
 	  "mxthrottled's senders by state, ticks, decisions, checkpoints", CLI_F_NOROOT },
+	{ "fleet", cmd_fleet, "fleet status [--json]",
+	  "the fleet seen from mxthrottled: nodes and their lag, Redis endpoints and their health",
+	  CLI_F_NOROOT },
 	{ "checkpoint", cmd_checkpoint, "checkpoint",
 	  "make mxthrottled write its history now", CLI_F_NOROOT },
 	{ "ctl", cmd_ctl, "ctl WORD...",
@@ -142,6 +146,7 @@ static void usage(FILE *f)
 		   "  --control PATH  mxthrottled's control socket (default $MXT_CONTROL or %s)\n"
 		   "  -v, --verbose   more diagnostics on stderr (repeat for debugging output)\n"
 		   "  -h, --help      this text; 'mxthrottle COMMAND --help' for one command\n"
+		   "  -V, --version   print the version and exit\n"
 		   "explain, release, reset, forget, graylist, history, daemon, checkpoint and ctl\n"
 		   "need mxthrottled; allow add/del go through it when it answers, else to the maps.\n"
 		   "Every read accepts --json (one JSON document on stdout).  Exit status 0 on\n"
@@ -228,6 +233,7 @@ int main(int argc, char **argv)
 		{ "control", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli c = { .pin_dir = NULL, .control = NULL, .verbosity = 0 };
@@ -236,7 +242,7 @@ int main(int argc, char **argv)
 	int opt, ret;
 
 	mxt_log_open("mxthrottle", 0, -1);
-	while ((opt = getopt_long(argc, argv, "+p:C:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+p:C:vhV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
 			if (!*optarg)
@@ -253,6 +259,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("mxthrottle %s\n", MXT_VERSION);
 			return 0;
 		default:
 			usage(stderr);

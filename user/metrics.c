@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * metrics.c - the Prometheus endpoint (see metrics.h for where each number
+ * comes from and how the server is bounded).  Names follow Prometheus'
+ * conventions: mxthrottle_ prefix, _total for counters, base units
+ * (seconds, bytes), variable parts as labels.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "metrics.h"
+#include "mxt_reasons.h"
+#include "mxt_version.h"
+#include "pinned.h"
+#include "policy_server.h"
+#include "reasons.h"
+#include "reply_codes.h"
+
+const double mxt_metrics_lat_bounds[MXT_METRICS_LAT_BUCKETS] = {
+	0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+	0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.0,
+};
+
+struct mxt_metrics {
+	int fd;                               /* the bound socket (-1: none) */
+	struct MHD_Daemon *httpd;
+	const struct mxt_maps *maps;
+	const struct mxt_policy_server *policy;
+	pthread_mutex_t lock;                 /* guards 'snap' and 'have_snap' only */
+	struct mxt_metrics_snapshot snap;
+	int have_snap;
+	/* Written by the policy thread, read by the HTTP thread: atomics. */
+	_Atomic uint64_t lat_bucket[MXT_METRICS_LAT_BUCKETS + 1]; /* last: +Inf */
+	_Atomic uint64_t lat_count;
+	_Atomic uint64_t lat_sum_ns;
+	_Atomic uint64_t by_code[MXT_CODE_MAX];
+};
+
+static const char *const reason_verdict[MXT_R_MAX] = {
+#define MXT_REASON_VERDICT(id, name, verdict, desc) [MXT_R_##id] = #verdict,
+	MXT_REASON_TABLE(MXT_REASON_VERDICT)
+#undef MXT_REASON_VERDICT
+};
+
+/* "inet:HOST:PORT" only: Prometheus scrapes over TCP. */
+static int listen_parse(const char *spec, struct mxt_policy_endpoint *ep, char *err, size_t errlen)
+{
+	int rc;
+
+	if (strncmp(spec, "inet:", 5)) {
+		snprintf(err, errlen, "metrics_listen '%s': want inet:HOST:PORT", spec);
+		return -EINVAL;
+	}
+	rc = mxt_policy_endpoint_parse(spec, ep);
+	if (rc < 0 || (ep->family != AF_INET && ep->family != AF_INET6)) {
+		snprintf(err, errlen, "metrics_listen '%s': want inet:HOST:PORT", spec);
+		return rc < 0 ? rc : -EINVAL;
+	}
+	return 0;
+}
+
+int mxt_metrics_bind(const char *spec, struct mxt_metrics **out, char *err, size_t errlen)
+{
+	struct mxt_policy_endpoint ep;
+	struct mxt_metrics *m;
+	int one = 1, rc;
+
+	*out = NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	m->fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	if (spec) {
+		rc = listen_parse(spec, &ep, err, errlen);
+		if (rc < 0)
+			goto fail;
+		m->fd = socket(ep.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (m->fd < 0 ||
+		    setsockopt(m->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		    bind(m->fd, (struct sockaddr *)&ep.addr, ep.addrlen) < 0 ||
+		    listen(m->fd, MXT_METRICS_MAX_CONN) < 0) {
+			rc = -errno;
+			snprintf(err, errlen, "metrics_listen %s: %s", spec, strerror(errno));
+			goto fail;
+		}
+	}
+	*out = m;
+	return 0;
+fail:
+	mxt_metrics_free(m);
+	return rc;
+}
+
+void mxt_metrics_set_sources(struct mxt_metrics *m, const struct mxt_maps *maps,
+			     const struct mxt_policy_server *policy)
+{
+	m->maps = maps;
+	m->policy = policy;
+}
+
+int mxt_metrics_endpoint(const struct mxt_metrics *m, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
+
+	if (!m || m->fd < 0)
+		return -ENOENT;
+	if (getsockname(m->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return -errno;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		port = ntohs(a->sin_port);
+		return snprintf(buf, len, "inet:%s:%u", host, port) < (int)len ? 0 : -ENOSPC;
+	}
+	inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, host, sizeof(host));
+	port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return snprintf(buf, len, "inet:[%s]:%u", host, port) < (int)len ? 0 : -ENOSPC;
+}
+
+void mxt_metrics_snapshot_take(struct mxt_controller *ctl, uint64_t kernel_capacity,
+			       uint64_t last_checkpoint, struct mxt_metrics_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&ctl->lock);
+	mxt_model_counts(ctl->model, &s->model);
+	s->ctl = ctl->st;
+	s->kernel_sources = ctl->deltas ? mxt_syn_delta_count(ctl->deltas) : 0;
+	pthread_mutex_unlock(&ctl->lock);
+	s->kernel_capacity = kernel_capacity;
+	s->last_checkpoint = last_checkpoint;
+	s->now = mxt_ctl_now(ctl);
+}
+
+void mxt_metrics_update(struct mxt_metrics *m, const struct mxt_metrics_snapshot *s)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->snap = *s;
+	m->have_snap = 1;
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mxt_metrics_observe_decision(struct mxt_metrics *m, enum mxt_code code, double seconds)
+{
+	size_t b = 0;
+
+	if (!m)
+		return;
+	if (seconds < 0)
+		seconds = 0;
+	/* Prometheus buckets are cumulative at render time; here each
+	 * observation lands in the first bucket whose bound holds it. */
+	while (b < MXT_METRICS_LAT_BUCKETS && seconds > mxt_metrics_lat_bounds[b])
+		b++;
+	atomic_fetch_add_explicit(&m->lat_bucket[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->lat_sum_ns, (uint64_t)(seconds * 1e9), memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->lat_count, 1, memory_order_relaxed);
+	if ((unsigned)code < MXT_CODE_MAX)
+		atomic_fetch_add_explicit(&m->by_code[code], 1, memory_order_relaxed);
+}
+
+/* ---- rendering ------------------------------------------------------- */
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void one(FILE *f, const char *name, const char *type, const char *help, double v)
+{
+	head(f, name, type, help);
+	fprintf(f, "%s %.17g\n", name, v);
+}
+
+static void render_xdp(struct mxt_metrics *m, FILE *f)
+{
+	__u64 r[MXT_R_MAX] = { 0 };
+
+	if (!m->maps || mxt_maps_stats_read(m->maps, r) < 0)
+		return;
+	head(f, "mxthrottle_xdp_packets_total", "counter",
+	     "Packets seen by the XDP program, by verdict reason (all interfaces together).");
+	for (unsigned i = 0; i < MXT_R_MAX; i++)
+		fprintf(f, "mxthrottle_xdp_packets_total{reason=\"%s\",verdict=\"%s\"} %llu\n",
+			mxt_reason_name(i), reason_verdict[i][0] == 'D' ? "drop" : "pass",
+			(unsigned long long)r[i]);
+}
+
+static void render_model(FILE *f, const struct mxt_metrics_snapshot *s)
+{
+	const struct mxt_model_counts *c = &s->model;
+
+	head(f, "mxthrottle_senders", "gauge", "Senders the model tracks, by state.");
+	for (int st = 0; st < MXT_STATE_MAX; st++)
+		fprintf(f, "mxthrottle_senders{state=\"%s\"} %llu\n", mxt_state_name((enum mxt_state)st),
+			(unsigned long long)c->by_state[st]);
+	one(f, "mxthrottle_senders_capacity", "gauge", "Senders the model's table may hold.",
+	    (double)c->capacity);
+	one(f, "mxthrottle_model_memory_bytes", "gauge", "Memory of the model's table.",
+	    (double)c->memory_bytes);
+	one(f, "mxthrottle_model_evictions_total", "counter",
+	    "Sender records evicted to make room for newcomers.", (double)c->evicted);
+	one(f, "mxthrottle_model_rejected_total", "counter",
+	    "Newcomers not tracked because nothing was evictable.", (double)c->rejected_full);
+	one(f, "mxthrottle_model_expired_total", "counter", "Sender records forgotten by age.",
+	    (double)c->expired);
+	head(f, "mxthrottle_state_transitions_total", "counter",
+	     "Sender state changes, by the state entered.");
+	fprintf(f, "mxthrottle_state_transitions_total{to=\"established\"} %llu\n",
+		(unsigned long long)c->established);
+	fprintf(f, "mxthrottle_state_transitions_total{to=\"throttled\"} %llu\n",
+		(unsigned long long)c->throttles);
+	fprintf(f, "mxthrottle_state_transitions_total{to=\"blocked\"} %llu\n",
+		(unsigned long long)c->blocks);
+	one(f, "mxthrottle_kernel_sources", "gauge",
+	    "Entries of the kernel's per-source LRU map seen by the last sweeps.",
+	    (double)s->kernel_sources);
+	one(f, "mxthrottle_kernel_sources_capacity", "gauge",
+	    "Size (max_entries) of the kernel's per-source LRU map.", (double)s->kernel_capacity);
+}
+
+static void render_ctl(FILE *f, const struct mxt_metrics_snapshot *s, uint64_t now)
+{
+	const struct mxt_ctl_stats *c = &s->ctl;
+
+	one(f, "mxthrottle_ticks_total", "counter", "Controller ticks.", (double)c->ticks);
+	one(f, "mxthrottle_tick_duration_seconds", "gauge", "Wall time of the last controller tick.",
+	    (double)c->tick_usec_last / 1e6);
+	one(f, "mxthrottle_kernel_policy_changes_total", "counter",
+	    "Kernel policy map entries written or deleted.", (double)c->changes_written);
+	one(f, "mxthrottle_map_errors_total", "counter", "Failed kernel map reads or writes.",
+	    (double)c->map_errors);
+	one(f, "mxthrottle_checkpoints_total", "counter", "History checkpoints written.",
+	    (double)c->checkpoints);
+	one(f, "mxthrottle_checkpoint_errors_total", "counter", "History checkpoints that failed.",
+	    (double)c->checkpoint_errors);
+	one(f, "mxthrottle_checkpoint_duration_seconds", "gauge",
+	    "Wall time of the last history checkpoint.", (double)c->checkpoint_usec_last / 1e6);
+	one(f, "mxthrottle_checkpoint_last_timestamp_seconds", "gauge",
+	    "Unix time of the last good checkpoint (or of the start-up, before the first).",
+	    (double)s->last_checkpoint);
+	one(f, "mxthrottle_checkpoint_age_seconds", "gauge",
+	    "Seconds since the last good checkpoint (or since the start-up, before the first).",
+	    (double)(now > s->last_checkpoint ? now - s->last_checkpoint : 0));
+}
+
+static void render_policy(struct mxt_metrics *m, FILE *f)
+{
+	struct mxt_policy_stats p;
+	uint64_t cum = 0;
+
+	head(f, "mxthrottle_policy_decisions_total", "counter",
+	     "Policy decisions, by reply code (the SMTP status and the AS tag of the reply).");
+	for (int c = 0; c < MXT_CODE_MAX; c++) {
+		const struct mxt_code_info *ci = mxt_code_info((enum mxt_code)c);
+
+		fprintf(f, "mxthrottle_policy_decisions_total{code=\"%s\",status=\"%s\",as=\"%s\"} %llu\n",
+			ci->name, ci->status, ci->as_tag,
+			(unsigned long long)atomic_load_explicit(&m->by_code[c], memory_order_relaxed));
+	}
+	head(f, "mxthrottle_policy_decision_duration_seconds", "histogram",
+	     "Time the daemon took to decide one policy request.");
+	for (int b = 0; b <= MXT_METRICS_LAT_BUCKETS; b++) {
+		cum += atomic_load_explicit(&m->lat_bucket[b], memory_order_relaxed);
+		if (b < MXT_METRICS_LAT_BUCKETS)
+			fprintf(f, "mxthrottle_policy_decision_duration_seconds_bucket{le=\"%g\"} %llu\n",
+				mxt_metrics_lat_bounds[b], (unsigned long long)cum);
+		else
+			fprintf(f, "mxthrottle_policy_decision_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+				(unsigned long long)cum);
+	}
+	/* The count is the +Inf bucket, so the two never disagree. */
+	fprintf(f, "mxthrottle_policy_decision_duration_seconds_sum %.9f\n",
+		(double)atomic_load_explicit(&m->lat_sum_ns, memory_order_relaxed) / 1e9);
+	fprintf(f, "mxthrottle_policy_decision_duration_seconds_count %llu\n", (unsigned long long)cum);
+	if (!m->policy)
+		return;
+	mxt_policy_server_stats(m->policy, &p);
+	one(f, "mxthrottle_policy_requests_total", "counter", "Complete policy requests parsed.",
+	    (double)p.requests);
+	head(f, "mxthrottle_policy_answers_total", "counter", "Policy answers sent, by action.");
+	for (int a = 0; a < MXT_POLICY_ANSWER_MAX; a++) {
+		char lower[16];
+		const char *n = mxt_policy_answer_name((enum mxt_policy_answer)a);
+		size_t i;
+
+		for (i = 0; n[i] && i + 1 < sizeof(lower); i++)
+			lower[i] = (char)(n[i] | 0x20);
+		lower[i] = '\0';
+		fprintf(f, "mxthrottle_policy_answers_total{action=\"%s\"} %llu\n", lower,
+			(unsigned long long)p.answers[a]);
+	}
+	one(f, "mxthrottle_policy_decide_errors_total", "counter",
+	    "Requests answered DUNNO because the decision failed.", (double)p.decide_errors);
+	one(f, "mxthrottle_policy_protocol_errors_total", "counter",
+	    "Malformed policy requests (their connection was closed).", (double)p.protocol_errors);
+	one(f, "mxthrottle_policy_connections_open", "gauge", "Policy connections open now.",
+	    (double)p.conn_active);
+	one(f, "mxthrottle_policy_connections_accepted_total", "counter",
+	    "Policy connections accepted.", (double)p.conn_accepted);
+	one(f, "mxthrottle_policy_connections_refused_total", "counter",
+	    "Policy connections closed unanswered at once: no slot or no memory.", (double)p.conn_refused);
+	one(f, "mxthrottle_policy_connections_evicted_total", "counter",
+	    "Idle policy connections closed to admit a new one into a full table.", (double)p.conn_evicted);
+	one(f, "mxthrottle_policy_connections_idle_closed_total", "counter",
+	    "Policy connections closed after the idle timeout with nothing pending.", (double)p.conn_idle_closed);
+	one(f, "mxthrottle_policy_connections_deadline_closed_total", "counter",
+	    "Policy connections closed: a request not done by its absolute deadline.", (double)p.conn_deadline_closed);
+	one(f, "mxthrottle_policy_io_errors_total", "counter",
+	    "Policy connection read/write and accept failures.", (double)(p.io_errors + p.accept_errors));
+}
+
+int mxt_metrics_render(struct mxt_metrics *m, FILE *f, uint64_t now)
+{
+	struct mxt_metrics_snapshot s;
+	int have;
+
+	if (!m || !f)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	s = m->snap;
+	have = m->have_snap;
+	pthread_mutex_unlock(&m->lock);
+
+	head(f, "mxthrottle_build_info", "gauge", "Version of the running daemon (always 1).");
+	fprintf(f, "mxthrottle_build_info{version=\"%s\"} 1\n", MXT_VERSION);
+	render_xdp(m, f);
+	if (have) {
+		render_model(f, &s);
+		render_ctl(f, &s, now);
+	}
+	render_policy(m, f);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* ---- HTTP --------------------------------------------------------------- */
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *text)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* libmicrohttpd's request handler: GET/HEAD /metrics, nothing else. */
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **req_cls)
+{
+	struct mxt_metrics *m = cls;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+	char *body = NULL;
+	size_t blen = 0;
+	FILE *f;
+
+	(void)version;
+	(void)upload;
+	/* First call: headers only.  A request with a body is refused
+	 * before any of it is read. */
+	if (!*req_cls) {
+		*req_cls = m;
+		if (*upload_size)
+			return MHD_NO;
+		return MHD_YES;
+	}
+	if (*upload_size)
+		return MHD_NO;
+	if (strcmp(url, "/metrics"))
+		return reply(conn, MHD_HTTP_NOT_FOUND, "not found: try /metrics\n");
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+	f = open_memstream(&body, &blen);
+	if (!f)
+		return MHD_NO;
+	if (mxt_metrics_render(m, f, (uint64_t)time(NULL)) < 0) {
+		fclose(f);
+		free(body);
+		return reply(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "error\n");
+	}
+	fclose(f);
+	r = MHD_create_response_from_buffer(blen, body, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+int mxt_metrics_start(struct mxt_metrics *m)
+{
+	if (!m || m->fd < 0)
+		return -EINVAL;
+	m->httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+				    handle, m,
+				    MHD_OPTION_LISTEN_SOCKET, m->fd,
+				    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MXT_METRICS_MAX_CONN,
+				    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MXT_METRICS_MAX_PER_IP,
+				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)MXT_METRICS_TIMEOUT_S,
+				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MXT_METRICS_MEM_LIMIT,
+				    MHD_OPTION_END);
+	return m->httpd ? 0 : -EIO;
+}
+
+void mxt_metrics_free(struct mxt_metrics *m)
+{
+	if (!m)
+		return;
+	if (m->httpd) {
+		/* MHD owns the listening socket once started: it closes it. */
+		MHD_stop_daemon(m->httpd);
+		m->fd = -1;
+	}
+	if (m->fd >= 0)
+		close(m->fd);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
