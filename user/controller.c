@@ -1234,6 +1234,7 @@ int mxt_ctl_seed(struct mxt_controller *c, const struct mxt_key *key, uint32_t p
 	saved = *mxt_model_get_params(c->model);
 	noblimit = saved;
 	noblimit.new_sender_budget = 0;
+	noblimit.prefix_budget = 0; /* per /24 or /48: a rate over present time too */
 	mxt_model_set_params(c->model, &noblimit);
 	/* Hour by hour, as a well-behaved sender would: on probation it
 	 * stays just under its allowance, so its days count as clean. */

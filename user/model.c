@@ -1342,9 +1342,10 @@ static int pfx_ok(const struct mxt_model *m, const struct mxt_key *k, uint64_t n
 		return 1;
 	e = pfx_slot(m, k, &pk);
 	iv = 3600.0 / m->p.prefix_budget;
-	/* burst: a tenth of an hour, and at least one newcomer's own allowance,
-	 * so one sender alone in its prefix is limited by its allowance only */
-	tol = iv * (dmax((double)sched(&m->p, 0), floor(m->p.prefix_budget / 6.0)) - 1.0);
+	/* burst: a tenth of an hour, and at least three newcomers' first-hour
+	 * allowances, so a few legitimate newcomers of one prefix (a provider
+	 * adding addresses) are limited by their own allowances only */
+	tol = iv * (dmax(3.0 * sched(&m->p, 0), floor(m->p.prefix_budget / 6.0)) - 1.0);
 	tat = pfx_tat(e, &pk, now);
 	if (tat - (double)now <= tol)
 		return 1;

@@ -562,6 +562,67 @@ static void write_raw_header(uint32_t schema)
 	mdb_env_close(env);
 }
 
+/* A schema 1 history (144-byte records) is read, upgraded in place at
+ * open, and loads with the new fields empty. */
+static void test_schema1_upgraded(void **state)
+{
+	struct mxt_sender s;
+	struct mxt_hdb *db = NULL;
+	struct mxt_hdb_info info;
+	struct mxt_hdb_stats lst;
+	struct mxt_model *m;
+	const struct mxt_sender *back;
+	uint8_t key[MXT_HDB_KEY_LEN], val[MXT_HDB_RECORD_LEN], hdr[MXT_HDB_HEADER_LEN];
+	MDB_val k = { 6, (void *)"schema" }, v = { sizeof(hdr), hdr };
+	MDB_val rk = { sizeof(key), key }, rv = { MXT_HDB_RECORD_LEN_V1, val };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	char err[512];
+
+	(void)state;
+	fill_record(&s, 3);
+	s.state = MXT_STATE_ESTABLISHED;
+	s.kclass = MXT_CLASS_ESTABLISHED;
+	mxt_hdb_encode_key(&s.key, key);
+	mxt_hdb_encode(&s, val, sizeof(val));
+	val[0] = 1; /* the same first 144 bytes, as schema 1 wrote them */
+	val[2] = MXT_HDB_RECORD_LEN_V1;
+	val[3] = 0;
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, "MXTHIST", 8);
+	hdr[8] = 1;
+	hdr[12] = MXT_HDB_RECORD_LEN_V1;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+	assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", MDB_CREATE, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_dbi_open(txn, "senders", MDB_CREATE, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &rk, &rv, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	assert_int_equal(mxt_hdb_open(path, 0, 0, T0, &db, err, sizeof(err)), 0);
+	assert_int_equal(mxt_hdb_info(db, &info), 0);
+	CHECK(info.schema == MXT_HDB_SCHEMA && info.record_len == MXT_HDB_RECORD_LEN,
+	      "after open: schema %u len %u, want %u/%u", info.schema, info.record_len,
+	      MXT_HDB_SCHEMA, MXT_HDB_RECORD_LEN);
+	m = mxt_model_new(NULL, 64);
+	assert_non_null(m);
+	assert_int_equal(mxt_hdb_load(db, m, &lst), 0);
+	CHECK(lst.loaded == 1 && lst.skipped_bad == 0, "loaded %llu, bad %llu, want 1/0",
+	      (unsigned long long)lst.loaded, (unsigned long long)lst.skipped_bad);
+	back = mxt_model_lookup(m, &s.key);
+	assert_non_null(back);
+	CHECK(back->days_active == s.days_active && back->r_slow == s.r_slow &&
+	      memcmp(back->wd, s.wd, sizeof(s.wd)) == 0 && back->trig == 0 && back->wk_seen == 0,
+	      "upgraded record: days %u rate %g trig %u", back->days_active, back->r_slow, back->trig);
+	mxt_model_free(m);
+	mxt_hdb_close(db);
+}
+
 /* Another schema version, a foreign LMDB file and a non-LMDB file are
  * refused with a message that says what was found. */
 static void test_other_schema_rejected(void **state)
@@ -895,6 +956,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loaded_model_decides_the_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_checkpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_mid_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema1_upgraded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_schema_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_bad_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_into_small_model, setup, teardown),
