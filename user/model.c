@@ -1513,7 +1513,10 @@ static int evaluate(const struct mxt_model *m, const struct mxt_sender *s, uint6
 		code = MXT_CODE_OK_ESTABLISHED;
 		if ((kind == MXT_OBS_CONNECT && used >= allow) ||
 		    ((kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM) &&
-		     (double)rcpts + n > allow * dmax(s->rps, 1.0))) {
+		     /* one session of slack: the drain share decays between a
+		      * session's CONNECT and its RCPTs, and an admitted
+		      * session must not lose its recipients to that */
+		     (double)rcpts + n > (allow + 1.0) * dmax(s->rps, 1.0))) {
 			defer = 1;
 			code = d->reason;
 			wait = (uint32_t)(next_hour - t);
