@@ -252,10 +252,11 @@ static void change_apply(struct mxt_controller *c, const struct mxt_model_change
 			      mxt_state_name(ch->state));
 		return;
 	}
-	mxt_log_info("%s [%s] %s %s state=%s rate=%.1f/h baseline=%.1f/h ratio=%.1f allowance=%.0f/h kernel=%s%s (%s)",
+	/* the model's own words for why (the check that fired, with its rate
+	 * and ratio), the same as explain and history export print */
+	mxt_log_info("%s [%s] %s %s state=%s %s allowance=%.0f/h kernel=%s%s (%s)",
 		     ev, who, ci ? ci->as_tag : "-", ci ? ci->status : "-",
-		     mxt_state_name(ch->state), d->current_rate, d->baseline_rate, d->ratio,
-		     d->allowance, mxt_class_name(ch->klass),
+		     mxt_state_name(ch->state), ch->why, d->allowance, mxt_class_name(ch->klass),
 		     ch->flags & MXT_POLICY_F_OVERRIDE ? "/override" : "",
 		     ci ? ci->text : "");
 }
@@ -728,6 +729,10 @@ void mxt_explain_print(FILE *out, const struct mxt_key *key, const struct mxt_de
 		mxt_jw_ku64(&w, "retry_after", d->retry_after);
 		mxt_jw_ku64(&w, "now", now);
 		if (s) {
+			char why[160];
+
+			mxt_model_why(s, why, sizeof(why));
+			mxt_jw_kstr(&w, "why", why);
 			mxt_jw_ku64(&w, "state_since", s->state_since);
 			mxt_jw_ku64(&w, "last_session", s->last_session);
 			mxt_jw_kstr(&w, "kernel_class", mxt_class_name(s->kclass));
@@ -746,6 +751,13 @@ void mxt_explain_print(FILE *out, const struct mxt_key *key, const struct mxt_de
 	fprintf(out, "  rate:       %.1f sessions/h now, baseline %.1f/h expected at this hour, ratio %.2f\n",
 		d->current_rate, d->baseline_rate, d->ratio);
 	fprintf(out, "  allowance:  %.0f sessions/h, %.0f used this hour\n", d->allowance, d->used);
+	if (s) {
+		char why[160];
+
+		mxt_model_why(s, why, sizeof(why));
+		if (why[0])
+			fprintf(out, "  why:        %s\n", why);
+	}
 	fmt_time(d->next_change, t2, sizeof(t2));
 	if (d->next_change)
 		fprintf(out, "  next:       %s (in %lld s): %s\n", t2,
@@ -836,9 +848,10 @@ static void list_print(FILE *out, struct mxt_jw *w, int csv, const struct list_r
 {
 	const struct mxt_sender *s = &r->s;
 	const struct mxt_code_info *ci = mxt_code_info(s->code);
-	char who[MXT_ADDRSTRLEN];
+	char who[MXT_ADDRSTRLEN], why[160];
 
 	mxt_key_format(&s->key, who, sizeof(who));
+	mxt_model_why(s, why, sizeof(why));
 	if (w) {
 		mxt_jw_obj_open(w);
 		mxt_jw_kstr(w, "source", who);
@@ -854,11 +867,12 @@ static void list_print(FILE *out, struct mxt_jw *w, int csv, const struct list_r
 		mxt_jw_key(w, "baseline");
 		mxt_jw_double(w, r->base, 2);
 		mxt_jw_kstr(w, "kernel_class", mxt_class_name(s->kclass));
+		mxt_jw_kstr(w, "why", why);
 		mxt_jw_obj_close(w);
 	} else if (csv) {
-		fprintf(out, "%s,%s,%s,%u,%u,%u,%u,%u,%.2f,%.2f,%s\n", who, mxt_state_name(s->state),
+		fprintf(out, "%s,%s,%s,%u,%u,%u,%u,%u,%.2f,%.2f,%s,%s\n", who, mxt_state_name(s->state),
 			ci ? ci->as_tag : "", s->first_seen, s->last_seen, s->last_session,
-			s->state_since, s->days_active, s->r_slow, r->base, mxt_class_name(s->kclass));
+			s->state_since, s->days_active, s->r_slow, r->base, mxt_class_name(s->kclass), why);
 	} else {
 		fprintf(out, "%-40s %-11s %-5s %4u %10.1f %10.1f\n", who, mxt_state_name(s->state),
 			ci ? ci->as_tag : "", s->days_active, s->r_slow, r->base);
@@ -879,7 +893,7 @@ static int list_records(struct mxt_controller *c, FILE *out, int only_state, int
 		mxt_jw_init(&w, out);
 		mxt_jw_arr_open(&w);
 	} else if (csv) {
-		fprintf(out, "source,state,as,first_seen,last_seen,last_session,state_since,days_active,rate_per_hour,baseline_per_hour,kernel_class\n");
+		fprintf(out, "source,state,as,first_seen,last_seen,last_session,state_since,days_active,rate_per_hour,baseline_per_hour,kernel_class,why\n");
 	} else {
 		fprintf(out, "%-40s %-11s %-5s %4s %10s %10s\n", "SOURCE", "STATE", "AS", "DAYS", "RATE/h", "BASE/h");
 	}
@@ -1222,6 +1236,7 @@ int mxt_ctl_seed(struct mxt_controller *c, const struct mxt_key *key, uint32_t p
 	saved = *mxt_model_get_params(c->model);
 	noblimit = saved;
 	noblimit.new_sender_budget = 0;
+	noblimit.prefix_budget = 0; /* per /24 or /48: a rate over present time too */
 	mxt_model_set_params(c->model, &noblimit);
 	/* Hour by hour, as a well-behaved sender would: on probation it
 	 * stays just under its allowance, so its days count as clean. */

@@ -25,8 +25,8 @@ struct mxt_decision {
 	enum mxt_code code;        /* reply/reason code (reply_codes.h) */
 	int defer;                 /* 1: the MTA should answer 451 now */
 	double current_rate;       /* sessions per hour, short horizon */
-	double baseline_rate;      /* sessions per hour expected now (own history) */
-	double ratio;              /* current / max(baseline, floor) */
+	double baseline_rate;      /* sessions per hour expected now (floor applied, as judged) */
+	double ratio;              /* current / baseline */
 	double allowance;          /* sessions allowed per hour now */
 	double used;               /* sessions counted in the current hour */
 	uint32_t days_active;      /* clean days seen */
@@ -40,6 +40,12 @@ struct mxt_decision {
 	uint64_t state_since;      /* unix seconds the state was entered */
 	uint64_t last_seen;        /* unix seconds of the last SYN or session (0 = never) */
 	int tracked;               /* 1: the model holds a record; 0: never seen (or forgotten) */
+	int learned;               /* 1: baseline_rate comes from the sender's own history */
+	/* THROTTLED / BLOCKED: the check that fired, as it was when it fired */
+	int check;                 /* enum mxt_check (model.h); 0 none */
+	double check_rate;         /* its rate, per hour */
+	double check_baseline;     /* the baseline it was judged against (floor applied) */
+	double check_threshold;    /* the threshold it passed */
 };
 
 #endif /* MXT_DECISION_H */

@@ -93,6 +93,7 @@ int mxt_hdb_encode(const struct mxt_sender *s, uint8_t *b, size_t len)
 	b[8] = (uint8_t)(s->flags & ~MXT_SF_VOLATILE);
 	b[9] = s->wd_days;
 	b[10] = s->we_days;
+	b[11] = s->sess;
 	put16(b + 12, s->days_active);
 	put16(b + 14, s->day_deferred);
 	put16(b + 16, s->hour_sessions);
@@ -116,6 +117,23 @@ int mxt_hdb_encode(const struct mxt_sender *s, uint8_t *b, size_t len)
 		put16(b + 80 + 2 * i, s->wd[i]);
 	for (i = 0; i < 8; i++)
 		put16(b + 128 + 2 * i, s->we[i]);
+	/* schema 2 */
+	putf(b + 144, s->cusum);
+	putf(b + 148, s->backlog);
+	putf(b + 152, s->young);
+	put32(b + 156, s->cusum_t);
+	put16(b + 160, s->hour_demand);
+	put16(b + 162, s->hour_peak);
+	put16(b + 164, s->day_bdef);
+	put16(b + 166, s->trig_rate);
+	put16(b + 168, s->trig_base);
+	put16(b + 170, s->trig_thr);
+	put16(b + 172, s->burst);
+	put16(b + 174, s->wk_seen);
+	b[176] = s->trig;
+	b[177] = s->end_why;
+	b[178] = s->disp;
+	memcpy(b + 180, s->wk, sizeof(s->wk));
 	return MXT_HDB_RECORD_LEN;
 }
 
@@ -127,9 +145,10 @@ int mxt_hdb_decode(const uint8_t *key, size_t klen, const uint8_t *b, size_t vle
 
 	if (!key || !b || !s || klen != MXT_HDB_KEY_LEN || vlen < 4)
 		return -EINVAL;
-	if (get16(b) != MXT_HDB_SCHEMA)
+	if (get16(b) != MXT_HDB_SCHEMA && get16(b) != 1)
 		return -EPROTO;
-	if (get16(b + 2) != MXT_HDB_RECORD_LEN || vlen != MXT_HDB_RECORD_LEN)
+	if (get16(b + 2) != vlen ||
+	    vlen != (get16(b) == 1 ? MXT_HDB_RECORD_LEN_V1 : MXT_HDB_RECORD_LEN))
 		return -EINVAL;
 	memset(s, 0, sizeof(*s));
 	s->key.family = key[0];
@@ -145,6 +164,7 @@ int mxt_hdb_decode(const uint8_t *key, size_t klen, const uint8_t *b, size_t vle
 	s->flags = (uint8_t)(b[8] & ~MXT_SF_VOLATILE);
 	s->wd_days = b[9];
 	s->we_days = b[10];
+	s->sess = b[11];
 	if (s->state >= MXT_STATE_MAX || s->prev_state >= MXT_STATE_MAX ||
 	    s->code >= MXT_CODE_MAX || s->kclass >= MXT_CLASS_MAX)
 		return -EINVAL;
@@ -175,6 +195,31 @@ int mxt_hdb_decode(const uint8_t *key, size_t klen, const uint8_t *b, size_t vle
 		s->wd[i] = get16(b + 80 + 2 * i);
 	for (i = 0; i < 8; i++)
 		s->we[i] = get16(b + 128 + 2 * i);
+	s->disp = 8;
+	s->cusum_t = s->rate_t;
+	if (vlen == MXT_HDB_RECORD_LEN_V1)
+		return 0; /* schema 1: no hour-of-week profile or throttle details yet */
+	s->cusum = getf(b + 144);
+	s->backlog = getf(b + 148);
+	s->young = getf(b + 152);
+	if (!(s->cusum >= 0) || !(s->backlog >= 0) || !(s->young >= 0) || s->cusum > 1e30f ||
+	    s->backlog > 1e30f || s->young > 1e30f)
+		return -EINVAL;
+	s->cusum_t = get32(b + 156);
+	s->hour_demand = get16(b + 160);
+	s->hour_peak = get16(b + 162);
+	s->day_bdef = get16(b + 164);
+	s->trig_rate = get16(b + 166);
+	s->trig_base = get16(b + 168);
+	s->trig_thr = get16(b + 170);
+	s->burst = get16(b + 172);
+	s->wk_seen = get16(b + 174);
+	s->trig = b[176];
+	s->end_why = b[177];
+	s->disp = b[178] ? b[178] : 8;
+	if (s->trig >= MXT_CHECK_MAX || s->end_why >= MXT_END_MAX)
+		return -EINVAL;
+	memcpy(s->wk, b + 180, sizeof(s->wk));
 	return 0;
 }
 
@@ -264,7 +309,10 @@ static int header_read(struct mxt_hdb *db, MDB_txn *txn, struct mxt_hdb_info *h)
 	memset(h, 0, sizeof(*h));
 	h->schema = get32(b + 8);
 	h->record_len = get32(b + 12);
-	if (h->schema != MXT_HDB_SCHEMA || h->record_len != MXT_HDB_RECORD_LEN ||
+	/* schema 1 is read (its records lack the schema 2 tail) and the next
+	 * checkpoint rewrites everything as schema 2 */
+	if (!((h->schema == MXT_HDB_SCHEMA && h->record_len == MXT_HDB_RECORD_LEN) ||
+	      (h->schema == 1 && h->record_len == MXT_HDB_RECORD_LEN_V1)) ||
 	    v.mv_size != MXT_HDB_HEADER_LEN) {
 		seterr(db, NULL, 0,
 		       "history db %s: schema version %u (records of %u bytes), this build reads "
@@ -291,6 +339,41 @@ static int header_write(struct mxt_hdb *db, MDB_txn *txn, const struct mxt_hdb_i
 
 /* ------------------------------------------------------------------ */
 /* open / close                                                       */
+
+/* Rewrite every record of an older schema as this one, and the header,
+ * in txn (at open, so that checkpoints only ever write one schema). */
+static int upgrade_records(struct mxt_hdb *db, MDB_txn *txn, struct mxt_hdb_info *h)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	rc = mdb_errno(mdb_cursor_open(txn, db->senders, &cur));
+	if (rc)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		uint8_t vb[MXT_HDB_RECORD_LEN];
+		struct mxt_sender s;
+		MDB_val nv = { sizeof(vb), vb };
+		int r;
+
+		if (mxt_hdb_decode(k.mv_data, k.mv_size, v.mv_data, v.mv_size, &s))
+			continue; /* left for the load to count as undecodable */
+		mxt_hdb_encode(&s, vb, sizeof(vb));
+		r = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
+		if (r) {
+			mdb_cursor_close(cur);
+			return mdb_errno(r);
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return mdb_errno(rc);
+	h->schema = MXT_HDB_SCHEMA;
+	h->record_len = MXT_HDB_RECORD_LEN;
+	return header_write(db, txn, h);
+}
 
 /* Open or create the history at 'path'. */
 int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t now,
@@ -361,6 +444,14 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 		goto fail;
 	}
 	rc = header_read(db, txn, &h);
+	if (!rc && h.schema != MXT_HDB_SCHEMA && !(flags & MXT_HDB_RDONLY)) {
+		rc = upgrade_records(db, txn, &h);
+		if (rc) {
+			seterr(NULL, err, errlen, "history db %s: upgrading schema %u: %s", path,
+			       h.schema, strerror(-rc));
+			goto fail;
+		}
+	}
 	if (rc == -ENOENT) {
 		rc = mdb_stat(txn, db->senders, &st);
 		if (!rc && st.ms_entries) {

@@ -7,7 +7,7 @@
  *   "meta"     key "schema": the header (below), written in the same
  *              transaction as the records it describes.
  *   "senders"  key: 18 bytes = family, prefixlen, 16 address bytes
- *              (network order); value: one record, schema 1 (below).
+ *              (network order); value: one record, schema 2 (below).
  *
  * Checkpoints are one write transaction each: LMDB's copy-on-write B-tree
  * only switches its meta page at commit, so a crash (or an abort) in the
@@ -24,12 +24,19 @@
  *   record, schema 1 (144 bytes):
  *     0 u16 record version (1)   2 u16 length (144)
  *     4 u8 state  5 u8 prev_state  6 u8 code  7 u8 kclass  8 u8 flags
- *     9 u8 wd_days  10 u8 we_days  11 u8 0
+ *     9 u8 wd_days  10 u8 we_days  11 u8 sess (schema 1: 0)
  *    12 u16 days_active  14 u16 day_deferred  16 u16 hour_sessions  18 u16 krate
  *    20 u32 first_seen  24 anchor_hour  28 state_since  32 last_session
  *    36 last_seen  40 hour  44 hour_rcpts  48 day_sessions  52 rate_t  56 cool_from
  *    60 f32 r_fast  64 r_slow  68 rr  72 syn_rate  76 rps   (IEEE-754 bits)
  *    80 u16 wd[24]  128 u16 we[8]
+ *   schema 2 (264 bytes): the same 144, then
+ *   144 f32 cusum  148 backlog  152 young  156 u32 cusum_t
+ *   160 u16 hour_demand  162 hour_peak  164 day_bdef  166 trig_rate
+ *   168 trig_base  170 trig_thr  172 burst  174 wk_seen
+ *   176 u8 trig  177 end_why  178 disp  179 0  180 u8 wk[84]
+ * A schema 1 database is loaded (the new fields start empty) and the
+ * next checkpoint rewrites it whole as schema 2.
  * A database of another schema (or not a history db at all) is refused
  * with -EPROTO and a message that says what was found.
  *
@@ -50,8 +57,9 @@
 
 #include "model.h"
 
-#define MXT_HDB_SCHEMA      1
-#define MXT_HDB_RECORD_LEN  144
+#define MXT_HDB_SCHEMA      2
+#define MXT_HDB_RECORD_LEN  264
+#define MXT_HDB_RECORD_LEN_V1 144  /* schema 1: read, rewritten as 2 */
 #define MXT_HDB_KEY_LEN     18
 #define MXT_HDB_HEADER_LEN  48
 #define MXT_HDB_MAGIC       "MXTHIST"   /* + NUL: 8 bytes */

@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,18 @@
 #define TIER_SYN  0           /* a SYN observation may evict tier 0 only */
 #define TIER_EVIDENCE 2       /* a session / operator / restore: tiers 0..2 */
 
-_Static_assert(sizeof(struct mxt_sender) <= 160, "mxt_sender must stay <= 160 bytes");
+_Static_assert(sizeof(struct mxt_sender) <= 280, "mxt_sender must stay <= 280 bytes");
+
+#define RETRY_MIN 300.0       /* s: an MTA's minimal backoff after a deferral */
+#define SESS_RETRY    0x1     /* the current session was taken for a retry */
+#define SESS_DEFERRED 0x2     /* the current session was deferred (counted once in backlog) */
+#define PFX_SLOTS 4096        /* new-sender budgets per /24 or /48, direct-mapped */
+
+/* A prefix's new-sender budget (GCRA). */
+struct pfx_ent {
+	struct mxt_key key;   /* the masked prefix */
+	double tat;           /* theoretical arrival time (s) */
+};
 
 /* A deleted key, until the tick and the checkpoint have seen it. */
 struct rm_entry {
@@ -49,6 +61,7 @@ struct mxt_model {
 	uint32_t next_due;        /* lower bound of due[] */
 	size_t hand;              /* eviction clock hand */
 	double budget_tat;        /* new-sender budget: GCRA theoretical arrival (s) */
+	struct pfx_ent *pfx;      /* PFX_SLOTS per-prefix budgets */
 	struct rm_entry *rm;      /* deletion log */
 	size_t rm_len, rm_cap;
 	int rm_overflow;          /* RM_DB entries were dropped */
@@ -115,6 +128,47 @@ const char *mxt_obs_kind_name(enum mxt_obs_kind k)
 	static const char *const names[MXT_OBS_MAX] = { "connect", "rcpt", "data", "eom" };
 
 	return (unsigned)k < MXT_OBS_MAX ? names[k] : "?";
+}
+
+const char *mxt_check_name(enum mxt_check c)
+{
+	static const char *const n[MXT_CHECK_MAX] = { "none", "fast", "sustained", "recipients", "syn" };
+
+	return (unsigned)c < MXT_CHECK_MAX ? n[c] : "?";
+}
+
+const char *mxt_end_name(enum mxt_end e)
+{
+	static const char *const n[MXT_END_MAX] = { "none", "rate", "time", "operator" };
+
+	return (unsigned)e < MXT_END_MAX ? n[e] : "?";
+}
+
+int mxt_model_why(const struct mxt_sender *s, char *buf, size_t len)
+{
+	double rate, base, thr;
+
+	if (!s || !buf || !len)
+		return -EINVAL;
+	buf[0] = 0;
+	rate = mxt_bf16_to_float(s->trig_rate);
+	base = mxt_bf16_to_float(s->trig_base);
+	thr = mxt_bf16_to_float(s->trig_thr);
+	if ((s->state == MXT_STATE_THROTTLED || s->state == MXT_STATE_BLOCKED) && s->trig) {
+		if (s->trig == MXT_CHECK_SYN)
+			snprintf(buf, len, "check=syn rate=%.1f SYN/min threshold=%.1f SYN/min", rate,
+				 thr);
+		else
+			snprintf(buf, len, "check=%s rate=%.1f/h baseline=%.1f/h ratio=%.1f threshold=%.1f/h",
+				 mxt_check_name((enum mxt_check)s->trig), rate, base,
+				 base > 0 ? rate / base : 0.0, thr);
+	} else if (s->state == MXT_STATE_ESTABLISHED && s->end_why) {
+		snprintf(buf, len, "released=%s after check=%s", mxt_end_name((enum mxt_end)s->end_why),
+			 mxt_check_name((enum mxt_check)s->trig));
+	} else if (s->state == MXT_STATE_GRAYLISTED || s->state == MXT_STATE_ESTABLISHED) {
+		snprintf(buf, len, "clean_days=%u", s->days_active);
+	}
+	return 0;
 }
 
 /* Copy 'in' into 'out' zeroed, with the address masked to its prefix. */
@@ -211,6 +265,34 @@ static inline int is_weekend(int64_t L)
 	return dow == 0 || dow == 6;
 }
 
+/* Hour of the week 0..167 (Monday 00:00 = 0) of a local hour number. */
+static inline unsigned int how(int64_t L)
+{
+	int64_t d = (L >= 0 ? L : L - 23) / 24;
+	int64_t dow = ((d + 3) % 7 + 7) % 7; /* 1970-01-01 was a Thursday; 0 = Monday */
+
+	return (unsigned int)dow * 24 + hod(L);
+}
+
+/* 4-bit hour-of-week value i. */
+static inline unsigned int wk_get(const struct mxt_sender *s, unsigned int i)
+{
+	return (s->wk[i / 2] >> ((i & 1) * 4)) & 0xf;
+}
+
+static inline void wk_set(struct mxt_sender *s, unsigned int i, unsigned int v)
+{
+	unsigned int sh = (i & 1) * 4;
+
+	s->wk[i / 2] = (uint8_t)((s->wk[i / 2] & ~(0xfu << sh)) | ((v & 0xf) << sh));
+}
+
+/* Weeks learned (0..3) of weekday dow. */
+static inline unsigned int wk_age(const struct mxt_sender *s, unsigned int dow)
+{
+	return (s->wk_seen >> (2 * dow)) & 3;
+}
+
 /* Index of the source day holding hour H (day 0 is 25 hours long). */
 static inline uint32_t day_of(const struct mxt_sender *s, uint32_t H)
 {
@@ -248,8 +330,9 @@ static inline int is_history(const struct mxt_sender *s)
 /* ------------------------------------------------------------------ */
 /* baseline                                                           */
 
-/* Expected sessions/h of 's' at 'now' (model.h, BASELINE). */
-static double expected_at(const struct mxt_model_params *p, const struct mxt_sender *s,
+/* Expected sessions/h of the day-type profile (wd/we) at 'now', floor
+ * not applied. */
+static double expected_dt(const struct mxt_model_params *p, const struct mxt_sender *s,
 			  uint64_t now)
 {
 	int64_t L = local_hour(p, now / HOUR);
@@ -263,9 +346,30 @@ static double expected_at(const struct mxt_model_params *p, const struct mxt_sen
 	if (is_weekend(L)) {
 		double we = dmax(BF(s->we[hm / 3]), dmax(BF(s->we[h / 3]), BF(s->we[hp / 3])));
 
-		e = dmax(we, p->weekend_blend * e);
+		/* no weekend learned yet: a weekday's level, not a guess below it */
+		e = s->we_days ? dmax(we, p->weekend_blend * e) : e;
 	}
-	return dmax(e, (double)p->baseline_floor);
+	return e;
+}
+
+/* Multiplier of the hour-of-week profile at 'now' (>= 1): the largest of
+ * this hour and its neighbours, like the day-type profile. */
+static double week_mult(const struct mxt_model_params *p, const struct mxt_sender *s,
+			uint64_t now)
+{
+	int64_t L = local_hour(p, now / HOUR);
+	unsigned int i = how(L), v = wk_get(s, i);
+
+	v = v > wk_get(s, (i + 167) % 168) ? v : wk_get(s, (i + 167) % 168);
+	v = v > wk_get(s, (i + 1) % 168) ? v : wk_get(s, (i + 1) % 168);
+	return v ? exp2(v / 4.0) : 1.0;
+}
+
+/* Expected sessions/h of 's' at 'now' (model.h, BASELINE). */
+static double expected_at(const struct mxt_model_params *p, const struct mxt_sender *s,
+			  uint64_t now)
+{
+	return dmax(expected_dt(p, s, now) * week_mult(p, s, now), (double)p->baseline_floor);
 }
 
 /* 1 when the profile that expected_at() uses at 'now' has learned at
@@ -312,11 +416,19 @@ static void fold(const struct mxt_model_params *p, struct mxt_sender *s, uint32_
 			s->flags |= MXT_SF_DAY_WE;
 	}
 	cur = BF(*slot);
-	if (n > 0) {
+	if (s->state == MXT_STATE_GRAYLISTED) {
+		/* Probation: the allowance bounds what an hour can show; the
+		 * baseline follows the latest, largest day, so a sender that
+		 * ramps up is judged by where it arrived (model.h). */
+		if (v > cur)
+			a = 1.0;
+	} else if (n > 0) {
 		/* One hour cannot teach much more than the threshold it passed. */
 		cap = dmax(p->learn_cap_factor * dmax(cur, (double)p->baseline_floor),
 			   cur + p->jump_margin);
 		v = dmin(v, cap);
+		if (v > cur + 2.0 * sqrt(dmax(cur, 1.0)))
+			a = dmax(a, p->learn_up_alpha); /* growth (beyond noise) is followed within days */
 	}
 	*slot = mxt_float_to_bf16((float)(cur + a * (v - cur)));
 	if (c > 0) {
@@ -325,6 +437,52 @@ static void fold(const struct mxt_model_params *p, struct mxt_sender *s, uint32_
 				 1.0 / (4.0 * (s->wd_days + s->we_days + 1.0)));
 
 		s->rps = (float)(s->rps + ar * (ratio - s->rps));
+	}
+}
+
+/* Teach the hour-of-week profile hour H: 'demand' new sessions (admitted
+ * or not, retries excluded) against the day-type baseline.  Throttled
+ * hours are learned too, at half weight: a weekly burst must be learnable,
+ * and a spam hour teaches only its own hour of the week, by half. */
+static void fold_week(const struct mxt_model_params *p, struct mxt_sender *s, uint32_t H,
+		      uint32_t demand, int throttled)
+{
+	int64_t L = local_hour(p, H);
+	unsigned int i = how(L), dow = i / 24, n = wk_age(s, dow), v = wk_get(s, i);
+	double base = dmax(expected_dt(p, s, (uint64_t)H * HOUR), (double)p->baseline_floor);
+	/* only an excess beyond Poisson noise (2 sigma) is a weekly pattern:
+	 * stacked maxima of noise would inflate the baseline */
+	double q = demand / (base + 2.0 * sqrt(base));
+	double target = q > 1.19 ? dmin(15.0, 4.0 * log2(q)) : 0.0, a; /* >= one step */
+
+	a = throttled ? 0.5 : dmax(1.0 / p->week_memory, 1.0 / (n + 1.0));
+	wk_set(s, i, (unsigned int)floor(v + a * (target - v) + 0.5));
+	if (hod(L) == 12 && n < 3)
+		s->wk_seen = (uint16_t)(s->wk_seen + (1u << (2 * dow)));
+}
+
+/* Learn the sender's dispersion (variance / mean of its hourly counts) and
+ * its usual bursts (peak fast rate / mean rate) from hour H. */
+static void fold_noise(const struct mxt_model_params *p, struct mxt_sender *s, uint32_t H)
+{
+	int64_t L = local_hour(p, H);
+	unsigned int i = how(L), v = wk_get(s, i);
+	/* against the hour's own slot, not the neighbourhood maximum */
+	double slot = is_weekend(L) ? BF(s->we[hod(L) / 3]) : BF(s->wd[hod(L)]);
+	double e = dmax(slot * (v ? exp2(v / 4.0) : 1.0), (double)p->baseline_floor);
+	double x = s->hour_demand, d = (x - e) * (x - e) / e, cur = s->disp / 8.0;
+
+	d = dmin(d, 31.0);
+	cur = dmax(1.0, cur + (d - cur) / 16.0);
+	s->disp = (uint8_t)lround(dmin(cur, 31.0) * 8.0);
+	{
+		/* bursts are a property of the sender (a NAT's users, queue
+		 * runs), not of the hour: learned as the peak's excess over the
+		 * hour's rate, in absolute terms, faster up than down */
+		double b = dmax(0.0, s->hour_peak - x), cb = BF(s->burst);
+
+		cb += (b - cb) / (b > cb ? 8.0 : 32.0);
+		s->burst = mxt_float_to_bf16((float)cb);
 	}
 }
 
@@ -367,6 +525,16 @@ static void decay(const struct mxt_model_params *p, struct mxt_sender *s, uint64
 	s->r_slow = r[R_SLOW] < 1e-3 ? 0.0f : (float)r[R_SLOW];
 	s->rr = r[R_RCPT] < 1e-3 ? 0.0f : (float)r[R_RCPT];
 	s->syn_rate = r[R_SYN] < 1e-3 ? 0.0f : (float)r[R_SYN];
+	if (s->backlog > 0) {
+		double b = s->backlog * exp(-(double)(t32(now) - s->rate_t) / p->retry_horizon);
+
+		s->backlog = b < 0.05 ? 0.0f : (float)b;
+	}
+	if (s->young > 0) {
+		double y = s->young * exp(-(double)(t32(now) - s->rate_t) / RETRY_MIN);
+
+		s->young = y < 0.05 ? 0.0f : (float)y;
+	}
 	s->rate_t = t32(now);
 }
 
@@ -383,7 +551,10 @@ static void thresholds_for(const struct mxt_model_params *p, const struct mxt_se
 	double rps = dmax(s->rps, 1.0);
 
 	t->jump_slow = dmax(p->jump_factor * E, E + p->jump_margin);
-	t->jump_fast = dmax(p->jump_factor * E, E + p->jump_fast_margin);
+	/* a sender whose sessions come in bursts (queue runs, a NAT, batches)
+	 * is judged against its own usual bursts */
+	t->jump_fast = dmax(dmax(p->jump_factor * E, E + p->jump_fast_margin),
+			    E + p->burst_factor * BF(s->burst));
 	t->jump_rcpt = dmax(p->jump_factor * E * rps, E * rps + p->rcpt_jump_margin);
 	t->rel_slow = dmax(p->release_factor * E, E + p->jump_margin);
 	t->rel_fast = t->jump_fast;
@@ -496,7 +667,9 @@ static void init_record(struct mxt_sender *s, const struct mxt_key *k, uint32_t 
 	s->hour = t / HOUR;
 	s->anchor_hour = t / HOUR;
 	s->rate_t = t;
+	s->cusum_t = t;
 	s->rps = 1.0f;
+	s->disp = 8;
 	s->flags = MXT_SF_DIRTY;
 }
 
@@ -505,9 +678,13 @@ static void clear_baseline(struct mxt_sender *s)
 {
 	memset(s->wd, 0, sizeof(s->wd));
 	memset(s->we, 0, sizeof(s->we));
+	memset(s->wk, 0, sizeof(s->wk));
 	s->wd_days = 0;
 	s->we_days = 0;
+	s->wk_seen = 0;
 	s->rps = 1.0f;
+	s->disp = 8;
+	s->burst = 0;
 }
 
 /* Restart the day accounting at hour H (probation day 0 starts there). */
@@ -519,6 +696,9 @@ static void restart_days(struct mxt_sender *s, uint32_t H)
 	s->hour_rcpts = 0;
 	s->day_sessions = 0;
 	s->day_deferred = 0;
+	s->day_bdef = 0;
+	s->hour_demand = 0;
+	s->hour_peak = 0;
 	s->flags &= (uint8_t)~(MXT_SF_DAY_WD | MXT_SF_DAY_WE | MXT_SF_DAY_BAD | MXT_SF_NOLEARN);
 }
 
@@ -550,8 +730,11 @@ static void end_day(const struct mxt_model_params *p, struct mxt_sender *s, uint
 			inc8(&s->wd_days);
 		if (s->flags & MXT_SF_DAY_WE)
 			inc8(&s->we_days);
+		/* Deferrals by the sender's own allowance are probation working,
+		 * not misbehaviour: only new-sender budget deferrals (a crowd of
+		 * newcomers, snowshoe) count against the day. */
 		clean = s->day_sessions >= p->clean_day_min_sessions &&
-			(uint64_t)s->day_deferred * 100 <= (uint64_t)p->clean_day_max_deferred_pct * att &&
+			(uint64_t)s->day_bdef * 100 <= (uint64_t)p->clean_day_max_deferred_pct * att &&
 			!(s->flags & MXT_SF_DAY_BAD);
 		if (clean)
 			inc16(&s->days_active);
@@ -568,9 +751,54 @@ static void end_day(const struct mxt_model_params *p, struct mxt_sender *s, uint
 	}
 	s->day_sessions = 0;
 	s->day_deferred = 0;
+	s->day_bdef = 0;
 	s->flags &= (uint8_t)~(MXT_SF_DAY_WD | MXT_SF_DAY_WE | MXT_SF_DAY_BAD);
 	if (s->state == MXT_STATE_THROTTLED || s->state == MXT_STATE_BLOCKED)
 		s->flags |= MXT_SF_DAY_BAD;
+}
+
+/* A weekend hour above what was expected of it (beyond noise) means the
+ * sender grew since its last weekday: the weekday profile is raised by a
+ * share of that, so Monday is not judged by last Friday. */
+static void weekend_level(const struct mxt_model_params *p, struct mxt_sender *s, uint32_t H)
+{
+	double e, x = s->hour_sessions, f;
+	unsigned int i;
+
+	if (s->state != MXT_STATE_ESTABLISHED || !s->we_days || !s->wd_days ||
+	    !is_weekend(local_hour(p, H)))
+		return;
+	e = dmax(expected_dt(p, s, (uint64_t)H * HOUR), (double)p->baseline_floor);
+	if (x <= e + 2.0 * sqrt(e))
+		return;
+	f = dmin(1.0 + (x / e - 1.0) / 8.0, 1.25);
+	for (i = 0; i < 24; i++)
+		s->wd[i] = mxt_float_to_bf16((float)(BF(s->wd[i]) * f));
+}
+
+/* 1 within throttle_grace after a throttle ended. */
+static inline int in_grace(const struct mxt_model_params *p, const struct mxt_sender *s,
+			   uint64_t now)
+{
+	return (s->flags & MXT_SF_COOLED) &&
+	       (uint64_t)t32(now) < (uint64_t)s->state_since + p->throttle_grace;
+}
+
+/* The sustained check's reference, x baseline: cusum_k, or jump_factor in
+ * the grace after a throttle (its MTA flushes what was deferred, in queue
+ * runs; only a renewed jump counts). */
+static inline double cusum_ref(const struct mxt_model_params *p, const struct mxt_sender *s,
+			       uint64_t now)
+{
+	return in_grace(p, s, now) ? p->jump_factor : p->cusum_k;
+}
+
+/* The sustained check's threshold at baseline E (sessions). */
+static double cusum_limit(const struct mxt_model_params *p, const struct mxt_sender *s, double E)
+{
+	/* plus one of its usual bursts: a NAT's cluster is not a trend */
+	return p->cusum_z * sqrt(p->cusum_k * E * dmax(1.0, s->disp / 8.0)) + p->cusum_min +
+	       BF(s->burst) * p->rate_fast_window / 3600.0;
 }
 
 /* Move the hour counters to hour Hn: fold the finished hours of an active
@@ -579,26 +807,50 @@ static void rollover(const struct mxt_model_params *p, struct mxt_sender *s, uin
 		     struct mxt_model_counts *cnt)
 {
 	uint32_t Hc = s->hour, d, end, x;
-	int active, frozen;
+	int active, frozen, learn_thr;
 
 	if (Hn <= Hc)
 		return;
 	d = day_of(s, Hc);
 	active = (s->day_sessions + (uint32_t)s->day_deferred) > 0;
 	frozen = s->state == MXT_STATE_THROTTLED || s->state == MXT_STATE_BLOCKED;
-	if (active && !(s->flags & MXT_SF_NOLEARN))
+	/* A moderate, sustained excess teaches what was admitted (at most
+	 * twice its baseline an hour): a sender whose growth outran its
+	 * baseline catches up within days instead of cycling through
+	 * throttles until its mail expires.  Fast and recipient jumps teach
+	 * nothing. */
+	learn_thr = s->state == MXT_STATE_THROTTLED && s->trig == MXT_CHECK_SUSTAINED;
+	if (active && s->state != MXT_STATE_GRAYLISTED)
+		fold_week(p, s, Hc, s->hour_demand, frozen || (s->flags & MXT_SF_NOLEARN));
+	/* an hour that pushed the sustained check past half its threshold is
+	 * suspect: not learned, so a slow attack cannot teach itself in */
+	if (active && s->state == MXT_STATE_ESTABLISHED && (s->wd_days || s->we_days) &&
+	    s->cusum > cusum_limit(p, s, expected_at(p, s, (uint64_t)Hc * HOUR)) / 2)
+		s->flags |= MXT_SF_NOLEARN;
+	if (active && !(s->flags & MXT_SF_NOLEARN)) {
+		/* not from a grace hour: a queue flush is no usual burst */
+		if (s->state == MXT_STATE_ESTABLISHED && (s->wd_days || s->we_days) &&
+		    !in_grace(p, s, (uint64_t)Hc * HOUR))
+			fold_noise(p, s, Hc);
+		weekend_level(p, s, Hc);
 		fold(p, s, Hc, s->hour_sessions, s->hour_rcpts);
+	}
 	end = day_end(s, d);
 	if (end > Hn)
 		end = Hn;
 	if (active && !frozen)
-		for (x = Hc + 1; x < end; x++)
+		for (x = Hc + 1; x < end; x++) {
+			if (s->state != MXT_STATE_GRAYLISTED)
+				fold_week(p, s, x, 0, 0);
 			fold(p, s, x, 0, 0);
+		}
 	s->hour = Hn;
 	s->hour_sessions = 0;
 	s->hour_rcpts = 0;
+	s->hour_demand = 0;
+	s->hour_peak = 0;
 	s->flags &= (uint8_t)~MXT_SF_NOLEARN;
-	if (frozen)
+	if (frozen && !learn_thr)
 		s->flags |= MXT_SF_NOLEARN;
 	if (day_of(s, Hn) != d)
 		end_day(p, s, d, cnt);
@@ -616,6 +868,19 @@ static void activate_day(const struct mxt_model_params *p, struct mxt_sender *s,
 		fold(p, s, x, 0, 0);
 }
 
+/* THROTTLED -> ESTABLISHED at 'since', for reason 'why'. */
+static void end_throttle(const struct mxt_model_params *p, struct mxt_sender *s, uint32_t since,
+			 enum mxt_end why, struct mxt_model_counts *cnt)
+{
+	set_state(cnt, s, MXT_STATE_ESTABLISHED, MXT_CODE_OK_ESTABLISHED, since);
+	s->cool_from = 0;
+	s->cusum = 0;
+	s->cusum_t = since;
+	s->end_why = (uint8_t)why;
+	s->flags |= MXT_SF_COOLED;
+	update_policy(p, s, -1);
+}
+
 /* THROTTLED whose cool-down may be over: release or push cool_from. */
 static void try_release_throttle(const struct mxt_model_params *p, struct mxt_sender *s,
 				 uint64_t now, struct mxt_model_counts *cnt)
@@ -628,10 +893,7 @@ static void try_release_throttle(const struct mxt_model_params *p, struct mxt_se
 	if (r[R_SLOW] <= th.rel_slow && r[R_FAST] <= th.rel_fast && r[R_RCPT] <= th.rel_rcpt) {
 		uint64_t since = (uint64_t)s->cool_from + p->throttle_cooldown;
 
-		set_state(cnt, s, MXT_STATE_ESTABLISHED, MXT_CODE_OK_ESTABLISHED, t32(since));
-		s->cool_from = 0;
-		s->flags |= MXT_SF_COOLED;
-		update_policy(p, s, -1);
+		end_throttle(p, s, t32(since), MXT_END_RATE, cnt);
 	} else {
 		s->cool_from = release_time(p, r, &th, now);
 		s->flags |= MXT_SF_DIRTY;
@@ -681,6 +943,9 @@ static int advance(const struct mxt_model_params *p, struct mxt_sender *s, uint6
 	if (s->state == MXT_STATE_THROTTLED &&
 	    (uint64_t)t >= (uint64_t)s->cool_from + p->throttle_cooldown)
 		try_release_throttle(p, s, now, cnt);
+	if (s->state == MXT_STATE_THROTTLED &&
+	    (uint64_t)t >= (uint64_t)s->state_since + p->throttle_max)
+		end_throttle(p, s, t32((uint64_t)s->state_since + p->throttle_max), MXT_END_TIME, cnt);
 	if (s->state == MXT_STATE_BLOCKED &&
 	    (uint64_t)t >= (uint64_t)s->cool_from + p->block_cooldown)
 		try_unblock(p, s, now, cnt);
@@ -692,10 +957,10 @@ static int advance(const struct mxt_model_params *p, struct mxt_sender *s, uint6
 	case MXT_STATE_ESTABLISHED:
 	case MXT_STATE_THROTTLED:
 		if ((uint64_t)t >= (uint64_t)s->last_session + p->absence_reset) {
-			/* Long absence: back to probation, history gone. */
+			/* Long absence: back to probation.  The profile stays: it
+			 * is the allowance of the returning sender (evaluate()). */
 			uint32_t since = t32((uint64_t)s->last_session + p->absence_reset);
 
-			clear_baseline(s);
 			restart_days(s, H);
 			s->days_active = 0;
 			s->cool_from = 0;
@@ -732,6 +997,8 @@ static uint32_t due_of(const struct mxt_model_params *p, const struct mxt_sender
 		break;
 	case MXT_STATE_THROTTLED:
 		v = (uint64_t)s->cool_from + p->throttle_cooldown;
+		if ((uint64_t)s->state_since + p->throttle_max < v)
+			v = (uint64_t)s->state_since + p->throttle_max;
 		if ((uint64_t)s->last_session + p->absence_reset < v)
 			v = (uint64_t)s->last_session + p->absence_reset;
 		break;
@@ -975,7 +1242,8 @@ struct mxt_model *mxt_model_new(const struct mxt_model_params *p, size_t capacit
 	m->tag = calloc(m->nslots, sizeof(*m->tag));
 	m->due = malloc(m->nslots * sizeof(*m->due));
 	m->rm = malloc(m->rm_cap * sizeof(*m->rm));
-	if (!m->recs || !m->tag || !m->due || !m->rm) {
+	m->pfx = calloc(PFX_SLOTS, sizeof(*m->pfx));
+	if (!m->recs || !m->tag || !m->due || !m->rm || !m->pfx) {
 		mxt_model_free(m);
 		errno = ENOMEM;
 		return NULL;
@@ -996,6 +1264,7 @@ void mxt_model_free(struct mxt_model *m)
 	free(m->tag);
 	free(m->due);
 	free(m->rm);
+	free(m->pfx);
 	free(m);
 }
 
@@ -1032,6 +1301,87 @@ int mxt_model_set_hash_seed(struct mxt_model *m, uint64_t seed)
 
 /* ------------------------------------------------------------------ */
 /* decisions                                                          */
+
+/* The budget slot of the /24 (/48) of key k; *pk gets the prefix. */
+static struct pfx_ent *pfx_slot(const struct mxt_model *m, const struct mxt_key *k,
+				struct mxt_key *pk)
+{
+	unsigned int bits = k->family == MXT_FAMILY_IPV4 ? m->p.prefix_v4 : m->p.prefix_v6, i;
+	uint8_t *a = (uint8_t *)pk->addr;
+
+	*pk = *k;
+	if (bits < pk->prefixlen)
+		pk->prefixlen = (uint8_t)bits;
+	for (i = 0; i < 16; i++) {
+		unsigned int lo = i * 8;
+
+		if (lo >= pk->prefixlen)
+			a[i] = 0;
+		else if (lo + 8 > pk->prefixlen)
+			a[i] &= (uint8_t)(0xff << (lo + 8 - pk->prefixlen));
+	}
+	return &m->pfx[key_hash(m, pk) % PFX_SLOTS];
+}
+
+/* The prefix budget's theoretical arrival time for k at 'now': a slot held
+ * by another, busy prefix is shared (stricter, never looser). */
+static double pfx_tat(const struct pfx_ent *e, const struct mxt_key *pk, uint64_t now)
+{
+	(void)pk;
+	return dmax(e->tat, (double)now);
+}
+
+/* 1 when the prefix budget of k admits a session at 'now'. */
+static int pfx_ok(const struct mxt_model *m, const struct mxt_key *k, uint64_t now, uint32_t *wait)
+{
+	struct mxt_key pk;
+	const struct pfx_ent *e;
+	double iv, tol, tat;
+
+	if (!m->p.prefix_budget)
+		return 1;
+	e = pfx_slot(m, k, &pk);
+	iv = 3600.0 / m->p.prefix_budget;
+	/* burst: a tenth of an hour, and at least three newcomers' first-hour
+	 * allowances, so a few legitimate newcomers of one prefix (a provider
+	 * adding addresses) are limited by their own allowances only */
+	tol = iv * (dmax(3.0 * sched(&m->p, 0), floor(m->p.prefix_budget / 6.0)) - 1.0);
+	tat = pfx_tat(e, &pk, now);
+	if (tat - (double)now <= tol)
+		return 1;
+	*wait = (uint32_t)ceil(tat - (double)now - tol);
+	return 0;
+}
+
+/* Take one session from the prefix budget of k. */
+static void pfx_take(struct mxt_model *m, const struct mxt_key *k, uint64_t now)
+{
+	struct mxt_key pk;
+	struct pfx_ent *e;
+
+	if (!m->p.prefix_budget)
+		return;
+	e = pfx_slot(m, k, &pk);
+	if (memcmp(&e->key, &pk, sizeof(pk)) != 0 && e->tat <= (double)now)
+		e->key = pk; /* the slot's prefix went quiet: take it over */
+	e->tat = pfx_tat(e, &pk, now) + 3600.0 / m->p.prefix_budget;
+}
+
+/* 1 for a sender back on probation after an absence, with the profile it
+ * had (model.h, PROBATION). */
+static inline int returning(const struct mxt_model_params *p, const struct mxt_sender *s)
+{
+	return s->state == MXT_STATE_GRAYLISTED && (s->wd_days || s->we_days) &&
+	       (uint64_t)s->state_since >= (uint64_t)s->first_seen + p->absence_reset;
+}
+
+/* 1 when a CONNECT of 's' draws on its prefix's budget: day-0 senders
+ * that are not returning. */
+static inline int pfx_applies(const struct mxt_model_params *p, const struct mxt_sender *s)
+{
+	return p->prefix_budget && s->state == MXT_STATE_GRAYLISTED && s->days_active == 0 &&
+	       !returning(p, s);
+}
 
 /* Would the new-sender budget admit a session at 'now'?  *wait = s until it would. */
 static int budget_ok(const struct mxt_model *m, uint64_t now, uint32_t *wait)
@@ -1088,8 +1438,16 @@ static int evaluate(const struct mxt_model *m, const struct mxt_sender *s, uint6
 	d->current_rate = r[R_SLOW];
 	d->fast_rate = r[R_FAST];
 	d->rcpt_rate = r[R_RCPT];
-	d->baseline_rate = learned_for(p, s, now) ? E : 0.0;
+	/* the baseline as judged: floor applied, learned or not */
+	d->baseline_rate = E;
+	d->learned = learned_for(p, s, now);
 	d->ratio = r[R_SLOW] / E;
+	if (s->trig && (s->state == MXT_STATE_THROTTLED || s->state == MXT_STATE_BLOCKED)) {
+		d->check = s->trig;
+		d->check_rate = BF(s->trig_rate);
+		d->check_baseline = BF(s->trig_base);
+		d->check_threshold = BF(s->trig_thr);
+	}
 	d->used = used;
 	d->days_active = s->days_active;
 	d->first_seen = s->first_seen;
@@ -1104,6 +1462,8 @@ static int evaluate(const struct mxt_model *m, const struct mxt_sender *s, uint6
 	case MXT_STATE_GRAYLISTED:
 		code = MXT_CODE_OK_PROBATION;
 		allow = sched(p, s->days_active);
+		if (returning(p, s)) /* back after an absence: its own level */
+			allow = dmax(allow, E);
 		d->allowance = allow;
 		d->next_change = (uint64_t)day_end(s, day_of(s, H)) * HOUR;
 		if (kind == MXT_OBS_CONNECT) {
@@ -1115,6 +1475,9 @@ static int evaluate(const struct mxt_model *m, const struct mxt_sender *s, uint6
 				defer = 1;
 				code = MXT_CODE_NEW_SENDER;
 				wait = (uint32_t)(next_hour - t);
+			} else if (pfx_applies(p, s) && !pfx_ok(m, &s->key, now, &wait)) {
+				defer = 1;
+				code = MXT_CODE_GLOBAL_BUDGET;
 			} else if (budget_applies(p, s, used) && !budget_ok(m, now, &wait)) {
 				defer = 1;
 				code = MXT_CODE_GLOBAL_BUDGET;
@@ -1138,14 +1501,22 @@ static int evaluate(const struct mxt_model *m, const struct mxt_sender *s, uint6
 	case MXT_STATE_THROTTLED: {
 		int cooling = t >= s->cool_from;
 
+		/* its usual traffic, plus what its queue needs to drain, up to
+		 * twice that: mail is delayed, not lost */
 		allow = dmax(p->throttle_allow_factor * E, (double)p->throttle_allow_min);
+		allow += dmin((double)s->backlog, allow);
 		d->allowance = allow;
 		d->next_change = (uint64_t)s->cool_from + p->throttle_cooldown;
+		if (d->next_change > (uint64_t)s->state_since + p->throttle_max)
+			d->next_change = (uint64_t)s->state_since + p->throttle_max;
 		d->reason = cooling ? MXT_CODE_RATE_COOLDOWN : MXT_CODE_RATE_JUMP;
 		code = MXT_CODE_OK_ESTABLISHED;
 		if ((kind == MXT_OBS_CONNECT && used >= allow) ||
 		    ((kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM) &&
-		     (double)rcpts + n > allow * dmax(s->rps, 1.0))) {
+		     /* one session of slack: the drain share decays between a
+		      * session's CONNECT and its RCPTs, and an admitted
+		      * session must not lose its recipients to that */
+		     (double)rcpts + n > (allow + 1.0) * dmax(s->rps, 1.0))) {
 			defer = 1;
 			code = d->reason;
 			wait = (uint32_t)(next_hour - t);
@@ -1227,31 +1598,67 @@ int mxt_model_decide(const struct mxt_model *m, const struct mxt_key *key, uint6
 	return 0;
 }
 
-/* ESTABLISHED: throttle when a current rate is far above the baseline. */
+/* ESTABLISHED: throttle when a rate check fires (model.h, RATE JUMP). */
 static void check_jump(struct mxt_model *m, struct mxt_sender *s, uint64_t now)
 {
 	const struct mxt_model_params *p = &m->p;
 	struct thresholds th;
-	double r[R_N];
+	double r[R_N], E, h, rate = 0, base, thr = 0;
+	int grace, which = MXT_CHECK_NONE;
 
 	if (!learned_for(p, s, now))
 		return; /* this kind of day not learned yet (operator release): learn first */
-	thresholds_for(p, s, expected_at(p, s, now), &th);
-	if ((s->flags & MXT_SF_COOLED) &&
-	    (uint64_t)t32(now) < (uint64_t)s->state_since + p->throttle_grace) {
-		/* Its MTA is flushing the mail deferred during the throttle, in
-		 * bursts of queue runs: judge the session average only. */
-		th.jump_fast = INFINITY;
-		th.jump_rcpt = INFINITY;
+	E = expected_at(p, s, now);
+	base = E;
+	thresholds_for(p, s, E, &th);
+	/* After a throttle its MTA flushes the deferred mail in queue runs:
+	 * judge sustained excess only (retries are not counted in it). */
+	grace = in_grace(p, s, now);
+	h = cusum_limit(p, s, E);
+	if (!grace && s->r_fast > th.jump_fast &&
+	    s->r_fast * p->rate_fast_window / 3600.0 >= p->fast_min_count) {
+		which = MXT_CHECK_FAST;
+		rate = s->r_fast;
+		thr = th.jump_fast;
+	} else if (s->cusum > h) {
+		which = MXT_CHECK_SUSTAINED;
+		rate = s->r_slow;
+		thr = cusum_ref(p, s, now) * E;
+	} else if (!grace && s->rr > th.jump_rcpt && s->rr > 2.0 * dmax(s->rps, 1.0) * s->r_slow) {
+		/* recipients out of proportion to the sessions: more sessions
+		 * alone (a NAT's burst) are the session checks' business */
+		which = MXT_CHECK_RCPT;
+		rate = s->rr;
+		base = E * dmax(s->rps, 1.0);
+		thr = th.jump_rcpt;
 	}
-	if (s->r_slow > th.jump_slow || s->r_fast > th.jump_fast || s->rr > th.jump_rcpt) {
-		set_state(&m->c, s, MXT_STATE_THROTTLED, MXT_CODE_RATE_JUMP, t32(now));
-		m->c.throttles++;
-		s->flags |= MXT_SF_NOLEARN | MXT_SF_DAY_BAD;
-		rates_at(p, s, now, r);
-		s->cool_from = release_time(p, r, &th, now);
-		update_policy(p, s, th.jump_slow);
-	}
+	if (which == MXT_CHECK_NONE)
+		return;
+	set_state(&m->c, s, MXT_STATE_THROTTLED, MXT_CODE_RATE_JUMP, t32(now));
+	m->c.throttles++;
+	s->trig = (uint8_t)which;
+	s->trig_rate = mxt_float_to_bf16((float)rate);
+	s->trig_base = mxt_float_to_bf16((float)base);
+	s->trig_thr = mxt_float_to_bf16((float)thr);
+	s->end_why = MXT_END_NONE;
+	s->flags |= MXT_SF_DAY_BAD;
+	if (which != MXT_CHECK_SUSTAINED)
+		s->flags |= MXT_SF_NOLEARN;
+	rates_at(p, s, now, r);
+	s->cool_from = release_time(p, r, &th, now);
+	update_policy(p, s, th.jump_slow);
+}
+
+/* A new session of an ESTABLISHED sender into its CUSUM: drained at
+ * cusum_k x E since the last one, plus one. */
+static void cusum_add(const struct mxt_model_params *p, struct mxt_sender *s, uint64_t now)
+{
+	uint32_t t = t32(now);
+	double dt = t > s->cusum_t ? (double)(t - s->cusum_t) : 0.0;
+	double c = s->cusum - cusum_ref(p, s, now) * expected_at(p, s, now) * dt / 3600.0;
+
+	s->cusum = (float)(dmax(0.0, c) + 1.0);
+	s->cusum_t = t;
 }
 
 /* THROTTLED: a new session keeps the cool-down from starting. */
@@ -1335,19 +1742,33 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 	decay(p, s, now);
 	if (kind == MXT_OBS_CONNECT && s->day_sessions + (uint32_t)s->day_deferred == 0)
 		activate_day(p, s, H);
+	if (kind == MXT_OBS_CONNECT) {
+		/* A session while deferred ones are still expected back is taken
+		 * for a retry: it counts throttle_retry_weight in the rates and
+		 * nothing in the demand, so an MTA's own queue neither keeps a
+		 * throttle going nor starts a new one. */
+		/* an MTA retries no sooner than its minimal backoff (Postfix:
+		 * 300 s): the sessions right after a deferral are new ones */
+		s->sess = s->backlog - s->young >= 1.0f ? SESS_RETRY : 0;
+		if (s->sess & SESS_RETRY)
+			s->backlog -= 1.0f;
+	}
 	if (admit && s->state == MXT_STATE_THROTTLED) {
-		/* Decide first: a deferred attempt of a throttled sender counts
-		 * at throttle_retry_weight in its rates, because deferred mail
-		 * comes back as retries; at full weight an MTA's own backlog
-		 * would keep it throttled long after its sending calmed down. */
 		decided = 1;
 		defer = evaluate(m, s, now, kind, n, d);
-		if (defer)
-			w = p->throttle_retry_weight;
 	}
+	if (s->sess & SESS_RETRY)
+		w = p->throttle_retry_weight;
 	if (kind == MXT_OBS_CONNECT) {
 		s->r_fast += (float)(w * 3600.0 / p->rate_fast_window);
 		s->r_slow += (float)(w * 3600.0 / p->rate_window);
+		if (!(s->sess & SESS_RETRY)) {
+			inc16(&s->hour_demand);
+			if (s->r_fast > s->hour_peak)
+				s->hour_peak = s->r_fast >= 65535.0f ? 65535 : (uint16_t)s->r_fast;
+			if (s->state == MXT_STATE_ESTABLISHED && learned_for(p, s, now))
+				cusum_add(p, s, now);
+		}
 	} else if (kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM) {
 		s->rr += (float)(w * n * 3600.0 / p->rate_window);
 	}
@@ -1365,6 +1786,8 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 		if (kind == MXT_OBS_CONNECT) {
 			if (admit && budget_applies(p, s, s->hour == H ? s->hour_sessions : 0))
 				budget_take(m, now);
+			if (admit && pfx_applies(p, s))
+				pfx_take(m, &s->key, now);
 			inc16(&s->hour_sessions);
 			if (s->day_sessions < UINT32_MAX)
 				s->day_sessions++;
@@ -1378,6 +1801,13 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 			m->c.admitted++;
 	} else {
 		inc16(&s->day_deferred);
+		if (d->code == MXT_CODE_GLOBAL_BUDGET)
+			inc16(&s->day_bdef);
+		if (!(s->sess & SESS_DEFERRED)) {
+			s->backlog += 1.0f; /* one retry to come per deferred session */
+			s->young += 1.0f;
+			s->sess |= SESS_DEFERRED;
+		}
 		m->c.deferred[d->code]++;
 	}
 	s->flags |= MXT_SF_DIRTY;
@@ -1447,6 +1877,10 @@ static void syns_one(struct mxt_model *m, const struct mxt_key *k, uint64_t h, u
 		s->prev_state = s->state == MXT_STATE_THROTTLED ? MXT_STATE_ESTABLISHED : s->state;
 		set_state(&m->c, s, MXT_STATE_BLOCKED, MXT_CODE_HARD_LIMIT, t32(now));
 		m->c.blocks++;
+		s->trig = MXT_CHECK_SYN;
+		s->trig_rate = mxt_float_to_bf16(s->syn_rate);
+		s->trig_base = mxt_float_to_bf16((float)expected_at(p, s, now));
+		s->trig_thr = mxt_float_to_bf16((float)thr);
 		s->flags |= MXT_SF_NOLEARN | MXT_SF_DAY_BAD;
 		s->cool_from = t32((uint64_t)ceil((double)now + SYN_TAU * log(s->syn_rate / (thr / 2))));
 		update_policy(p, s, -1);
@@ -1542,6 +1976,7 @@ static void report(const struct mxt_model *m, mxt_model_change_fn cb, void *ctx,
 									 : m->p.kernel_min_burst;
 			(void)mxt_limit_derive(&c.limit, 1);
 		}
+		mxt_model_why(s, c.why, sizeof(c.why));
 	}
 	cb(ctx, &c);
 }
@@ -1636,6 +2071,10 @@ int mxt_model_release(struct mxt_model *m, const struct mxt_key *key, uint64_t n
 	s->cool_from = 0;
 	s->wd_days = 0; /* relearn from the next active day; no throttling before */
 	s->we_days = 0;
+	if (s->state == MXT_STATE_THROTTLED || s->state == MXT_STATE_BLOCKED)
+		s->end_why = MXT_END_OPERATOR;
+	s->cusum = 0;
+	s->cusum_t = t;
 	s->flags &= (uint8_t)~(MXT_SF_NOLEARN | MXT_SF_DAY_BAD);
 	s->flags |= MXT_SF_RELEASED;
 	if (s->last_session < t)
@@ -1796,7 +2235,7 @@ size_t mxt_model_memory(const struct mxt_model *m)
 	if (!m)
 		return 0;
 	return sizeof(*m) + m->nslots * (sizeof(*m->recs) + sizeof(*m->tag) + sizeof(*m->due)) +
-	       m->rm_cap * sizeof(*m->rm);
+	       m->rm_cap * sizeof(*m->rm) + PFX_SLOTS * sizeof(*m->pfx);
 }
 
 /* Counters. */

@@ -32,115 +32,49 @@
  *       observe counts a session that was accepted anyway (monitor mode,
  *       connectors) without deciding.
  *
- * STATES (enum mxt_state, decision.h) and TRANSITIONS, with reason codes
- * (reply_codes.h):
+ * The counts may come from anywhere (this daemon's policy service, or
+ * fleet-wide counters): the model needs only these calls and 'now'.
  *
- *   (none) --SYNs >= syn_track_min--> NEW                       OK_PROBATION
- *   (none)/NEW --first session--> GRAYLISTED                    OK_PROBATION
+ * STATES, every TRANSITION with its condition, and the FORMULAS are in
+ * docs/model.md (with a state diagram).  In short:
+ *
+ *   (none) --SYNs >= syn_track_min--> NEW --first session--> GRAYLISTED
  *   GRAYLISTED --end of its establish_days-th clean day--> ESTABLISHED
- *                                                               OK_ESTABLISHED
- *   ESTABLISHED --rate > threshold (below)--> THROTTLED         RATE_JUMP
- *   THROTTLED --below release threshold for throttle_cooldown--> ESTABLISHED
- *                                  (RATE_COOLDOWN while cooling down)
- *   any --SYN rate > block threshold--> BLOCKED                 HARD_LIMIT
- *   BLOCKED --SYN rate < half the threshold for block_cooldown--> previous
- *                                  state (THROTTLED returns as ESTABLISHED)
- *   ESTABLISHED/THROTTLED --no session for absence_reset (30 d)--> GRAYLISTED
- *                                  with 0 clean days and no baseline
- *   NEW idle new_expire (1 h), GRAYLISTED without session absence_reset:
- *                                  forgotten (record deleted)
- *   operator: mxt_model_release() -> ESTABLISHED (relearns its baseline from
- *                                  the next active day, no rate-jump
- *                                  throttling until one day is learned);
- *             mxt_model_reset()   -> GRAYLISTED with 0 clean days;
- *             mxt_model_forget()  -> deleted (next session starts over).
+ *       clean: admitted sessions, no throttle/block, at most
+ *       clean_day_max_deferred_pct % deferred by a new-sender budget
+ *       (deferrals by its own allowance do not count)
+ *   ESTABLISHED --fast, sustained (CUSUM) or recipient check--> THROTTLED
+ *   THROTTLED --below release for throttle_cooldown, or throttle_max
+ *       reached--> ESTABLISHED (end_why: rate, time, operator)
+ *   any --SYN rate > block threshold--> BLOCKED --below half for
+ *       block_cooldown--> previous state
+ *   ESTABLISHED/THROTTLED --no session for absence_reset--> GRAYLISTED,
+ *       profile kept (its level is the returning sender's allowance)
+ *   NEW idle new_expire, GRAYLISTED without session absence_reset: forgotten
+ *   operator: release -> ESTABLISHED, reset -> GRAYLISTED, forget -> deleted
  *
- * PROBATION (GRAYLISTED).  A source's days are 24-hour periods counted
- * from its first session: day 0 is the hour of the first session plus the
- * next 24 whole hours, day k (k >= 1) the 24 hours after that.  So day
- * boundaries fall on whole hours and a day is never shorter than 24 h.
- * At the end of each day with sessions, the day is CLEAN when it had at
- * least clean_day_min_sessions admitted sessions, at most
- * clean_day_max_deferred_pct % of its attempts deferred, and no throttle or
- * block; days_active counts clean days.  Allowance, sessions per clock hour:
- *       allowance = probation_schedule[min(days_active, len - 1)]
- *   default 20/h (day 0), 100/h (1 clean day), 500/h (2 clean days); after
- *   establish_days (3) clean days the source is ESTABLISHED -- at the end of
- *   its third day, i.e. 72-73 hours after its first session, never earlier.
- *   Over the allowance: 451 NEW_SENDER until the next clock hour.
- *   Recipients per clock hour are allowed up to allowance x
- *   probation_rcpts_per_session (default 5): above, 451 NEW_BURST.
- *   Day-0 sessions beyond new_sender_budget_free (3) per hour and source
- *   also draw on a gateway-wide GCRA budget of new_sender_budget sessions
- *   per hour (default 600, burst 1/6 of it): when it is empty, 451
- *   GLOBAL_BUDGET.  This is what defers snowshoe spam (hundreds of new
- *   addresses, each below its own allowance).  Budget deferrals count
- *   against a clean day like any other, so a persistent snowshoe address
- *   does not graduate; the price is that a legitimate newcomer arriving
- *   during a campaign may need an extra day.  Optional classic
- *   greylisting: greylist_delay seconds after the first session
- *   everything is deferred (off by default).
+ * PROBATION allowance per clock hour: probation_schedule[clean days]
+ * (20, 100, 500); day-0 senders share prefix_budget sessions/h per /24
+ * (v4) or /48 (v6) and, beyond new_sender_budget_free, the gateway-wide
+ * new_sender_budget.  The profile follows the latest, largest day.
  *
- * BASELINE (what the source normally sends at this hour).  Learned from
- * admitted sessions per clock hour, in the profile's local time
- * (UTC + tz_offset_hours):
- *   wd[24]  weekday hour-of-day profile, sessions/h, EWMA over ACTIVE days
- *           (days with at least one session; a silent day teaches nothing,
- *           so a weekly newsletter keeps its Tuesday level) with
- *           alpha = max(1/baseline_days, 1/(days learned + 1)): the first
- *           days are a plain mean, then an EWMA with ~7 active days memory.
- *   we[8]   weekend profile in 3-hour blocks, same scheme
- *           (alpha = max(1/(3 baseline_weekend_days), 1/(3 n + j))).
- *   rps     recipients per session (EWMA, starts at 1).
- *   A source day covers each hour of the day exactly once; it counts as a
- *   learned weekday (or weekend day) by its noon.  Rate jumps are only
- *   judged against a learned profile: weekday hours need >= 1 learned
- *   weekday, weekend hours >= 1 learned day of either kind.
- *   Not learned while THROTTLED or BLOCKED (hours touched by either are
- *   skipped), and one hour adds at most
- *       cap = max(learn_cap_factor x slot, slot + jump_margin)
- *   so a slow ramp of a compromised sender grows the baseline at most
- *   ~15 %/day.  Stored as bfloat16 (8-bit mantissa, ~0.4 %).
- *   Expected rate at time t (hour h, local):
- *       E_wd = max(wd[h-1], wd[h], wd[h+1], offhours_fraction x max(wd))
- *       E    = weekday ? E_wd : max(we[block(h-1..h+1)], weekend_blend x E_wd)
- *       E    = max(E, baseline_floor)
- *   The +-1 hour neighbourhood absorbs DST and clock skew; the off-hours
- *   floor means a sender's evening batch at a tenth of its peak is not a
- *   "change"; weekdays are compared with weekdays, so Monday 10:00 is
- *   compared with the usual 10:00, not with Sunday night.
+ * BASELINE E at hour h: the weekday (wd[24]) or weekend (we[8]) hour
+ * profile, +-1 hour, floored at offhours_fraction of the peak, times the
+ * hour-of-week multiplier 2^(wk/4) (wk: 168 4-bit slots), at least
+ * baseline_floor.  Learned over active days; growth beyond noise at
+ * learn_up_alpha; weekend growth lifts the weekday profile.
  *
- * CURRENT RATE.  Exponentially weighted, continuous time: on each session
- *   r <- r exp(-dt/tau) + 3600/tau  (sessions/h; steady state = true rate)
- * with tau = rate_window (600 s, "last 10 minutes") for r_slow and
- * rate_fast_window (60 s) for r_fast; recipients likewise (rr, 600 s); SYNs
- * with tau = 60 s in SYN/min.  Rates count ATTEMPTS (deferred sessions
- * too): a throttled sender's demand, not what it was allowed.
- *
- * RATE JUMP (ESTABLISHED with a learned profile -> THROTTLED), checked on
- * every session:
- *       r_slow > max(jump_factor E, E + jump_margin)            (5x, +60/h)
- *    or r_fast > max(jump_factor E, E + jump_fast_margin)       (5x, +480/h)
- *    or rr     > max(jump_factor E rps, E rps + rcpt_jump_margin) (+300/h)
- * The fast check catches a 20x jump of a 200/h sender within ~15-30 s; the
- * slow one catches small senders after enough evidence (a 10/h sender
- * jumping to 200/h within ~6 min), while a tiny sender's burst of a few
- * sessions ("3 instead of 1") stays under the absolute margins.
- * THROTTLED allows, per clock hour, max(throttle_allow_factor E,
- * throttle_allow_min) sessions (and that x rps recipients): about its usual
- * traffic, not zero; beyond: 451 RATE_JUMP (RATE_COOLDOWN once the rate
- * has fallen below the release threshold
- *       max(release_factor E, E + jump_margin)   (and the recipient analogue)
- * ).  It returns to ESTABLISHED throttle_cooldown (30 min) after the rate
- * fell below it, computed exactly from the decay (no tick dependence).
- * While THROTTLED a DEFERRED attempt counts throttle_retry_weight (0.25)
- * in the rates: deferred mail comes back as retries, and at full weight an
- * MTA's own backlog would keep it throttled for hours after its sending
- * calmed down (a spammer at 20x still measures ~6x, far above release).
- * For throttle_grace (2 h) after a throttle ends only the slow session
- * check applies: the MTA flushes its backlog in queue-run bursts, which
- * the fast and recipient checks would take for a new jump; a renewed 20x
- * jump is still caught by the slow check within ~2.5 minutes.
+ * CHECKS of an ESTABLISHED sender, on each session:
+ *   fast       r_fast > max(jump_factor E, E + jump_fast_margin,
+ *              E + burst_factor B), >= fast_min_count sessions in its window
+ *   sustained  CUSUM S = max(0, S - cusum_k E dt) + 1 per new session >
+ *              cusum_z sqrt(cusum_k E D) + cusum_min + one usual burst
+ *   recipients rr far above E x rps, and out of proportion to the sessions
+ * B (usual burst) and D (dispersion) are learned per sender.  Sessions
+ * taken for retries of deferred mail (backlog, older than 300 s) count
+ * throttle_retry_weight in the rates and nothing in the checks.
+ * THROTTLED allows max(throttle_allow_factor E, throttle_allow_min) per
+ * hour plus up to as much again for its queue to drain.
  *
  * BLOCKED when the SYN rate exceeds max(block_syn_rate, block_factor x
  * E/60) SYN/min; the kernel drops all its SYNs; released block_cooldown
@@ -155,10 +89,10 @@
  * BLOCKED -> class BLOCKED.  The kernel is the backstop; the polite 451 is
  * the policy service's.
  *
- * MEMORY.  One 160-byte record per source (struct mxt_sender) in an open
+ * MEMORY.  One 280-byte record per source (struct mxt_sender) in an open
  * addressing table (linear probing, backward-shift deletion, no per-record
  * malloc) of capacity x 5/4 slots, plus 8 bytes of tag and due time per
- * slot: ~210 bytes per tracked source at full capacity.  Tick cost: the
+ * slot, and 4096 prefix budgets: ~361 bytes per tracked source.  Tick cost: the
  * due[] array (4 bytes/slot) is scanned only when its minimum has passed,
  * and only due records are touched (day ends on probation, cool-downs,
  * expiry, pending kernel updates).
@@ -205,7 +139,7 @@ enum mxt_obs_kind {
 #define MXT_SF_COOLED   0x80 /* ESTABLISHED again after a throttle (grace applies) */
 #define MXT_SF_VOLATILE (MXT_SF_DIRTY | MXT_SF_PENDING) /* not persisted */
 
-/* One source's record: plain data, 160 bytes.  Public so that history_db
+/* One source's record: plain data, 280 bytes.  Public so that history_db
  * can persist every field and the CLI can explain; change only with the
  * history schema (history_db.h). */
 struct mxt_sender {
@@ -217,7 +151,7 @@ struct mxt_sender {
 	uint8_t  flags;         /* MXT_SF_* */
 	uint8_t  wd_days;       /* active days learned into wd[] (saturates) */
 	uint8_t  we_days;       /* active days learned into we[] (saturates) */
-	uint8_t  pad;
+	uint8_t  sess;          /* what the current session is: retry, deferred (model.c) */
 	uint16_t days_active;   /* clean days (saturates) */
 	uint16_t day_deferred;  /* attempts deferred in the current day (saturates) */
 	uint16_t hour_sessions; /* sessions admitted in 'hour' (saturates) */
@@ -239,6 +173,42 @@ struct mxt_sender {
 	float    rps;           /* baseline recipients per session */
 	uint16_t wd[24];        /* weekday profile, sessions/h, bfloat16 */
 	uint16_t we[8];         /* weekend profile (3-hour blocks), bfloat16 */
+	/* history schema 2 */
+	float    cusum;         /* CUSUM of new sessions over cusum_k x E (sessions) */
+	float    backlog;       /* deferred sessions not seen again yet (retries to come) */
+	float    young;         /* ... of which deferred within the last minimal backoff (300 s) */
+	uint32_t cusum_t;       /* unix s 'cusum' was drained to */
+	uint16_t hour_demand;   /* new (not retried) CONNECT attempts in 'hour' (saturates) */
+	uint16_t hour_peak;     /* highest fast rate of new sessions in 'hour', sessions/h */
+	uint16_t day_bdef;      /* attempts deferred by a new-sender budget in the current day */
+	uint16_t trig_rate;     /* THROTTLED: rate of the check that fired, per h (bfloat16) */
+	uint16_t trig_base;     /* ... the baseline it was judged against (bfloat16) */
+	uint16_t trig_thr;      /* ... and the threshold it passed (bfloat16) */
+	uint16_t burst;         /* usual peak fast rate of an active hour, sessions/h (bfloat16) */
+	uint8_t  trig;          /* enum mxt_check that fired (THROTTLED/BLOCKED) */
+	uint8_t  end_why;       /* enum mxt_end: how the last throttle or block ended */
+	uint8_t  disp;          /* dispersion of hourly counts (variance/mean), x 1/8 */
+	uint16_t wk_seen;       /* 2 bits per weekday (local): weeks learned into wk[], 0..3 */
+	uint8_t  wk[84];        /* hour-of-week profile: 4 bits per hour, 2^(v/4) x the day-type baseline */
+};
+
+/* The rate checks of an ESTABLISHED sender (mxt_sender.trig). */
+enum mxt_check {
+	MXT_CHECK_NONE = 0,
+	MXT_CHECK_FAST,       /* fast rate far above the baseline and its usual bursts */
+	MXT_CHECK_SUSTAINED,  /* CUSUM: more sessions than cusum_k x baseline, with evidence */
+	MXT_CHECK_RCPT,       /* recipients per hour far above the baseline */
+	MXT_CHECK_SYN,        /* SYN rate above the block threshold */
+	MXT_CHECK_MAX
+};
+
+/* How the last throttle or block ended (mxt_sender.end_why). */
+enum mxt_end {
+	MXT_END_NONE = 0,
+	MXT_END_RATE,         /* its rate stayed below the release threshold for the cool-down */
+	MXT_END_TIME,         /* throttle_max reached: throttles are bounded */
+	MXT_END_OPERATOR,     /* mxthrottle release */
+	MXT_END_MAX
 };
 
 /* A change of a source's kernel policy, for the daemon to write. */
@@ -249,6 +219,7 @@ struct mxt_model_change {
 	uint32_t klass;         /* MXT_CLASS_*; MXT_CLASS_UNKNOWN: delete the entry */
 	uint32_t flags;         /* MXT_POLICY_F_OVERRIDE when 'limit' applies */
 	struct mxt_limit limit; /* derived (mxt_limit_derive, 1 share) */
+	char why[160];          /* what the logs say about it: mxt_model_why() of the record */
 };
 
 /* Called by mxt_model_tick() for each change; must not call into the model. */
@@ -367,6 +338,13 @@ const char *mxt_state_name(enum mxt_state s);        /* "graylisted" */
 const char *mxt_obs_kind_name(enum mxt_obs_kind k);  /* "connect" */
 /* Expected sessions/h of a record at 'now' (the baseline E above). */
 double mxt_model_expected(const struct mxt_model *m, const struct mxt_sender *s, uint64_t now);
+/* Why 's' is in its state, one line, the same words for the syslog line,
+ * explain and history export: "check=fast rate=4000.0/h baseline=200.0/h
+ * ratio=20.0 threshold=1000.0/h", "released=time after 14400 s", ... */
+int mxt_model_why(const struct mxt_sender *s, char *buf, size_t len);
+/* Names of the checks and ends ("fast", "sustained", ...; "rate", "time", ...). */
+const char *mxt_check_name(enum mxt_check c);
+const char *mxt_end_name(enum mxt_end e);
 /* bfloat16 <-> float, as used by the profiles. */
 float mxt_bf16_to_float(uint16_t v);
 uint16_t mxt_float_to_bf16(float f);

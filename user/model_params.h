@@ -52,6 +52,18 @@ struct mxt_model_params {
 	uint32_t throttle_allow_min;         /* ... but at least this (sessions/h) */
 	double   throttle_retry_weight;      /* a deferred attempt while THROTTLED counts this much */
 	uint32_t throttle_grace;             /* s after a throttle ends without the fast check */
+	uint32_t throttle_max;               /* s: a throttle ends after this at the latest */
+	double   cusum_k;                    /* sustained check: sessions above this x baseline accrue */
+	double   cusum_z;                    /* ... fire at z standard deviations (dispersion-scaled) */
+	uint32_t cusum_min;                  /* ... plus this many sessions */
+	double   burst_factor;               /* fast check: >= this x the sender's usual bursts */
+	uint32_t fast_min_count;             /* fast check: at least this many sessions in its window */
+	uint32_t retry_horizon;              /* s: a deferred session is expected back within this */
+	uint32_t week_memory;                /* weeks of memory of the hour-of-week profile */
+	double   learn_up_alpha;             /* an hour above its slot is learned at least this fast */
+	uint32_t prefix_budget;              /* sessions/h of day-0 senders per /24 (v4) or /48 (v6) */
+	uint32_t prefix_v4;                  /* prefix length of that budget, IPv4 */
+	uint32_t prefix_v6;                  /* prefix length of that budget, IPv6 */
 	/* baseline */
 	uint32_t baseline_days;              /* memory of the weekday profile (active days) */
 	uint32_t baseline_weekend_days;      /* memory of the weekend profile (active days) */

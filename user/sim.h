@@ -33,10 +33,22 @@
  *    Addresses: 198.18.0.0/16 and 2001:2::/48 (legitimate and spam),
  *    198.19.0.0/16 (spoofed).
  *
+ *  - a named scenario (--scenario NAME, or "all"): one behaviour over
+ *    days or weeks (weekly bursts, growth, backlog, migration, batches,
+ *    a sender back after 31 days, snowshoe over one /48 or /24, a NAT, a
+ *    compromised sender at 3x, 4.5x, 20x), each judged against its target
+ *    (sim_scen.c lists them).
+ * Sessions are driven as mxthrottled drives the model: a SYN through the
+ * software kernel, CONNECT, then one RCPT per recipient; SYN deltas and
+ * mxt_model_tick() every 'tick' seconds (1).  MTAs retry deferred mail
+ * as Postfix does: after 300, 600, 1200, 2400, 4000 s, then every 4000 s,
+ * for at most 5 days (then the message expires: a bounce).
+ *
  * Output, per population: attempts, allowed, deferred (451 by the policy
  * service), dropped (SYN dropped by the kernel), false positives
- * (legitimate attempts deferred or dropped, %), spam stopped (%), time to
- * throttle after the jump, days to full establishment; as a table or JSON.
+ * (legitimate attempts deferred or dropped, %), spam stopped (%), messages
+ * delivered, delayed (mean, max), expired; time to throttle after the
+ * jump, days to full establishment; as a table or JSON.
  */
 #ifndef MXT_SIM_H
 #define MXT_SIM_H
@@ -65,14 +77,15 @@ struct mxt_sim_config {
 	unsigned days;          /* measured days (7) */
 	unsigned warmup_days;   /* history before them (14) */
 	uint64_t start;         /* unix s of the measured start (Mon 2024-01-01 00:00 UTC) */
-	unsigned tick;          /* s between model ticks and SYN observations (10) */
+	unsigned tick;          /* s between model ticks and SYN observations (1) */
 	double scale;           /* population sizes x this (1.0) */
 	size_t capacity;        /* model capacity (262144) */
 	const char *trace;      /* CSV path; NULL: synthetic */
+	const char *scenario;   /* a scenario name (mxt_sim_scenario_name()); NULL: none */
 	struct mxt_model_params params;
-	/* kernel limits of the software kernel (SYN/min, burst) */
-	uint32_t class_rate[MXT_CLASS_MAX], class_burst[MXT_CLASS_MAX];
-	uint32_t global_rate, global_burst;
+	/* the software kernel's configuration: the daemon's defaults
+	 * (mxt_config_defaults(), one CPU), changed with mxt_config_set() */
+	struct mxt_config kernel;
 };
 
 /* Results of one population. */
@@ -93,6 +106,11 @@ struct mxt_sim_pop_result {
 	uint64_t delivered;      /* ... delivered by the end */
 	uint64_t delayed;        /* ... delivered after at least one deferral/drop */
 	double delay_mean;       /* s from birth to delivery of the delayed ones (-1: none) */
+	double delay_max;        /* s, the longest of them (0: none) */
+	uint64_t expired;        /* ... given up after the queue lifetime (bounced) */
+	uint64_t pending;        /* ... still queued at the end */
+	double throttled_h_week; /* most hours/week any of its sources was THROTTLED or BLOCKED */
+	uint64_t throttles;      /* ESTABLISHED -> THROTTLED of its sources in the measured days */
 	double fp_pct;           /* legit_stopped / legit_attempts, % (-1: none) */
 	double spam_stopped_pct; /* spam_stopped / spam_attempts, % (-1: none) */
 	double throttle_after;   /* s from the jump to THROTTLED (-1: never/none) */
@@ -116,6 +134,12 @@ struct mxt_sim_result {
 	uint64_t trace_lines;
 	struct mxt_model_counts counts; /* at the end */
 	struct mxt_sim_pop_result pop[MXT_SIM_POP_MAX];
+	/* a scenario run: */
+	const char *scenario;    /* its name (NULL: none) */
+	const char *scen_what;   /* one line: what it simulates */
+	const char *scen_target; /* one line: its target */
+	char scen_got[160];      /* what was measured against the target */
+	int scen_pass;           /* 1: target met */
 };
 
 /* Defaults (above). */
@@ -124,9 +148,10 @@ void mxt_sim_config_default(struct mxt_sim_config *c);
 int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *err, size_t errlen);
 /* Print a table (json 0) or one JSON object (json 1). */
 int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json);
-/* "mxthrottle sim [--trace FILE] [--synthetic] [--days N] [--seed S]
- *  [--warmup N] [--tick S] [--scale X] [--capacity N] [--start UNIX]
- *  [--set name=value]... [--json]": 0 ok, 1 error, 2 usage. */
-int mxt_sim_main(int argc, char **argv);
+/* The scenarios: count and i-th name (NULL past the end). */
+size_t mxt_sim_scenario_count(void);
+const char *mxt_sim_scenario_name(size_t i);
+/* One table line per scenario result (header with hdr 1). */
+int mxt_sim_print_scenario(const struct mxt_sim_result *r, FILE *out, int hdr);
 
 #endif /* MXT_SIM_H */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "addr.h"
 #include "cfgkeys.h"
 #include "controller.h"
 #include "history_db.h"
@@ -335,6 +336,83 @@ static void config_set_applies_and_persists(void **state)
 	rmdir(dir);
 }
 
+/* Run a control command into a string (caller frees). */
+static char *command_out(struct fx *f, int argc, char **argv)
+{
+	char *buf = NULL, err[256];
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+
+	assert_non_null(out);
+	if (mxt_ctl_command(&f->c, argc, argv, out, err, sizeof(err)))
+		fail_msg("%s: %s", argv[0], err);
+	fclose(out);
+	return buf;
+}
+
+/* For a throttle, the syslog line, explain and history export name the
+ * same check with the same rate, baseline and ratio: the model's words. */
+static void throttle_reported_alike(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_key k;
+	struct mxt_addr a;
+	char why[160], logf[] = "/tmp/mxt-ctl-log-XXXXXX", line[4096], *ex, *csv;
+	char *argv_ex[] = { "explain", "198.18.7.9" };
+	char *argv_hist[] = { "history", "export", "csv" };
+	uint64_t t0 = vclock, t;
+	int fd, saved, found = 0;
+	FILE *lf;
+
+	assert_int_equal(mxt_addr_parse("198.18.7.9", &a), 0);
+	mxt_key_from_addr(&k, &a, f->k.v4_prefix, f->k.v6_prefix);
+	assert_int_equal(mxt_model_release(f->m, &k, t0), 0);
+	/* two weekdays at 100 sessions/h, then 20x at Wednesday 10:00 */
+	for (t = t0; t < t0 + 2 * 86400; t += 36) {
+		mxt_model_admit_session(f->m, &k, t, MXT_OBS_CONNECT, 0, 0, NULL);
+		mxt_model_admit_session(f->m, &k, t, MXT_OBS_RCPT, 1, 0, NULL);
+		if (t % 3600 < 36)
+			mxt_model_tick(f->m, t, NULL, NULL);
+	}
+	t = t0 - t0 % 86400 + 2 * 86400 + 10 * 3600;
+	mxt_model_tick(f->m, t, NULL, NULL);
+	for (int i = 0; i < 120; i++, t += 2)
+		mxt_model_admit_session(f->m, &k, t, MXT_OBS_CONNECT, 0, 0, NULL);
+	assert_int_equal(mxt_model_lookup(f->m, &k)->state, MXT_STATE_THROTTLED);
+	mxt_model_why(mxt_model_lookup(f->m, &k), why, sizeof(why));
+	assert_non_null(strstr(why, "check="));
+	/* the THROTTLE line of the tick, from stderr */
+	fd = mkstemp(logf);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	mxt_ctl_tick(&f->c, t);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	lf = fdopen(fd, "r");
+	assert_non_null(lf);
+	rewind(lf);
+	while (fgets(line, sizeof(line), lf))
+		if (strstr(line, "THROTTLE [198.18.7.9]") && strstr(line, why))
+			found = 1;
+	fclose(lf);
+	unlink(logf);
+	if (!found)
+		fail_msg("no THROTTLE line with '%s'", why);
+	vclock = t;
+	ex = command_out(f, 2, argv_ex);
+	csv = command_out(f, 3, argv_hist);
+	if (!strstr(ex, why))
+		fail_msg("explain lacks '%s': %s", why, ex);
+	if (!strstr(csv, why))
+		fail_msg("history export lacks '%s': %s", why, csv);
+	free(ex);
+	free(csv);
+	vclock = t0;
+}
+
 static void event_names(void **state)
 {
 	(void)state;
@@ -357,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(checkpoint_and_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(seed_then_jump, setup, teardown),
 		cmocka_unit_test_setup_teardown(config_set_applies_and_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(throttle_reported_alike, setup, teardown),
 		cmocka_unit_test(event_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -182,6 +182,24 @@ static void fill_record(struct mxt_sender *s, uint64_t seed)
 		s->wd[i] = (uint16_t)(0x4000 + i * 7 + seed % 5);
 	for (i = 0; i < 8; i++)
 		s->we[i] = (uint16_t)(0x3f00 + i * 11);
+	/* schema 2 */
+	s->cusum = 12.5f;
+	s->backlog = 3.25f;
+	s->young = 1.125f;
+	s->cusum_t = 1700000011;
+	s->hour_demand = 517;
+	s->hour_peak = 518;
+	s->day_bdef = 519;
+	s->trig_rate = 0x4420;
+	s->trig_base = 0x4321;
+	s->trig_thr = 0x4322;
+	s->burst = 0x4323;
+	s->wk_seen = 0x1b1b;
+	s->trig = MXT_CHECK_SUSTAINED;
+	s->end_why = MXT_END_TIME;
+	s->disp = 21;
+	for (i = 0; i < sizeof(s->wk); i++)
+		s->wk[i] = (uint8_t)(i * 37 + seed);
 }
 
 /* Encoding: every field survives, the layout is the documented one, and
@@ -198,8 +216,8 @@ static void test_encode_roundtrip(void **state)
 	mxt_hdb_encode_key(&s.key, key);
 	n = mxt_hdb_encode(&s, val, sizeof(val));
 	CHECK(n == MXT_HDB_RECORD_LEN, "got length %d, want %d", n, MXT_HDB_RECORD_LEN);
-	CHECK(val[0] == 1 && val[1] == 0 && val[2] == 144 && val[3] == 0,
-	      "header bytes %u %u %u %u, want 1 0 144 0 (little-endian)", val[0], val[1], val[2], val[3]);
+	CHECK(val[0] == 2 && val[1] == 0 && val[2] == (264 & 0xff) && val[3] == (264 >> 8),
+	      "header bytes %u %u %u %u, want 2 0 8 1 (little-endian)", val[0], val[1], val[2], val[3]);
 	CHECK(val[20] == (1700000001u & 0xff) && val[23] == (1700000001u >> 24),
 	      "first_seen not little-endian at offset 20");
 	CHECK(val[8] == (s.flags & ~MXT_SF_VOLATILE), "volatile flags stored: got 0x%x", val[8]);
@@ -212,9 +230,9 @@ static void test_encode_roundtrip(void **state)
 	CHECK(mxt_hdb_decode(key, sizeof(key) - 1, val, sizeof(val), &back) == -EINVAL,
 	      "short key: want -EINVAL");
 	memcpy(bad, val, sizeof(bad));
-	bad[0] = 2;
+	bad[0] = 3;
 	CHECK(mxt_hdb_decode(key, sizeof(key), bad, sizeof(bad), &back) == -EPROTO,
-	      "record version 2: want -EPROTO");
+	      "record version 3: want -EPROTO");
 	memcpy(bad, val, sizeof(bad));
 	bad[4] = MXT_STATE_MAX;
 	CHECK(mxt_hdb_decode(key, sizeof(key), bad, sizeof(bad), &back) == -EINVAL,
@@ -320,7 +338,8 @@ static void test_checkpoint_roundtrip(void **state)
 	      "got full %d written %llu, want full, %zu (all but the SYN-only one)", st.full,
 	      (unsigned long long)st.written, a.n);
 	assert_int_equal(mxt_hdb_info(db, &info), 0);
-	CHECK(info.schema == 1 && info.record_len == 144 && info.records == a.n &&
+	CHECK(info.schema == MXT_HDB_SCHEMA && info.record_len == MXT_HDB_RECORD_LEN &&
+	      info.records == a.n &&
 	      info.checkpoints == 1 && info.last_checkpoint == T0 + 100 && info.created == T0,
 	      "header: schema %u len %u records %llu checkpoints %llu", info.schema,
 	      info.record_len, (unsigned long long)info.records, (unsigned long long)info.checkpoints);
@@ -543,6 +562,67 @@ static void write_raw_header(uint32_t schema)
 	mdb_env_close(env);
 }
 
+/* A schema 1 history (144-byte records) is read, upgraded in place at
+ * open, and loads with the new fields empty. */
+static void test_schema1_upgraded(void **state)
+{
+	struct mxt_sender s;
+	struct mxt_hdb *db = NULL;
+	struct mxt_hdb_info info;
+	struct mxt_hdb_stats lst;
+	struct mxt_model *m;
+	const struct mxt_sender *back;
+	uint8_t key[MXT_HDB_KEY_LEN], val[MXT_HDB_RECORD_LEN], hdr[MXT_HDB_HEADER_LEN];
+	MDB_val k = { 6, (void *)"schema" }, v = { sizeof(hdr), hdr };
+	MDB_val rk = { sizeof(key), key }, rv = { MXT_HDB_RECORD_LEN_V1, val };
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	char err[512];
+
+	(void)state;
+	fill_record(&s, 3);
+	s.state = MXT_STATE_ESTABLISHED;
+	s.kclass = MXT_CLASS_ESTABLISHED;
+	mxt_hdb_encode_key(&s.key, key);
+	mxt_hdb_encode(&s, val, sizeof(val));
+	val[0] = 1; /* the same first 144 bytes, as schema 1 wrote them */
+	val[2] = MXT_HDB_RECORD_LEN_V1;
+	val[3] = 0;
+	memset(hdr, 0, sizeof(hdr));
+	memcpy(hdr, "MXTHIST", 8);
+	hdr[8] = 1;
+	hdr[12] = MXT_HDB_RECORD_LEN_V1;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+	assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", MDB_CREATE, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
+	assert_int_equal(mdb_dbi_open(txn, "senders", MDB_CREATE, &dbi), 0);
+	assert_int_equal(mdb_put(txn, dbi, &rk, &rv, 0), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+
+	assert_int_equal(mxt_hdb_open(path, 0, 0, T0, &db, err, sizeof(err)), 0);
+	assert_int_equal(mxt_hdb_info(db, &info), 0);
+	CHECK(info.schema == MXT_HDB_SCHEMA && info.record_len == MXT_HDB_RECORD_LEN,
+	      "after open: schema %u len %u, want %u/%u", info.schema, info.record_len,
+	      MXT_HDB_SCHEMA, MXT_HDB_RECORD_LEN);
+	m = mxt_model_new(NULL, 64);
+	assert_non_null(m);
+	assert_int_equal(mxt_hdb_load(db, m, &lst), 0);
+	CHECK(lst.loaded == 1 && lst.skipped_bad == 0, "loaded %llu, bad %llu, want 1/0",
+	      (unsigned long long)lst.loaded, (unsigned long long)lst.skipped_bad);
+	back = mxt_model_lookup(m, &s.key);
+	assert_non_null(back);
+	CHECK(back->days_active == s.days_active && back->r_slow == s.r_slow &&
+	      memcmp(back->wd, s.wd, sizeof(s.wd)) == 0 && back->trig == 0 && back->wk_seen == 0,
+	      "upgraded record: days %u rate %g trig %u", back->days_active, back->r_slow, back->trig);
+	mxt_model_free(m);
+	mxt_hdb_close(db);
+}
+
 /* Another schema version, a foreign LMDB file and a non-LMDB file are
  * refused with a message that says what was found. */
 static void test_other_schema_rejected(void **state)
@@ -555,13 +635,13 @@ static void test_other_schema_rejected(void **state)
 	int rc, fd;
 
 	(void)state;
-	write_raw_header(2);
+	write_raw_header(3);
 	rc = mxt_hdb_open(path, 0, 0, T0, &db, err, sizeof(err));
-	CHECK(rc == -EPROTO && db == NULL, "schema 2: got %d, want -EPROTO", rc);
-	CHECK(strstr(err, "schema version 2") && strstr(err, "reads version 1") && strstr(err, path),
-	      "schema 2: unclear message '%s'", err);
+	CHECK(rc == -EPROTO && db == NULL, "schema 3: got %d, want -EPROTO", rc);
+	CHECK(strstr(err, "schema version 3") && strstr(err, "reads version 2") && strstr(err, path),
+	      "schema 3: unclear message '%s'", err);
 	rc = mxt_hdb_open(path, 0, MXT_HDB_RDONLY, T0, &db, err, sizeof(err));
-	CHECK(rc == -EPROTO, "schema 2 read-only: got %d, want -EPROTO", rc);
+	CHECK(rc == -EPROTO, "schema 3 read-only: got %d, want -EPROTO", rc);
 	unlink(path);
 	snprintf(junk, sizeof(junk), "%s-lock", path);
 	unlink(junk);
@@ -876,6 +956,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_loaded_model_decides_the_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dirty_checkpoint, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_mid_checkpoint, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema1_upgraded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_schema_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_bad_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_into_small_model, setup, teardown),

@@ -18,6 +18,7 @@
 
 #include "model.h"
 #include "model_params.h"
+#include "sim.h"
 
 #define T0 1704067200ULL /* Monday 2024-01-01 00:00 UTC */
 #define HOUR 3600ULL
@@ -251,10 +252,11 @@ static void test_layout_and_bf16(void **state)
 	int i;
 
 	(void)state;
-	CHECK(sizeof(struct mxt_sender) <= 160, "got %zu bytes per record, want <= 160",
+	CHECK(sizeof(struct mxt_sender) <= 280, "got %zu bytes per record, want <= 280",
 	      sizeof(struct mxt_sender));
 	m = model_default(100000);
-	CHECK(mxt_model_memory(m) / 100000 <= 256, "got %zu bytes per source, want <= 256",
+	/* 280 x 5/4 slots + 8 bytes of tag and due time: the hour-of-week profile costs ~140 */
+	CHECK(mxt_model_memory(m) / 100000 <= 370, "got %zu bytes per source, want <= 370",
 	      mxt_model_memory(m) / 100000);
 	mxt_model_free(m);
 	for (i = 1; i < 100000; i = i * 3 / 2 + 1) {
@@ -403,11 +405,12 @@ static void test_probation_defers(void **state)
 	      rc, d.code);
 	rc = mxt_model_admit_session(m, &k, t0 + HOUR + 3, MXT_OBS_RCPT, 1, 0, &d);
 	CHECK(rc == 0, "101st recipient... got defer %d, want 0 (91+1 <= 100)", rc);
-	/* Day 0 had 40 of 60+ attempts deferred (> 50 %): not clean. */
+	/* Day 0 had 40 of 60+ attempts deferred by its own allowance: that is
+	 * probation working, not misbehaviour, so the day is clean. */
 	assert_int_equal(mxt_model_decide(m, &k, t0 + 26 * HOUR, &d), 0);
-	CHECK(d.days_active == 0 && d.allowance == 20,
-	      "after an unclean day: got days_active %u allowance %g, want 0/20", d.days_active,
-	      d.allowance);
+	CHECK(d.days_active == 1 && d.allowance == 100,
+	      "after a day over its allowance: got days_active %u allowance %g, want 1/100",
+	      d.days_active, d.allowance);
 	mxt_model_free(m);
 }
 
@@ -469,9 +472,10 @@ static void test_new_sender_budget(void **state)
 		rc = mxt_model_admit_session(m, &old, t, MXT_OBS_CONNECT, 0, 0, &d);
 		CHECK(rc == 0, "a day-1 sender must not draw on the budget: got defer code %d", d.code);
 	}
-	/* 3 free per source (1500) + ~600 budget + burst 100 */
-	CHECK(admitted >= 1500 && admitted <= 2300, "got %u admitted, want 1500..2300", admitted);
-	CHECK(budget_defers >= 2700, "got %u budget deferrals, want >= 2700", budget_defers);
+	/* two /24s, each with its prefix budget: 60/h + a burst of 60 */
+	CHECK(admitted >= 150 && admitted <= 2 * (60 + 60) + 10, "got %u admitted, want 150..250",
+	      admitted);
+	CHECK(budget_defers >= 4700, "got %u budget deferrals, want >= 4700", budget_defers);
 	mxt_model_free(m);
 }
 
@@ -574,14 +578,17 @@ static void test_jump_throttled_and_released(void **state)
 	      "got throttled %lld s after the jump, want <= 60",
 	      st.first_throttle ? (long long)(st.first_throttle - jump) : -1LL);
 	CHECK(st.codes[MXT_CODE_RATE_JUMP] > 0, "got no RATE_JUMP deferrals");
-	/* About the baseline still passes: admitted in the jump hour ~ 200. */
-	CHECK(st.attempts - st.deferred >= 150 && st.attempts - st.deferred <= 400,
-	      "got %llu admitted of %llu in the jump hour, want ~200..400",
+	/* About the baseline still passes, up to twice it while deferred mail
+	 * waits (the drain allowance): admitted in the jump hour ~ 200..420. */
+	CHECK(st.attempts - st.deferred >= 150 && st.attempts - st.deferred <= 450,
+	      "got %llu admitted of %llu in the jump hour, want ~200..450",
 	      (unsigned long long)(st.attempts - st.deferred), (unsigned long long)st.attempts);
 	assert_int_equal(mxt_model_decide(m, &k, jump_end, &d), 0);
-	CHECK(d.state == MXT_STATE_THROTTLED && d.ratio > 5 && d.baseline_rate > 100,
-	      "got state %s ratio %g baseline %g, want throttled, ratio > 5",
-	      mxt_state_name(d.state), d.ratio, d.baseline_rate);
+	CHECK(d.state == MXT_STATE_THROTTLED && d.check == MXT_CHECK_FAST &&
+	      d.check_rate > 5 * d.check_baseline && d.check_baseline > 100 &&
+	      d.check_rate > d.check_threshold,
+	      "got state %s check %d rate %g baseline %g, want throttled by the fast check, ratio > 5",
+	      mxt_state_name(d.state), d.check, d.check_rate, d.check_baseline);
 	CHECK(d.next_change > jump_end, "got next_change %llu, want after %llu",
 	      (unsigned long long)d.next_change, (unsigned long long)jump_end);
 	/* Back to normal: watch for RATE_COOLDOWN and the release. */
@@ -626,6 +633,7 @@ static void test_backlog_after_throttle(void **state)
 	uint64_t rng = 21, jump = T0 + 2 * DAY + 9 * HOUR, jump_end = jump + 1800, t, released = 0;
 	uint64_t q_next[300];
 	unsigned backlog = 0, run, q_tries[300];
+	int rc0;
 
 	(void)state;
 	warm_steady(m, &k, &rng, T0 - 14 * DAY, jump);
@@ -637,6 +645,10 @@ static void test_backlog_after_throttle(void **state)
 	 * whatever is due, in a burst. */
 	backlog = 300;
 	for (run = 0; run < 300; run++) {
+		/* offered while throttled, and deferred: the model saw them */
+		rc0 = mxt_model_admit_session(m, &k, jump_end - (run % 30) * 60, MXT_OBS_CONNECT, 0,
+					      0, &d);
+		CHECK(rc0 == 1, "queued message %u: got %d, want deferred", run, rc0);
 		q_next[run] = jump_end - (run % 30) * 60 + 300;
 		q_tries[run] = 1 + run % 3;
 	}
@@ -669,8 +681,14 @@ static void test_backlog_after_throttle(void **state)
 	      "released %lld s after the jump ended, want <= 2 h",
 	      released ? (long long)(released - jump_end) : -1LL);
 	CHECK(backlog == 0, "got %u messages still queued, want 0", backlog);
-	CHECK(c.throttles == 1, "got %llu throttles, want 1 (no re-throttle by the backlog flush)",
-	      (unsigned long long)c.throttles);
+	{
+		char why[160];
+
+		mxt_model_why(mxt_model_lookup(m, &k), why, sizeof(why));
+		CHECK(c.throttles == 1,
+		      "got %llu throttles, want 1 (no re-throttle by the backlog flush): %s",
+		      (unsigned long long)c.throttles, why);
+	}
 	/* After the grace, a new jump is caught as fast as the first. */
 	t = jump_end + 6 * HOUR + 3 * DAY; /* a weekday 15:30 */
 	drive(m, &k, &rng, jump_end + 6 * HOUR, t, steady_rate, 1.0, 600, NULL);
@@ -1121,8 +1139,10 @@ static void test_absence(void **state)
 	CHECK(d.state == MXT_STATE_ESTABLISHED, "after 30 d - 1 s: got %s", mxt_state_name(d.state));
 	mxt_model_tick(m, last + 30 * DAY, NULL, NULL);
 	assert_int_equal(mxt_model_decide(m, &k, last + 30 * DAY, &d), 0);
-	CHECK(d.state == MXT_STATE_GRAYLISTED && d.days_active == 0 && d.allowance == 20 &&
-	      d.baseline_rate == 0, "after 30 d: got %s days %u allowance %g baseline %g",
+	/* back on probation, with its own level as the allowance */
+	CHECK(d.state == MXT_STATE_GRAYLISTED && d.days_active == 0 && d.allowance >= 20 &&
+	      d.allowance == d.baseline_rate && d.learned,
+	      "after 30 d: got %s days %u allowance %g baseline %g",
 	      mxt_state_name(d.state), d.days_active, d.allowance, d.baseline_rate);
 	/* ... and 30 more days without a session: forgotten. */
 	mxt_model_tick(m, last + 61 * DAY, NULL, NULL);
@@ -1297,6 +1317,109 @@ static void test_counts_and_iteration(void **state)
 	mxt_model_free(m);
 }
 
+/* The behaviours of issue 8, each over days or weeks of virtual time with
+ * the model driven as mxthrottled drives it (CONNECT + one RCPT per
+ * recipient, SYN deltas and mxt_model_tick() every second, Postfix-like
+ * retries over a 5-day queue lifetime), judged against its target by the
+ * simulator's scenario harness (sim_scen.c, which lists the targets). */
+static void run_scenario(const char *name)
+{
+	struct mxt_sim_config c;
+	struct mxt_sim_result *r = calloc(1, sizeof(*r));
+	char err[256];
+
+	assert_non_null(r);
+	mxt_sim_config_default(&c);
+	c.scenario = name;
+	assert_int_equal(mxt_sim_run(&c, r, err, sizeof(err)), 0);
+	CHECK(r->scen_pass, "scenario %s: target %s; got %s", name, r->scen_target, r->scen_got);
+	free(r);
+}
+
+static void test_scenario_weekly(void **state)
+{
+	(void)state;
+	run_scenario("weekly");
+}
+
+static void test_scenario_growth15(void **state)
+{
+	(void)state;
+	run_scenario("growth15");
+}
+
+static void test_scenario_growth25(void **state)
+{
+	(void)state;
+	run_scenario("growth25");
+}
+
+static void test_scenario_backlog(void **state)
+{
+	(void)state;
+	run_scenario("backlog");
+}
+
+static void test_scenario_migration(void **state)
+{
+	(void)state;
+	run_scenario("migration");
+}
+
+static void test_scenario_batches(void **state)
+{
+	(void)state;
+	run_scenario("batches");
+}
+
+static void test_scenario_ramp(void **state)
+{
+	(void)state;
+	run_scenario("ramp");
+}
+
+static void test_scenario_return31(void **state)
+{
+	(void)state;
+	run_scenario("return31");
+}
+
+static void test_scenario_snow48(void **state)
+{
+	(void)state;
+	run_scenario("snow48");
+}
+
+static void test_scenario_snow24(void **state)
+{
+	(void)state;
+	run_scenario("snow24");
+}
+
+static void test_scenario_nat(void **state)
+{
+	(void)state;
+	run_scenario("nat");
+}
+
+static void test_scenario_comp3x(void **state)
+{
+	(void)state;
+	run_scenario("comp3x");
+}
+
+static void test_scenario_comp4_5x(void **state)
+{
+	(void)state;
+	run_scenario("comp4.5x");
+}
+
+static void test_scenario_comp20x(void **state)
+{
+	(void)state;
+	run_scenario("comp20x");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1324,6 +1447,20 @@ int main(void)
 		cmocka_unit_test(test_tick_independent_and_deterministic),
 		cmocka_unit_test(test_weekend_profile),
 		cmocka_unit_test(test_counts_and_iteration),
+		cmocka_unit_test(test_scenario_weekly),
+		cmocka_unit_test(test_scenario_growth15),
+		cmocka_unit_test(test_scenario_growth25),
+		cmocka_unit_test(test_scenario_backlog),
+		cmocka_unit_test(test_scenario_migration),
+		cmocka_unit_test(test_scenario_batches),
+		cmocka_unit_test(test_scenario_ramp),
+		cmocka_unit_test(test_scenario_return31),
+		cmocka_unit_test(test_scenario_snow48),
+		cmocka_unit_test(test_scenario_snow24),
+		cmocka_unit_test(test_scenario_nat),
+		cmocka_unit_test(test_scenario_comp3x),
+		cmocka_unit_test(test_scenario_comp4_5x),
+		cmocka_unit_test(test_scenario_comp20x),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

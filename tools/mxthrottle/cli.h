@@ -45,7 +45,7 @@ int cmd_show(struct cli *c, int argc, char **argv);
 int cmd_allow(struct cli *c, int argc, char **argv);
 int cmd_policy(struct cli *c, int argc, char **argv);
 int cmd_config(struct cli *c, int argc, char **argv);
-/* cmd_ctl.c: through mxthrottled's control socket, and the simulator. */
+/* cmd_ctl.c: through mxthrottled's control socket; cmd_sim.c: the simulator. */
 int cmd_explain(struct cli *c, int argc, char **argv);
 int cmd_release(struct cli *c, int argc, char **argv);
 int cmd_reset(struct cli *c, int argc, char **argv);

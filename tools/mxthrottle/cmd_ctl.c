@@ -14,7 +14,6 @@
  *   allow add|del CIDR             through the daemon when one answers (the
  *                                  change persists and its in-memory list
  *                                  follows), else on the maps (cmd_allow.c)
- *   sim ...                        mxt_sim_main() (sim.h), no daemon, no root
  *
  * The socket is --control PATH, else $MXT_CONTROL, else
  * MXT_CONTROL_DEFAULT.  The daemon's answer body goes to stdout once
@@ -34,7 +33,6 @@
 #include "cli.h"
 #include "control.h"
 #include "log.h"
-#include "sim.h"
 
 #define CTL_TIMEOUT 30 /* seconds: a checkpoint of millions of senders fits */
 #define STR_(x) #x
@@ -295,12 +293,6 @@ int cmd_allow_ctl(struct cli *c, int argc, char **argv)
 		mxt_log_warnx("%s has host bits set: using %s", argv[2], canon);
 	printf("%s %s (through mxthrottled: persisted)\n", add ? "allowlisted" : "removed", canon);
 	return 0;
-}
-
-int cmd_sim(struct cli *c, int argc, char **argv)
-{
-	(void)c;
-	return mxt_sim_main(argc, argv) ? -1 : 0;
 }
 
 /* "config set KEY VALUE ..." goes through the daemon when one answers (it

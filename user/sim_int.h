@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * sim_int.h - what the simulator's files share (not an API): the event
+ * heap, the simulated sources, the run state, the deterministic random
+ * numbers, and the engine's entry points used by the synthetic week
+ * (sim.c), the scenarios (sim_scen.c) and the trace replay (sim_trace.c).
+ */
+#ifndef MXT_SIM_INT_H
+#define MXT_SIM_INT_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+#include "sim_kmap.h"
+
+#define SIM_HOUR 3600.0
+#define SIM_DAY 86400.0
+#define SIM_SYN_BATCH 1024 /* SYN observations per model call */
+
+enum { EV_GEN = 0, EV_RETRY, EV_FLOOD, EV_ONE };
+
+/* One pending event. */
+struct sim_ev {
+	double t;
+	uint64_t seq;
+	double birth;        /* message birth (retries) */
+	uint32_t src;
+	uint8_t kind;        /* EV_*; EV_ONE: a message that schedules no successor */
+	uint8_t spam;        /* a spam message (never retried) */
+	uint8_t jump;        /* made by the source's jump generator */
+	uint16_t tries;
+	uint16_t rcpts;      /* recipients still to deliver */
+};
+
+struct sim_heap {
+	struct sim_ev *ev;
+	size_t n, cap;
+	uint64_t seq;
+};
+
+/* Push (0 or -ENOMEM) and pop the earliest (time, then push order). */
+int sim_heap_push(struct sim_heap *h, struct sim_ev e);
+struct sim_ev sim_heap_pop(struct sim_heap *h);
+void sim_heap_free(struct sim_heap *h);
+
+/* Rate shapes of a source (sim.c rate_at()). */
+enum {
+	SH_POP = 0,   /* by population: the synthetic week's shapes */
+	SH_BIZ,       /* peak x business-day shape, weekend factor, growth per day */
+	SH_WEEKLY,    /* 'peak' 08-18 on weekdays, peak/10 otherwise, 10x Monday 09-11 */
+	SH_CLUSTER,   /* business-day shape of clusters of sessions (a NAT) */
+	SH_NONE,      /* only the events pushed at set-up */
+};
+
+/* One simulated source. */
+struct sim_src {
+	struct mxt_key key;
+	uint8_t pop;
+	uint8_t shape;       /* SH_* */
+	uint8_t retries;     /* its legitimate mail is retried (an MTA) */
+	uint8_t reached;     /* bit per state seen in decisions */
+	double peak;         /* sessions/h at its peak */
+	double weekend;      /* weekend factor */
+	double growth;       /* SH_BIZ: rate x (1 + growth)^days since 'from' */
+	double cluster;      /* SH_CLUSTER: mean sessions per cluster */
+	double from, to;     /* active window */
+	double gap_from, gap_to; /* silent in between (gap_to 0: none) */
+	double jump_at, jump_to, jump_mult; /* compromised: spam window */
+	uint8_t jump_legit;  /* the jump is legitimate mail (retried), not spam */
+	uint16_t spam_rcpts; /* recipients of its spam (0: drawn like its mail) */
+	uint8_t lost;        /* seen GRAYLISTED after ESTABLISHED */
+	double regained_at;  /* ESTABLISHED again after 'lost' (-1: not) */
+	double rcpt_mean;
+	double first_attempt;
+	double established_at;
+	double throttled_at;
+	double thr_since;    /* THROTTLED/BLOCKED in the kernel since (-1: not) */
+	double thr_total;    /* s throttled or blocked within the measured days */
+	uint32_t throttles;  /* times it entered THROTTLED in the measured days */
+	uint64_t rng;
+};
+
+struct sim {
+	const struct mxt_sim_config *c;
+	struct mxt_sim_result *r;
+	struct mxt_model *m;
+	struct sim_kmap pol, ksrc, delta, idx; /* policy, kernel sources, SYN deltas, key -> src */
+	struct mxt_limit cls[MXT_CLASS_MAX], global;
+	__u64 global_tat;
+	struct sim_src *src;
+	size_t nsrc, capsrc;
+	struct sim_heap heap;
+	double warm_start, start, end;
+	double now;          /* time of the tick being run */
+	double flood_from, flood_to;
+	uint32_t flood_rate;
+	uint64_t flood_rng;
+	uint64_t spoof_promoted;
+	uint8_t spoof_seen[65536 / 8]; /* distinct spoofed addresses */
+	struct mxt_syn_obs batch[SIM_SYN_BATCH]; /* SYN deltas handed to the model */
+};
+
+/* splitmix64 step. */
+static inline uint64_t sim_rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in (0, 1). */
+static inline double sim_rng_unit(uint64_t *s)
+{
+	return ((double)(sim_rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
+}
+
+/* Uniform in [lo, hi). */
+static inline double sim_rng_range(uint64_t *s, double lo, double hi)
+{
+	return lo + (hi - lo) * sim_rng_unit(s);
+}
+
+/* 1 on Saturday and Sunday (UTC). */
+static inline int sim_weekend_at(double t)
+{
+	long long d = (long long)floor(t / SIM_DAY);
+	int dow = (int)(((d + 4) % 7 + 7) % 7);
+
+	return dow == 0 || dow == 6;
+}
+
+/* Keys: a.b.c.d/32 and 2001:2:0:N::/64 (N < 65536). */
+struct mxt_key sim_key_v4(unsigned a, unsigned b, unsigned c, unsigned d);
+struct mxt_key sim_key_v6(unsigned n);
+/* Add a source of population 'pop' (NULL: out of memory). */
+struct sim_src *sim_add_src(struct sim *s, enum mxt_sim_pop pop, const struct mxt_key *k);
+/* Schedule the next message of source i's generator (its jump generator
+ * when 'jump') after t. */
+int sim_schedule_gen(struct sim *s, uint32_t i, double t, int jump);
+/* Push one message of source i at t that schedules no successor. */
+int sim_push_one(struct sim *s, uint32_t i, double t);
+/* One attempt of event e (a SYN, then CONNECT and one RCPT per recipient;
+ * SYN only when syn_only): counts it, retries or expires it. */
+int sim_attempt(struct sim *s, struct sim_ev *e, int syn_only);
+/* One SYN from 'key' at t through the software kernel (sim_kernel.c):
+ * 1 passed, 0 dropped; counted for the next tick. */
+int sim_kernel_syn(struct sim *s, const struct mxt_key *key, double t);
+/* The daemon's tick at t: SYN deltas into the model, then its transitions. */
+void sim_do_tick(struct sim *s, double t);
+/* Run the event loop to s->end. */
+int sim_run_loop(struct sim *s);
+/* Build the scenario c->scenario (sim_scen.c). */
+int sim_setup_scenario(struct sim *s);
+/* Judge the scenario's numbers against its targets (sim_scen.c). */
+void sim_scenario_judge(struct sim *s);
+/* Read and replay the CSV trace c->trace (sim_trace.c). */
+int sim_run_trace(struct sim *s, char *err, size_t errlen);
+
+#endif /* MXT_SIM_INT_H */

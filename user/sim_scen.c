@@ -1,0 +1,461 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * sim_scen.c - the simulator's named scenarios: one behaviour each, run
+ * for days or weeks of virtual time through the same engine, kernel and
+ * model as the synthetic week, and judged against the model's targets:
+ *   - no legitimate message expires (bounces) in any scenario;
+ *   - an established sender is throttled at most 1 h per week for a
+ *     pattern it has shown before (weekly bursts after week 2, growth up
+ *     to 25 %/day, a NAT's bursts);
+ *   - a legitimate new sender at any volume is established within 7 days;
+ *   - snowshoe over one /48 or one /24: >= 95 % stopped, without starving
+ *     a legitimate newcomer in the same prefix;
+ *   - a compromised sender at 3x or more is throttled within 1 h, at 20x
+ *     within 60 s.
+ * Every scenario starts on c->start (a Monday); established senders are
+ * released there (as if loaded from the history database) and learn.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim_int.h"
+
+#define HOUR SIM_HOUR
+#define DAY SIM_DAY
+
+struct scen {
+	const char *name;
+	const char *what;
+	const char *target;
+	unsigned days;        /* simulated days */
+	unsigned measure_from;/* first measured day */
+	int (*setup)(struct sim *s);
+	int (*judge)(struct sim *s, char *got, size_t len);
+};
+
+/* An established sender (released at the start, learning from there). */
+static struct sim_src *est(struct sim *s, const struct mxt_key *k, int shape, double peak)
+{
+	struct sim_src *x = sim_add_src(s, MXT_SIM_ESTABLISHED, k);
+
+	if (!x)
+		return NULL;
+	x->shape = (uint8_t)shape;
+	x->retries = 1;
+	x->peak = peak;
+	x->weekend = 0.3;
+	x->from = s->warm_start;
+	if (mxt_model_release(s->m, k, (uint64_t)s->warm_start))
+		return NULL;
+	return x;
+}
+
+/* A legitimate newcomer (an MTA: it retries). */
+static struct sim_src *newcomer(struct sim *s, const struct mxt_key *k, int shape, double peak)
+{
+	struct sim_src *x = sim_add_src(s, MXT_SIM_NEW_LEGIT, k);
+
+	if (!x)
+		return NULL;
+	x->shape = (uint8_t)shape;
+	x->retries = 1;
+	x->peak = peak;
+	x->weekend = 0.3;
+	x->from = s->warm_start;
+	return x;
+}
+
+/* Start the generators of every source. */
+static int start_all(struct sim *s)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < s->nsrc && !rc; i++) {
+		struct sim_src *x = &s->src[i];
+
+		rc = sim_schedule_gen(s, (uint32_t)i, x->from, 0);
+		if (!rc && x->jump_mult > 1)
+			rc = sim_schedule_gen(s, (uint32_t)i, x->jump_at, 1);
+	}
+	return rc;
+}
+
+static int setup_weekly(struct sim *s)
+{
+	struct mxt_key k = sim_key_v4(198, 18, 1, 1);
+
+	return est(s, &k, SH_WEEKLY, 50) ? start_all(s) : -ENOMEM;
+}
+
+static int setup_growth(struct sim *s, double g)
+{
+	struct mxt_key k = sim_key_v4(198, 18, 1, 2);
+	struct sim_src *x = est(s, &k, SH_BIZ, 20);
+
+	if (!x)
+		return -ENOMEM;
+	x->growth = g;
+	return start_all(s);
+}
+
+static int setup_growth15(struct sim *s) { return setup_growth(s, 0.15); }
+static int setup_growth25(struct sim *s) { return setup_growth(s, 0.25); }
+
+/* A legitimate campaign at 6x for 2 h on day 14: throttled, then its
+ * queue must drain. */
+static int setup_backlog(struct sim *s)
+{
+	struct mxt_key k = sim_key_v4(198, 18, 1, 3);
+	struct sim_src *x = est(s, &k, SH_BIZ, 60);
+
+	if (!x)
+		return -ENOMEM;
+	x->jump_at = s->warm_start + 14 * DAY + 10 * HOUR;
+	x->jump_to = x->jump_at + 2 * HOUR;
+	x->jump_mult = 6;
+	x->jump_legit = 1;
+	return start_all(s);
+}
+
+/* A sender moving its mail to a new address: 300/h at its peak at once. */
+static int setup_migration(struct sim *s)
+{
+	struct mxt_key k = sim_key_v4(198, 18, 2, 1);
+
+	return newcomer(s, &k, SH_BIZ, 300) ? start_all(s) : -ENOMEM;
+}
+
+/* A new sender of 200-session batches every 6 h (each within 5 minutes). */
+static int setup_batches(struct sim *s)
+{
+	struct mxt_key k = sim_key_v4(198, 18, 2, 2);
+	struct sim_src *x = newcomer(s, &k, SH_NONE, 0);
+	double t;
+	int rc = 0, j;
+
+	if (!x)
+		return -ENOMEM;
+	for (t = s->warm_start + HOUR; t < s->end && !rc; t += 6 * HOUR)
+		for (j = 0; j < 200 && !rc; j++)
+			rc = sim_push_one(s, (uint32_t)(x - s->src), t + sim_rng_range(&x->rng, 0, 300));
+	return rc;
+}
+
+/* A new sender that follows the documented ramp (90 % of the probation
+ * allowance of each day, around the clock), then stays at its last step. */
+static int setup_ramp(struct sim *s)
+{
+	const struct mxt_model_params *p = &s->c->params;
+	struct mxt_key k = sim_key_v4(198, 18, 2, 3);
+	struct sim_src *x = newcomer(s, &k, SH_NONE, 0);
+	double t = s->warm_start;
+	unsigned d;
+	int rc = 0;
+
+	if (!x)
+		return -ENOMEM;
+	for (d = 0; t < s->end && !rc; d++) {
+		double rate = 0.9 * p->schedule[d < p->schedule_len ? d : p->schedule_len - 1];
+		double day_end = s->warm_start + (d + 1) * DAY;
+
+		for (;;) {
+			t += -log(sim_rng_unit(&x->rng)) / (rate / HOUR);
+			if (t >= day_end || rc)
+				break;
+			rc = sim_push_one(s, (uint32_t)(x - s->src), t);
+		}
+		t = day_end;
+	}
+	return rc;
+}
+
+/* An established sender silent for 31 days (days 7-38), then back. */
+static int setup_return31(struct sim *s)
+{
+	struct mxt_key k = sim_key_v4(198, 18, 1, 4);
+	struct sim_src *x = est(s, &k, SH_BIZ, 100);
+
+	if (!x)
+		return -ENOMEM;
+	x->gap_from = s->warm_start + 7 * DAY;
+	x->gap_to = x->gap_from + 31 * DAY;
+	return start_all(s);
+}
+
+/* Snowshoe bots (no retries) appearing on day 1, 09:00-15:00, 'n' each. */
+static struct sim_src *bot(struct sim *s, const struct mxt_key *k, unsigned n, double day)
+{
+	struct sim_src *x = sim_add_src(s, MXT_SIM_SNOWSHOE, k);
+	unsigned j;
+
+	if (!x)
+		return NULL;
+	x->shape = SH_NONE;
+	for (j = 0; j < n; j++)
+		if (sim_push_one(s, (uint32_t)(x - s->src),
+				 s->warm_start + day * DAY + 9 * HOUR + sim_rng_range(&x->rng, 0, 6 * HOUR)))
+			return NULL;
+	return x;
+}
+
+/* 5000 /64s of one /48, 3 sessions each, and one legitimate newcomer in it. */
+static int setup_snow48(struct sim *s)
+{
+	struct mxt_key k;
+	unsigned i;
+
+	for (i = 1; i <= 5000; i++) {
+		k = sim_key_v6(i);
+		if (!bot(s, &k, 3, 1))
+			return -ENOMEM;
+	}
+	k = sim_key_v6(60000);
+	return newcomer(s, &k, SH_BIZ, 10) ? start_all(s) : -ENOMEM;
+}
+
+/* 250 addresses of one /24, 20 sessions/h 09-15 on days 1-5, and one
+ * legitimate newcomer in the same /24. */
+static int setup_snow24(struct sim *s)
+{
+	struct mxt_key k;
+	unsigned i, d;
+
+	for (i = 1; i <= 250; i++) {
+		k = sim_key_v4(198, 18, 77, i);
+		for (d = 1; d <= 5; d++) {
+			long xi = sim_kmap_find(&s->idx, &k);
+			struct sim_src *x = xi >= 0 ? &s->src[s->idx.e[xi].idx] : bot(s, &k, 0, 0);
+			unsigned j;
+
+			if (!x)
+				return -ENOMEM;
+			for (j = 0; j < 120; j++)
+				if (sim_push_one(s, (uint32_t)(x - s->src), s->warm_start + d * DAY +
+						 9 * HOUR + sim_rng_range(&x->rng, 0, 6 * HOUR)))
+					return -ENOMEM;
+		}
+	}
+	k = sim_key_v4(198, 18, 77, 251);
+	return newcomer(s, &k, SH_BIZ, 10) ? start_all(s) : -ENOMEM;
+}
+
+/* A NAT: 200/h at its peak, in clusters of 8 sessions on average. */
+static int setup_nat(struct sim *s)
+{
+	struct mxt_key k = sim_key_v4(198, 18, 1, 5);
+	struct sim_src *x = est(s, &k, SH_CLUSTER, 200);
+
+	if (!x)
+		return -ENOMEM;
+	x->cluster = 8;
+	return start_all(s);
+}
+
+/* An established sender whose traffic jumps 'mult' x on day 14 at 10:00
+ * for 4 hours: the extra is spam (not retried). */
+static int setup_comp(struct sim *s, double peak, double mult, int spam_rcpts)
+{
+	struct mxt_key k = sim_key_v4(198, 18, 1, 6);
+	struct sim_src *x = sim_add_src(s, MXT_SIM_COMPROMISED, &k);
+
+	if (!x)
+		return -ENOMEM;
+	x->shape = SH_BIZ;
+	x->retries = 1;
+	x->peak = peak;
+	x->weekend = 0.3;
+	x->from = s->warm_start;
+	x->jump_at = s->warm_start + 14 * DAY + 10 * HOUR;
+	x->jump_to = x->jump_at + 4 * HOUR;
+	x->jump_mult = mult;
+	x->spam_rcpts = (uint16_t)spam_rcpts;
+	if (mxt_model_release(s->m, &k, (uint64_t)s->warm_start))
+		return -ENOMEM;
+	return start_all(s);
+}
+
+/* The small ones' spam looks like their mail (about 2 recipients a
+ * message), so only the session rate can tell; the 20x one sends 25. */
+static int setup_comp3(struct sim *s) { return setup_comp(s, 30, 3, 0); }
+static int setup_comp45(struct sim *s) { return setup_comp(s, 30, 4.5, 0); }
+static int setup_comp20(struct sim *s) { return setup_comp(s, 200, 20, 25); }
+
+/* ------------------------------------------------------------------ */
+/* judges                                                             */
+
+/* Legitimate messages expired, over every population. */
+static uint64_t expired(const struct sim *s)
+{
+	uint64_t n = 0;
+	int p;
+
+	for (p = 0; p < MXT_SIM_POP_MAX; p++)
+		if (s->r->pop[p].legit)
+			n += s->r->pop[p].expired;
+	return n;
+}
+
+static int judge_throttled(struct sim *s, char *got, size_t len)
+{
+	const struct mxt_sim_pop_result *p = &s->r->pop[MXT_SIM_ESTABLISHED];
+
+	snprintf(got, len, "%.2f h/week throttled, %llu throttles, %llu expired",
+		 p->throttled_h_week, (unsigned long long)p->throttles,
+		 (unsigned long long)expired(s));
+	return p->throttled_h_week <= 1.0 && expired(s) == 0;
+}
+
+static int judge_drain(struct sim *s, char *got, size_t len)
+{
+	const struct mxt_sim_pop_result *p = &s->r->pop[MXT_SIM_ESTABLISHED];
+
+	snprintf(got, len, "%llu expired, %llu still queued at the end, throttled %.1f h/week",
+		 (unsigned long long)expired(s), (unsigned long long)p->pending,
+		 p->throttled_h_week);
+	return expired(s) == 0 && p->pending == 0;
+}
+
+/* The newcomers: every one established within 7 days, nothing expired. */
+static int judge_new(struct sim *s, char *got, size_t len)
+{
+	const struct mxt_sim_pop_result *p = &s->r->pop[MXT_SIM_NEW_LEGIT];
+	int ok = p->established_n == p->sources && p->days_to_establish_max <= 7;
+
+	if (p->established_n)
+		snprintf(got, len, "%llu/%llu established after %.1f d, %llu expired",
+			 (unsigned long long)p->established_n, (unsigned long long)p->sources,
+			 p->days_to_establish_max, (unsigned long long)expired(s));
+	else
+		snprintf(got, len, "0/%llu established, %llu expired",
+			 (unsigned long long)p->sources, (unsigned long long)expired(s));
+	return ok && expired(s) == 0;
+}
+
+static int judge_return(struct sim *s, char *got, size_t len)
+{
+	const struct sim_src *x = &s->src[0];
+	double back = x->gap_to, days = x->regained_at >= 0 ? (x->regained_at - back) / DAY : -1;
+
+	if (!x->lost)
+		days = 0; /* never lost its standing */
+	if (days < 0)
+		snprintf(got, len, "not established again in %.0f d, %llu expired",
+			 (s->end - back) / DAY, (unsigned long long)expired(s));
+	else
+		snprintf(got, len, "%s%.1f d after its return, %llu expired",
+			 x->lost ? "established again " : "never lost its standing, ", days,
+			 (unsigned long long)expired(s));
+	return days >= 0 && days <= 7 && expired(s) == 0;
+}
+
+static int judge_snow(struct sim *s, char *got, size_t len)
+{
+	const struct mxt_sim_pop_result *p = &s->r->pop[MXT_SIM_SNOWSHOE];
+	const struct mxt_sim_pop_result *n = &s->r->pop[MXT_SIM_NEW_LEGIT];
+
+	snprintf(got, len, "%.1f %% stopped; newcomer: %llu/%llu msgs delivered, %llu expired",
+		 p->spam_stopped_pct, (unsigned long long)n->delivered,
+		 (unsigned long long)n->messages, (unsigned long long)expired(s));
+	return p->spam_stopped_pct >= 95 && expired(s) == 0 && n->pending == 0;
+}
+
+static int judge_comp(struct sim *s, char *got, size_t len, double within)
+{
+	const struct mxt_sim_pop_result *p = &s->r->pop[MXT_SIM_COMPROMISED];
+
+	if (p->throttle_after >= 0)
+		snprintf(got, len, "throttled %.0f s after the jump, %.1f %% of its spam stopped, "
+			 "%llu expired", p->throttle_after, p->spam_stopped_pct,
+			 (unsigned long long)expired(s));
+	else
+		snprintf(got, len, "never throttled, %.1f %% of its spam stopped",
+			 p->spam_stopped_pct);
+	return p->throttle_after >= 0 && p->throttle_after <= within && expired(s) == 0;
+}
+
+static int judge_hour(struct sim *s, char *got, size_t len) { return judge_comp(s, got, len, 3600); }
+static int judge_minute(struct sim *s, char *got, size_t len) { return judge_comp(s, got, len, 60); }
+
+static const struct scen scens[] = {
+	{ "weekly", "50/h weekdays 08-18, 10x every Monday 09-11; weeks 3-5 measured",
+	  "<= 1 h/week throttled, 0 expired", 35, 14, setup_weekly, judge_throttled },
+	{ "growth15", "20/h peak growing 15 %/day for 4 weeks",
+	  "<= 1 h/week throttled, 0 expired", 28, 7, setup_growth15, judge_throttled },
+	{ "growth25", "20/h peak growing 25 %/day for 3 weeks",
+	  "<= 1 h/week throttled, 0 expired", 21, 7, setup_growth25, judge_throttled },
+	{ "backlog", "60/h sender, a legitimate 6x campaign for 2 h on day 14",
+	  "0 expired, queue drained", 21, 7, setup_backlog, judge_drain },
+	{ "migration", "new address at 300/h peak at once (a migration)",
+	  "established <= 7 d, 0 expired", 14, 0, setup_migration, judge_new },
+	{ "batches", "new sender, 200-session batches every 6 h",
+	  "established <= 7 d, 0 expired", 14, 0, setup_batches, judge_new },
+	{ "ramp", "new sender at 90 % of each day's probation allowance",
+	  "established <= 7 d, 0 expired", 14, 0, setup_ramp, judge_new },
+	{ "return31", "100/h sender silent for 31 days, then back",
+	  "established again <= 7 d, 0 expired", 45, 38, setup_return31, judge_return },
+	{ "snow48", "5000 /64s of one /48, 3 sessions each; one newcomer in the /48",
+	  ">= 95 % stopped, newcomer delivered", 8, 0, setup_snow48, judge_snow },
+	{ "snow24", "250 addresses of one /24 at 20/h, 5 days; one newcomer in the /24",
+	  ">= 95 % stopped, newcomer delivered", 8, 0, setup_snow24, judge_snow },
+	{ "nat", "200/h peak in clusters of 8 sessions (overdispersed)",
+	  "<= 1 h/week throttled, 0 expired", 21, 7, setup_nat, judge_throttled },
+	{ "comp3x", "30/h sender, spam at 3x for 4 h on day 14",
+	  "throttled <= 1 h after the jump", 15, 7, setup_comp3, judge_hour },
+	{ "comp4.5x", "30/h sender, spam at 4.5x for 4 h on day 14",
+	  "throttled <= 1 h after the jump", 15, 7, setup_comp45, judge_hour },
+	{ "comp20x", "200/h sender, spam at 20x (25 recipients) for 4 h on day 14",
+	  "throttled <= 60 s after the jump", 15, 7, setup_comp20, judge_minute },
+};
+
+#define NSCENS (sizeof(scens) / sizeof(scens[0]))
+
+size_t mxt_sim_scenario_count(void)
+{
+	return NSCENS;
+}
+
+const char *mxt_sim_scenario_name(size_t i)
+{
+	return i < NSCENS ? scens[i].name : NULL;
+}
+
+static const struct scen *find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < NSCENS; i++)
+		if (strcmp(scens[i].name, name) == 0)
+			return &scens[i];
+	return NULL;
+}
+
+int sim_setup_scenario(struct sim *s)
+{
+	const struct scen *sc = find(s->c->scenario);
+	int p;
+
+	if (!sc)
+		return -ENOENT;
+	for (p = 0; p < MXT_SIM_POP_MAX; p++)
+		s->r->pop[p].legit = p == MXT_SIM_ESTABLISHED || p == MXT_SIM_NEW_LEGIT ||
+				     p == MXT_SIM_COMPROMISED;
+	s->warm_start = (double)s->c->start;
+	s->start = s->warm_start + sc->measure_from * DAY;
+	s->end = s->warm_start + sc->days * DAY;
+	s->r->days = sc->days - sc->measure_from;
+	s->r->warmup_days = sc->measure_from;
+	s->r->scen_what = sc->what;
+	s->r->scen_target = sc->target;
+	return sc->setup(s);
+}
+
+void sim_scenario_judge(struct sim *s)
+{
+	const struct scen *sc = find(s->c->scenario);
+
+	if (sc)
+		s->r->scen_pass = sc->judge(s, s->r->scen_got, sizeof(s->r->scen_got));
+}
