@@ -19,7 +19,7 @@
 
 #include "sim.h"
 #include "addr.h"
-#include "gcra.h"
+#include "mxt_syn_verdict.h"
 #include "jsonw.h"
 
 #define HOUR 3600.0
@@ -456,32 +456,29 @@ static uint16_t draw_rcpts(struct src *x, int spam)
 /* ------------------------------------------------------------------ */
 /* software kernel                                                    */
 
-/* One SYN from 'key' at t: 1 passed, 0 dropped (counted for the tick). */
+/* One SYN from 'key' at t: 1 passed, 0 dropped (counted for the tick).
+ * The decision is the kernel's own (maps/mxt_syn_verdict.h), in its
+ * order: the global budget first for a source without policy. */
 static int kernel_syn(struct sim *s, const struct mxt_key *key, double t)
 {
 	uint64_t now = (uint64_t)(t * 1e9);
 	long pi = kmap_find(&s->pol, key), di = kmap_find(&s->delta, key);
 	struct kent *d;
+	__u64 scratch = 0;
 	int admit;
 
 	if (di < 0)
 		di = kmap_insert(&s->delta, key);
 	d = di >= 0 ? &s->delta.e[di] : NULL;
 	if (pi < 0) {
-		__u64 scratch = 0, *tat = d ? &d->tat : &scratch;
-
-		admit = mxt_gcra_admit(tat, now, &s->cls[MXT_CLASS_UNKNOWN]) == MXT_GCRA_ADMIT &&
-			mxt_gcra_admit(&s->global_tat, now, &s->global) == MXT_GCRA_ADMIT;
+		admit = mxt_syn_verdict(s->cls, &s->global, &s->global_tat, MXT_CLASS_UNKNOWN, 0, NULL,
+					d ? &d->tat : &scratch, now) == MXT_R_ADMITTED;
 	} else {
 		struct kent *p = &s->pol.e[pi];
 
-		if (p->klass == MXT_CLASS_BLOCKED)
-			admit = 0;
-		else
-			admit = mxt_gcra_admit(&p->tat, now,
-					       (p->flags & MXT_POLICY_F_OVERRIDE) ? &p->limit
-										  : &s->cls[p->klass]) ==
-				MXT_GCRA_ADMIT;
+		admit = mxt_syn_verdict(s->cls, &s->global, &s->global_tat, p->klass,
+					p->flags | MXT_SOURCE_F_HAS_POLICY, &p->limit, &p->tat,
+					now) == MXT_R_ADMITTED;
 	}
 	if (d) {
 		d->syns++;
