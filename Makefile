@@ -42,7 +42,7 @@ DEPFLAGS     = -MMD -MP
 ALL_CPPFLAGS = $(MXT_CPPFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = $(MXT_CFLAGS) $(CFLAGS) $(DEPFLAGS)
 # Libraries through pkg-config (libelf/zlib come with libbpf's .pc).
-PKGS    := libbpf libxdp lmdb inih libcap libmicrohttpd libsystemd
+PKGS    := libbpf libxdp lmdb inih libcap libmicrohttpd libsystemd hiredis
 PKG_CONFIG ?= pkg-config
 LDLIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lelf -lz -lm -lpthread
 MXT_CPPFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS))
@@ -81,7 +81,7 @@ BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
-TESTS     := $(patsubst tests/%.c,$(BUILD)/test/%,$(UNIT_SRCS) $(BPFT_SRCS))
+TEST_BINS := $(patsubst tests/%.c,$(BUILD)/test/%,$(UNIT_SRCS) $(BPFT_SRCS))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
 
 HDRS := $(wildcard maps/*.h user/*.h tools/mxthrottle/*.h)
@@ -179,7 +179,7 @@ $(BUILD)/test/%: tests/%.c $(LIB_SAN) $(TEST_HELPERS) $(wildcard tests/lib/*.h) 
 	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/lib $(TEST_CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' \
 		-o $@ $< $(TEST_HELPERS) $(LIB_SAN) $(LDLIBS) -lcmocka
 
-tests: all $(TESTS) $(DAEMON_TSAN)
+tests: all $(TEST_BINS) $(DAEMON_TSAN)
 
 test: tests
 	$(Q)BUILD=$(abspath $(BUILD)) bash tests/run.sh
@@ -244,7 +244,7 @@ deb:
 	$(Q)git ls-files -z --cached --others --exclude-standard | \
 		grep -zv '^$(BUILD)/' | xargs -0 cp --parents -t $(BUILD)/deb/src
 	$(call msg,DEB,$(BUILD)/deb)
-	$(Q)cd $(BUILD)/deb/src && dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
+	$(Q)cd $(BUILD)/deb/src && env -u MAKEFLAGS -u MAKELEVEL -u BUILD dpkg-buildpackage -b -us -uc -j2 >../build.log 2>&1 || \
 		{ tail -n 30 ../build.log; exit 1; }
 	$(Q)ls $(BUILD)/deb/*.deb
 

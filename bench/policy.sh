@@ -296,6 +296,7 @@ pin_dir = /sys/fs/bpf/mxtpolicy
 state_db = $WORK/state/history.mdb
 control_socket = $WORK/run/control.sock
 policy_listen = inet:127.0.0.1:$port
+${MXT_BENCH_EXTRA_CONF:-}
 CONF
 		"$BUILD/mxthrottled" -d -f "$WORK/mxthrottle.conf" >"$WORK/$name.log" 2>&1 &
 		;;

@@ -52,6 +52,7 @@
  */
 #include <linux/errno.h>
 #include "parse.bpf.h"
+#include <xdp/xdp_helpers.h>
 #include "mxt_syn_verdict.h"
 #include "mxt_keyhash.h"
 
@@ -549,6 +550,15 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		mxt_front_put(fs, key.addr[0], fgen, now, until);
 	return mxt_drop(cfg, reason);
 }
+
+/* Where libxdp's dispatcher runs mxt_xdp among other XDP programs on the
+ * same interface: early (priority 10, below libxdp's default 50: a SYN
+ * flood should be cut before costlier programs see it), and the next
+ * program runs only after XDP_PASS; a drop ends the chain. */
+struct {
+	__uint(priority, 10);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(mxt_xdp);
 
 /* The XDP entry point: count every frame under one reason, drop only
  * counted SYNs over a limit in enforce mode. */

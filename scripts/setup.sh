@@ -16,12 +16,15 @@ apt-get install -y -q --no-install-recommends \
 	libelf-dev zlib1g-dev pkg-config libcmocka-dev liblmdb-dev libinih-dev \
 	iproute2 nftables iptables ethtool postfix swaks postgrey groff-base \
 	libclang-rt-14-dev libcap-dev jq procps psmisc util-linux adduser \
-	libmicrohttpd-dev libsystemd-dev prometheus curl debhelper dpkg-dev fakeroot
+	libmicrohttpd-dev libsystemd-dev prometheus curl debhelper dpkg-dev fakeroot \
+	libhiredis-dev redis-server
 # Debian's postgrey starts a system daemon; benchmarks start their own.
 systemctl disable --now postgrey >/dev/null 2>&1 || true
 # Likewise Debian's prometheus: tests/integration/test_ops.sh runs its own
 # on a namespace's loopback.
 systemctl disable --now prometheus >/dev/null 2>&1 || true
+# Likewise redis-server: the fleet tests start their own on a private unix socket.
+systemctl disable --now redis-server >/dev/null 2>&1 || true
 # The daemon drops to this unprivileged user after start-up (keeping only
 # CAP_BPF for its maps).
 if ! getent passwd mxthrottle >/dev/null; then

@@ -296,6 +296,11 @@ const struct mxt_cfgkey *mxt_cfgkey_find(const char *name)
 	return NULL;
 }
 
+int mxt_cfgkey_runtime(const struct mxt_cfgkey *k)
+{
+	return k && k->set != set_prefix;
+}
+
 /* Validate one limit's rate/burst pair and derive it; 'what' names it
  * ("unknown" or "global") in the message. */
 static int check_limit(struct mxt_limit *l, const char *what, __u32 shares,

@@ -43,6 +43,10 @@ struct mxt_cfgkey {
 size_t mxt_cfgkey_count(void);
 const struct mxt_cfgkey *mxt_cfgkey_at(size_t i);
 const struct mxt_cfgkey *mxt_cfgkey_find(const char *name);
+/* 1 when k may change while the daemon runs: the keys "config set"
+ * accepts and runtime.conf may hold (every key but the source prefixes,
+ * which shape every key the model holds and need a restart). */
+int mxt_cfgkey_runtime(const struct mxt_cfgkey *k);
 
 /* Names of classes ("unknown", ..., "blocked") and modes. */
 const char *mxt_class_name(unsigned int class);

@@ -57,7 +57,9 @@ int mxt_control_listen(const char *path, uid_t owner)
 	old = umask(0177); /* born 0600: no window where others may connect */
 	err = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
 	umask(old);
-	if (!err && owner != (uid_t)-1 && chown(path, owner, (gid_t)-1) < 0)
+	/* The directory is the run user's: by now the name may be a symlink
+	 * it planted, which chown() would follow as root. */
+	if (!err && owner != (uid_t)-1 && lchown(path, owner, (gid_t)-1) < 0)
 		err = -errno;
 	if (!err && listen(fd, 16) < 0)
 		err = -errno;

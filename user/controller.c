@@ -17,6 +17,7 @@
 
 #include "cfgkeys.h"
 #include "controller.h"
+#include "fleet.h"
 #include "history_db.h"
 #include "jsonw.h"
 #include "log.h"
@@ -80,7 +81,10 @@ void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config
 
 int mxt_ctl_refuse_fixed_key(const char *key, char *err, size_t errlen)
 {
-	if (strcmp(key, "v4_prefix") && strcmp(key, "v6_prefix"))
+	const struct mxt_cfgkey *k = mxt_cfgkey_find(key);
+
+	/* One set of runtime keys for config set, SIGHUP and runtime.conf. */
+	if (!k || mxt_cfgkey_runtime(k))
 		return 0;
 	snprintf(err, errlen, "%s: the source prefix shapes every key held; it changes only "
 		 "with a restart of mxthrottled", key);
@@ -324,6 +328,7 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 		mxt_log_warnx("out of memory collecting policy changes: some wait for the next reseed");
 	free(b.v);
 	free(b.why);
+	mxt_fleet_tick(c->fleet, now);
 	ST_INC(c, ticks);
 	ST_SET(c, sources_read, n);
 	ST_SET(c, tick_usec_last, usec_now() - t0);
@@ -411,6 +416,29 @@ static int obs_kind(const char *state, enum mxt_obs_kind *kind)
 	return 0;
 }
 
+/* The model's admit, and what it counted for the fleet (fleet.h). */
+static int admit(struct mxt_controller *c, const struct mxt_key *key, uint64_t now,
+		 enum mxt_obs_kind kind, uint32_t n, uint64_t size, struct mxt_decision *out)
+{
+	int rc = mxt_model_admit_session(c->model, key, now, kind, n, size, out);
+	int rcpt = kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM;
+
+	if (c->fleet && rc >= 0 && (kind == MXT_OBS_CONNECT || rcpt))
+		mxt_fleet_note(c->fleet, key, now, rcpt ? (rc ? MXT_FLEET_DRCPT : MXT_FLEET_RCPT)
+						       : (rc ? MXT_FLEET_DSESS : MXT_FLEET_SESS),
+			       kind == MXT_OBS_CONNECT ? 1 : n);
+	return rc;
+}
+
+/* The model's observe (connectors), counted for the fleet likewise. */
+static void observe(struct mxt_controller *c, const struct mxt_key *key, uint64_t now,
+		    enum mxt_obs_kind kind, uint32_t n, uint64_t size)
+{
+	if (mxt_model_observe_session(c->model, key, now, kind, n, size) == 0 && c->fleet)
+		mxt_fleet_note(c->fleet, key, now, kind == MXT_OBS_CONNECT ? MXT_FLEET_SESS : MXT_FLEET_RCPT,
+			       kind == MXT_OBS_CONNECT ? 1 : n);
+}
+
 int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_decision *out)
 {
 	struct mxt_controller *c = ctx;
@@ -437,9 +465,8 @@ int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_d
 		 * history: if one is removed later it is not a stranger. */
 		ST_INC(c, connector_sessions);
 		if (fresh && kind != MXT_OBS_CONNECT)
-			mxt_model_observe_session(c->model, &key, now, MXT_OBS_CONNECT, 0, req->size);
-		mxt_model_observe_session(c->model, &key, now, kind,
-					  kind == MXT_OBS_RCPT ? 1 : 0, req->size);
+			observe(c, &key, now, MXT_OBS_CONNECT, 0, req->size);
+		observe(c, &key, now, kind, kind == MXT_OBS_RCPT ? 1 : 0, req->size);
 		mxt_model_decide(c->model, &key, now, out);
 		out->code = MXT_CODE_OK_CONNECTOR;
 		out->defer = 0;
@@ -448,22 +475,21 @@ int mxt_ctl_decide(void *ctx, const struct mxt_policy_request *req, struct mxt_d
 	}
 	if (fresh && kind != MXT_OBS_CONNECT) {
 		/* The transaction's first request stands for its session. */
-		rc = mxt_model_admit_session(c->model, &key, now, MXT_OBS_CONNECT, 0, req->size, out);
+		rc = admit(c, &key, now, MXT_OBS_CONNECT, 0, req->size, out);
 		if (rc != 0)
 			goto out; /* deferred (1) or untracked (<0: out is filled) */
 	}
 	switch (kind) {
 	case MXT_OBS_RCPT:
-		rc = mxt_model_admit_session(c->model, &key, now, kind, 1, req->size, out);
+		rc = admit(c, &key, now, kind, 1, req->size, out);
 		break;
 	case MXT_OBS_EOM:
 		/* Recipients were counted at RCPT, unless this is the first
 		 * we hear of the transaction (policy only at END-OF-MESSAGE). */
-		rc = mxt_model_admit_session(c->model, &key, now, kind,
-					     fresh ? req->recipient_count : 0, req->size, out);
+		rc = admit(c, &key, now, kind, fresh ? req->recipient_count : 0, req->size, out);
 		break;
 	default:
-		rc = mxt_model_admit_session(c->model, &key, now, kind, 0, req->size, out);
+		rc = admit(c, &key, now, kind, 0, req->size, out);
 		break;
 	}
 out:
@@ -743,59 +769,106 @@ static int ctl_key(struct mxt_controller *c, const char *text, struct mxt_key *k
 	return 0;
 }
 
-/* Output of the record iterations below. */
-struct listing {
-	FILE *out;
-	struct mxt_jw *w;      /* NULL: text/CSV */
-	int only_state;        /* -1: all */
-	int csv;
-	const struct mxt_model *m;
-	uint64_t now;
+/* A record and its baseline at the time, copied under the lock so that
+ * a listing is formatted without it. */
+struct list_row {
+	struct mxt_sender s;
+	double base;
 };
 
-static int list_one(void *ctx, const struct mxt_sender *s)
+/* The rows of a listing, as copied. */
+struct list_copy {
+	struct list_row *v;
+	size_t n, cap;
+	const struct mxt_model *m;
+	uint64_t now;
+	int only_state;        /* -1: all */
+};
+
+/* Iteration callback (lock held): copy one row. */
+static int list_copy_one(void *ctx, const struct mxt_sender *s)
 {
-	struct listing *l = ctx;
-	const struct mxt_code_info *ci = mxt_code_info(s->code);
-	char who[MXT_ADDRSTRLEN];
-	double base;
+	struct list_copy *l = ctx;
 
 	if (l->only_state >= 0 && s->state != l->only_state)
 		return 0;
-	mxt_key_format(&s->key, who, sizeof(who));
-	base = mxt_model_expected(l->m, s, l->now);
-	if (l->w) {
-		mxt_jw_obj_open(l->w);
-		mxt_jw_kstr(l->w, "source", who);
-		mxt_jw_kstr(l->w, "state", mxt_state_name(s->state));
-		mxt_jw_kstr(l->w, "as", ci ? ci->as_tag : "");
-		mxt_jw_ku64(l->w, "first_seen", s->first_seen);
-		mxt_jw_ku64(l->w, "last_seen", s->last_seen);
-		mxt_jw_ku64(l->w, "last_session", s->last_session);
-		mxt_jw_ku64(l->w, "state_since", s->state_since);
-		mxt_jw_ku64(l->w, "days_active", s->days_active);
-		mxt_jw_key(l->w, "rate");
-		mxt_jw_double(l->w, s->r_slow, 2);
-		mxt_jw_key(l->w, "baseline");
-		mxt_jw_double(l->w, base, 2);
-		mxt_jw_kstr(l->w, "kernel_class", mxt_class_name(s->kclass));
-		mxt_jw_obj_close(l->w);
-	} else if (l->csv) {
-		fprintf(l->out, "%s,%s,%s,%u,%u,%u,%u,%u,%.2f,%.2f,%s\n", who, mxt_state_name(s->state),
-			ci ? ci->as_tag : "", s->first_seen, s->last_seen, s->last_session,
-			s->state_since, s->days_active, s->r_slow, base, mxt_class_name(s->kclass));
-	} else {
-		fprintf(l->out, "%-40s %-11s %-5s %4u %10.1f %10.1f\n", who, mxt_state_name(s->state),
-			ci ? ci->as_tag : "", s->days_active, s->r_slow, base);
-	}
+	if (l->n == l->cap)
+		return -ENOBUFS;
+	l->v[l->n].s = *s;
+	l->v[l->n].base = mxt_model_expected(l->m, s, l->now);
+	l->n++;
 	return 0;
+}
+
+/* Copy the records of a listing: the room is made outside the lock from a
+ * count taken under it, so the lock covers memory copies only. */
+static int list_copy_take(struct mxt_controller *c, struct list_copy *l)
+{
+	int rc = -ENOBUFS;
+
+	for (int attempt = 0; attempt < 4 && rc == -ENOBUFS; attempt++) {
+		size_t n;
+
+		pthread_mutex_lock(&c->lock);
+		n = mxt_model_count(c->model);
+		pthread_mutex_unlock(&c->lock);
+		free(l->v);
+		l->cap = n + n / 8 + 64;
+		l->v = calloc(l->cap, sizeof(*l->v)); /* zeroed: faulted in outside the lock */
+		if (!l->v)
+			return -ENOMEM;
+		l->n = 0;
+		pthread_mutex_lock(&c->lock);
+		rc = mxt_model_foreach(c->model, 0, list_copy_one, l);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return rc;
+}
+
+/* One row of a listing, as JSON, CSV or text. */
+static void list_print(FILE *out, struct mxt_jw *w, int csv, const struct list_row *r)
+{
+	const struct mxt_sender *s = &r->s;
+	const struct mxt_code_info *ci = mxt_code_info(s->code);
+	char who[MXT_ADDRSTRLEN];
+
+	mxt_key_format(&s->key, who, sizeof(who));
+	if (w) {
+		mxt_jw_obj_open(w);
+		mxt_jw_kstr(w, "source", who);
+		mxt_jw_kstr(w, "state", mxt_state_name(s->state));
+		mxt_jw_kstr(w, "as", ci ? ci->as_tag : "");
+		mxt_jw_ku64(w, "first_seen", s->first_seen);
+		mxt_jw_ku64(w, "last_seen", s->last_seen);
+		mxt_jw_ku64(w, "last_session", s->last_session);
+		mxt_jw_ku64(w, "state_since", s->state_since);
+		mxt_jw_ku64(w, "days_active", s->days_active);
+		mxt_jw_key(w, "rate");
+		mxt_jw_double(w, s->r_slow, 2);
+		mxt_jw_key(w, "baseline");
+		mxt_jw_double(w, r->base, 2);
+		mxt_jw_kstr(w, "kernel_class", mxt_class_name(s->kclass));
+		mxt_jw_obj_close(w);
+	} else if (csv) {
+		fprintf(out, "%s,%s,%s,%u,%u,%u,%u,%u,%.2f,%.2f,%s\n", who, mxt_state_name(s->state),
+			ci ? ci->as_tag : "", s->first_seen, s->last_seen, s->last_session,
+			s->state_since, s->days_active, s->r_slow, r->base, mxt_class_name(s->kclass));
+	} else {
+		fprintf(out, "%-40s %-11s %-5s %4u %10.1f %10.1f\n", who, mxt_state_name(s->state),
+			ci ? ci->as_tag : "", s->days_active, s->r_slow, r->base);
+	}
 }
 
 static int list_records(struct mxt_controller *c, FILE *out, int only_state, int json, int csv)
 {
+	struct list_copy l = { NULL, 0, 0, c->model, mxt_ctl_now(c), only_state };
 	struct mxt_jw w;
-	struct listing l = { out, json ? &w : NULL, only_state, csv, c->model, mxt_ctl_now(c) };
+	int rc = list_copy_take(c, &l);
 
+	if (rc) {
+		free(l.v);
+		return rc;
+	}
 	if (json) {
 		mxt_jw_init(&w, out);
 		mxt_jw_arr_open(&w);
@@ -804,13 +877,13 @@ static int list_records(struct mxt_controller *c, FILE *out, int only_state, int
 	} else {
 		fprintf(out, "%-40s %-11s %-5s %4s %10s %10s\n", "SOURCE", "STATE", "AS", "DAYS", "RATE/h", "BASE/h");
 	}
-	pthread_mutex_lock(&c->lock);
-	mxt_model_foreach(c->model, 0, list_one, &l);
-	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < l.n; i++)
+		list_print(out, json ? &w : NULL, csv, &l.v[i]);
 	if (json) {
 		mxt_jw_arr_close(&w);
 		mxt_jw_finish(&w); /* ends the line */
 	}
+	free(l.v);
 	return 0;
 }
 
@@ -846,6 +919,10 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 		mxt_jw_ku64(&w, "checkpoint_lock_usec_last", ST_GET(c, checkpoint_lock_usec_last));
 		mxt_jw_ku64(&w, "map_errors", ST_GET(c, map_errors));
 		mxt_jw_ku64(&w, "connectors", (uint64_t)c->nallow);
+		if (c->fleet) {
+			mxt_jw_key(&w, "fleet");
+			mxt_fleet_status_brief(c->fleet, out, &w);
+		}
 		mxt_jw_obj_close(&w);
 		mxt_jw_finish(&w); /* ends the line */
 		return;
@@ -857,6 +934,8 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 		(unsigned long long)ST_GET(c, ticks), (unsigned long long)ST_GET(c, tick_usec_last),
 		(unsigned long long)ST_GET(c, decisions), (unsigned long long)ST_GET(c, checkpoints),
 		(unsigned long long)ST_GET(c, checkpoint_errors), c->nallow);
+	if (c->fleet)
+		mxt_fleet_status_brief(c->fleet, out, NULL);
 }
 
 /* Record "key = value" pairs in runtime_conf (read after the main config
@@ -1022,6 +1101,7 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		/* Operator actions are logged as such; the kernel follows at once. */
 		mxt_log_info("%s [%s] by operator", !strcmp(argv[0], "release") ? "RELEASE" :
 			     !strcmp(argv[0], "reset") ? "GRAYLIST" : "FORGET", who);
+		mxt_fleet_announce(c->fleet, argc, argv);
 		mxt_ctl_tick(c, now);
 		fprintf(out, "%s %s\n", !strcmp(argv[0], "release") ? "released" :
 			!strcmp(argv[0], "reset") ? "reset to probation" : "forgot", who);
@@ -1042,6 +1122,7 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		if ((rc = mxt_ctl_allow_add(c, argv[2], 1, err, errlen)))
 			return rc;
 		mxt_log_info("ALLOW [%s] connector added by operator", argv[2]);
+		mxt_fleet_announce(c->fleet, argc, argv);
 		fprintf(out, "connector %s added\n", argv[2]);
 		return 0;
 	}
@@ -1049,11 +1130,24 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		if ((rc = mxt_ctl_allow_del(c, argv[2], 1, err, errlen)))
 			return rc;
 		mxt_log_info("DISALLOW [%s] connector removed by operator", argv[2]);
+		mxt_fleet_announce(c->fleet, argc, argv);
 		fprintf(out, "connector %s removed\n", argv[2]);
 		return 0;
 	}
-	if (!strcmp(argv[0], "config") && argc >= 2 && !strcmp(argv[1], "set"))
-		return config_set(c, argc, argv, out, err, errlen);
+	if (!strcmp(argv[0], "config") && argc >= 2 && !strcmp(argv[1], "set")) {
+		rc = config_set(c, argc, argv, out, err, errlen);
+		if (rc == 0)
+			mxt_fleet_announce(c->fleet, argc, argv);
+		return rc;
+	}
+	if (!strcmp(argv[0], "fleet") && argc == 2 && !strcmp(argv[1], "status")) {
+		if (!c->fleet) {
+			snprintf(err, errlen, "no fleet: fleet_redis is not set in mxthrottle.conf");
+			return -ENOENT;
+		}
+		mxt_fleet_status(c->fleet, out, json);
+		return 0;
+	}
 	if (!strcmp(argv[0], "status") && argc == 1) {
 		status_print(c, out, json);
 		return 0;

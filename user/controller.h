@@ -41,6 +41,7 @@
 #define MXT_CTL_SCAN_MAX    65536
 
 struct mxt_hdb;
+struct mxt_fleet;
 
 /* A connector CIDR, as the controller keeps it in memory. */
 struct mxt_ctl_cidr {
@@ -91,6 +92,7 @@ struct mxt_controller {
 	void (*on_config)(void *ctx, const struct mxt_config *kcfg);
 	void *on_config_ctx;
 	_Atomic int64_t clock_offset; /* seconds added to clock() (test mode) */
+	struct mxt_fleet *fleet;      /* NULL: no fleet (fleet.h) */
 };
 
 /* Set up a controller around 'model' (owned by the caller).  'maps' may be

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* daemon_conf.c - parse and check mxthrottle.conf (see daemon_conf.h). */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <ini.h>
 
 #include "addr.h"
@@ -24,6 +28,11 @@ static const struct mxt_daemon_key daemon_keys[] = {
 	{ "control_socket", "/run/mxthrottle/control.sock", "root-only control socket used by the mxthrottle CLI" },
 	{ "user", "mxthrottle", "user to run as after start-up (keeps CAP_BPF only); root keeps root" },
 	{ "allow", "(none)", "connector CIDR never limited (trusted partners, on-prem relays); repeatable" },
+	{ "fleet_redis", "(none)", "Redis endpoint shared by a fleet of MX hosts, tcp:HOST:PORT or unix:PATH; repeatable (up to 8: sources are sharded by a consistent hash); none: no fleet, nothing is shared" },
+	{ "fleet_name", "mxthrottle", "name of the fleet: the prefix of its Redis keys ([A-Za-z0-9._-], up to 63)" },
+	{ "node_name", "(host name)", "this node's name in the fleet, unique per node ([A-Za-z0-9._-], up to 63)" },
+	{ "fleet_buffer", "262144", "source-hours of counts buffered while Redis is away (1024..16777216); beyond, counts are dropped and counted" },
+	{ "fleet_join_timeout", "10", "seconds to learn the fleet's shared history at start-up before answering from the local view (0..600)" },
 };
 
 size_t mxt_daemon_key_count(void)
@@ -71,6 +80,9 @@ void mxt_daemon_conf_defaults(struct mxt_daemon_conf *c, __u32 nr_cpus)
 	snprintf(c->policy_group, sizeof(c->policy_group), "postfix");
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/mxthrottle/control.sock");
 	snprintf(c->user, sizeof(c->user), "mxthrottle");
+	snprintf(c->fleet.fleet, sizeof(c->fleet.fleet), "mxthrottle");
+	c->fleet.buffer = 262144;
+	c->fleet.join_timeout = 10;
 	mxt_config_defaults(&c->kernel, nr_cpus);
 }
 
@@ -191,6 +203,36 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 		}
 		return conf_str(c->allow[c->nallow++], sizeof(c->allow[0]), name, value, err, errlen);
 	}
+	if (!strcmp(name, "fleet_redis")) {
+		struct mxt_fleet_endpoint e;
+
+		if (!strcmp(value, "none")) {
+			c->fleet.nendpoints = 0;
+			return 0;
+		}
+		if (c->fleet.nendpoints == MXT_FLEET_SHARDS_MAX) {
+			snprintf(err, errlen, "fleet_redis: more than %d endpoints", MXT_FLEET_SHARDS_MAX);
+			return -E2BIG;
+		}
+		if ((rc = mxt_fleet_endpoint_parse(value, &e, err, errlen)) < 0)
+			return rc;
+		rc = conf_str(c->fleet.endpoints[c->fleet.nendpoints], MXT_FLEET_EP_MAX, name, value, err, errlen);
+		if (!rc)
+			c->fleet.nendpoints++;
+		return rc;
+	}
+	if (!strcmp(name, "fleet_name") || !strcmp(name, "node_name")) {
+		if (mxt_fleet_name_check(value) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not 1..63 of [A-Za-z0-9._-]", name, value);
+			return -EINVAL;
+		}
+		return conf_str(name[0] == 'f' ? c->fleet.fleet : c->fleet.node, MXT_FLEET_NAME_MAX, name,
+				value, err, errlen);
+	}
+	if (!strcmp(name, "fleet_buffer"))
+		return conf_u32(&c->fleet.buffer, name, value, 1024, 1u << 24, err, errlen);
+	if (!strcmp(name, "fleet_join_timeout"))
+		return conf_u32(&c->fleet.join_timeout, name, value, 0, 600, err, errlen);
 	if ((k = mxt_cfgkey_find(name)))
 		/* Range check only: relations between keys (a rate of 0 needs
 		 * a burst of 0 on another line) are checked once the whole
@@ -287,4 +329,153 @@ int mxt_daemon_conf_load(struct mxt_daemon_conf *c, const char *path, char *err,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* printf to the runtime loader's warning hook. */
+__attribute__((format(printf, 3, 4)))
+static void rt_warn(mxt_conf_warn_fn warn, void *ctx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	warn(ctx, msg);
+}
+
+/* Trim blanks at both ends, in place. */
+static char *rt_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		*--e = '\0';
+	return s;
+}
+
+/* 1 when the name is safe to repeat in a log line. */
+static int rt_name_printable(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+		      (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+			return 0;
+	return n > 0 && n < 64;
+}
+
+/* One line of runtime.conf into 'cfg': 1 taken, 0 blank or comment,
+ * -errno with 'why' set. */
+static int rt_line(struct mxt_config *cfg, char *line, size_t len, char *why, size_t whylen)
+{
+	const struct mxt_cfgkey *k;
+	char *eq, *name, *value;
+
+	if (len >= MXT_RUNTIME_LINE_MAX) {
+		snprintf(why, whylen, "line longer than %d bytes", MXT_RUNTIME_LINE_MAX - 1);
+		return -E2BIG;
+	}
+	for (size_t i = 0; i < len; i++)
+		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f) {
+			snprintf(why, whylen, "control character in line");
+			return -EINVAL;
+		}
+	line = rt_trim(line);
+	if (!*line || *line == '#' || *line == ';')
+		return 0;
+	eq = strchr(line, '=');
+	if (!eq) {
+		snprintf(why, whylen, "syntax error (want name = value)");
+		return -EINVAL;
+	}
+	*eq = '\0';
+	name = rt_trim(line);
+	value = rt_trim(eq + 1);
+	if (!rt_name_printable(name)) {
+		snprintf(why, whylen, "syntax error (want name = value)");
+		return -EINVAL;
+	}
+	k = mxt_cfgkey_find(name);
+	if (!mxt_cfgkey_runtime(k)) {
+		snprintf(why, whylen, "%s: not a runtime key: refused (only the keys of "
+			 "'mxthrottle config set' may be here; set it in mxthrottle.conf)", name);
+		return -EPERM;
+	}
+	if (!*value) {
+		snprintf(why, whylen, "%s: empty value", name);
+		return -EINVAL;
+	}
+	return k->set(cfg, k, value, why, whylen) < 0 ? -EINVAL : 1;
+}
+
+int mxt_daemon_conf_load_runtime(struct mxt_daemon_conf *c, const char *path,
+				 mxt_conf_warn_fn warn, void *ctx)
+{
+	char buf[MXT_RUNTIME_FILE_MAX + 1], why[300];
+	struct mxt_config next = c->kernel;
+	struct stat st;
+	size_t len = 0;
+	int fd, lineno = 0, applied = 0;
+
+	/* No symlink to follow, no FIFO to block on, as root. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			rt_warn(warn, ctx, "%s: %s: ignored", path,
+				errno == ELOOP ? "a symbolic link" : strerror(errno));
+		return 0;
+	}
+	if (fstat(fd, &st) < 0)
+		st.st_mode = 0;
+	if (!S_ISREG(st.st_mode) || st.st_size > MXT_RUNTIME_FILE_MAX) {
+		rt_warn(warn, ctx, "%s: %s: ignored", path,
+			!S_ISREG(st.st_mode) ? "not a regular file" : "larger than 64 KiB");
+		close(fd);
+		return 0;
+	}
+	while (len < sizeof(buf)) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (len > MXT_RUNTIME_FILE_MAX) {
+		rt_warn(warn, ctx, "%s: larger than 64 KiB: ignored", path);
+		return 0;
+	}
+	for (size_t off = 0; off < len;) {
+		char *line = buf + off, *nl = memchr(line, '\n', len - off);
+		size_t llen = nl ? (size_t)(nl - line) : len - off;
+		int rc;
+
+		lineno++;
+		off += llen + 1;
+		if (memchr(line, '\0', llen)) {
+			rt_warn(warn, ctx, "%s:%d: NUL byte in line: refused, line ignored", path, lineno);
+			continue;
+		}
+		line[llen] = '\0';
+		rc = rt_line(&next, line, llen, why, sizeof(why));
+		if (rc < 0)
+			rt_warn(warn, ctx, "%s:%d: %s; line ignored", path, lineno, why);
+		else
+			applied += rc;
+	}
+	if (mxt_config_check(&next, why, sizeof(why)) < 0) {
+		rt_warn(warn, ctx, "%s: %s: whole file ignored, mxthrottle.conf's values stay", path, why);
+		return 0;
+	}
+	c->kernel = next;
+	return applied;
 }

@@ -16,6 +16,7 @@
 
 #include "mxt_abi.h"
 #include "loader.h"
+#include "fleet.h"
 
 #define MXT_CONF_DEFAULT      "/etc/mxthrottle/mxthrottle.conf"
 #define MXT_CONF_IFACES_MAX   8
@@ -46,6 +47,7 @@ struct mxt_daemon_conf {
 	char user[64];                     /* drop to this user; "" or "root": keep root */
 	char allow[MXT_CONF_ALLOW_MAX][64]; /* allow = CIDR (connectors), repeatable */
 	int nallow;
+	struct mxt_fleet_config fleet;     /* fleet_redis (repeatable), fleet_name, node_name, ... */
 	struct mxt_config kernel;          /* kernel keys (cfgkeys.h) */
 	mxt_conf_extra_fn extra;           /* model keys */
 	void *extra_ctx;
@@ -74,5 +76,24 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
  * On error c is unspecified (parse into a copy to keep an old config) and
  * err holds "PATH:LINE: reason" or "PATH: reason". */
 int mxt_daemon_conf_load(struct mxt_daemon_conf *c, const char *path, char *err, size_t errlen);
+
+/* runtime.conf: what "mxthrottle config set" changed while the daemon
+ * ran, kept beside the history and so writable by the run user.  Read at
+ * start-up as root, it is trusted with nothing that steers start-up: it
+ * may hold only the runtime keys (mxt_cfgkey_runtime(): the kernel keys
+ * but the source prefixes), one "name = value" per line of at most
+ * MXT_RUNTIME_LINE_MAX bytes, in a regular file (not a symlink) of at most
+ * MXT_RUNTIME_FILE_MAX bytes.  Any other line (user, paths, sockets,
+ * interfaces, model keys, syntax errors, control characters) is refused
+ * with "FILE:LINE: reason" passed to 'warn' and skipped: the other lines
+ * still apply.  When the lines taken together fail the cross-key check
+ * (a rate of 0 with a burst that is not), the whole file is ignored with
+ * a warning.  Never an error: enforcement must not stop because of a file
+ * the run user writes.  Returns the number of lines applied. */
+#define MXT_RUNTIME_LINE_MAX 256
+#define MXT_RUNTIME_FILE_MAX 65536
+typedef void (*mxt_conf_warn_fn)(void *ctx, const char *msg);
+int mxt_daemon_conf_load_runtime(struct mxt_daemon_conf *c, const char *path,
+				 mxt_conf_warn_fn warn, void *ctx);
 
 #endif /* MXT_DAEMON_CONF_H */

@@ -409,6 +409,13 @@ void mxt_hdb_close(struct mxt_hdb *db)
 	free(db);
 }
 
+int mxt_hdb_copy_fd(struct mxt_hdb *db, int fd)
+{
+	if (!db || fd < 0)
+		return -EINVAL;
+	return mdb_errno(mdb_env_copyfd2(db->env, fd, MDB_CP_COMPACT));
+}
+
 /* Install the test hook. */
 void mxt_hdb_set_put_hook(struct mxt_hdb *db, mxt_hdb_put_hook hook, void *ctx)
 {

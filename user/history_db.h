@@ -123,6 +123,9 @@ void mxt_hdb_snapshot_free(struct mxt_hdb_snapshot *snap);
 int mxt_hdb_load(struct mxt_hdb *db, struct mxt_model *m, struct mxt_hdb_stats *st);
 /* The header.  0 or -errno. */
 int mxt_hdb_info(struct mxt_hdb *db, struct mxt_hdb_info *info);
+/* Write a compacting copy of the history to 'fd' (history_recover.c's
+ * good copy); runs in a read transaction, beside checkpoints.  0 or -errno. */
+int mxt_hdb_copy_fd(struct mxt_hdb *db, int fd);
 /* Text of the last error of this handle ("" when none). */
 const char *mxt_hdb_error(const struct mxt_hdb *db);
 

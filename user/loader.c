@@ -34,6 +34,7 @@
 #include <xdp/libxdp.h>
 #include "mxthrottle.skel.h"
 #include "cfgkeys.h"
+#include "kernel_req.h"
 #include "loader.h"
 #include "log.h"
 #include "pinned.h"
@@ -498,6 +499,9 @@ int mxt_prepare(const char *pin_dir, __u32 max_sources, struct mxt_load_info *in
 	int ret, lock_fd = -1;
 
 	memset(info, 0, sizeof(*info));
+	ret = mxt_kernel_check(err, errlen);
+	if (ret)
+		return ret;
 	ret = ensure_pin_dir(dir, err, errlen);
 	if (ret)
 		return ret;
@@ -709,6 +713,10 @@ int mxt_attach(const struct mxt_attach_opts *o, struct mxt_load_info *info,
 		mxt_seterr(err, errlen, "mode must be native or skb");
 		return -EINVAL;
 	}
+	/* An old kernel gets one sentence, not a verifier dump. */
+	ret = mxt_kernel_check(err, errlen);
+	if (ret)
+		return ret;
 	ret = ensure_pin_dir(dir, err, errlen);
 	if (ret)
 		return ret;

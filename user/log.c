@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <syslog.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
@@ -19,7 +20,8 @@
 
 static const char *log_ident = "mxthrottle";
 static int log_syslog;
-static int log_verbosity;
+/* Any thread logs; the main thread may change it (SIGHUP). */
+static _Atomic int log_verbosity;
 
 /* Map one of our levels to a syslog priority. */
 static int syslog_prio(enum mxt_log_level level)

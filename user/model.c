@@ -1809,3 +1809,55 @@ void mxt_model_counts(const struct mxt_model *m, struct mxt_model_counts *c)
 	c->capacity = m->capacity;
 	c->memory_bytes = mxt_model_memory(m);
 }
+
+/* ------------------------------------------------------------------ */
+/* fleet                                                              */
+
+/* An attempt another node of the fleet deferred (fleet.c): counted as a
+ * deferred admit would count it here -- in the rates (at the retry weight
+ * while THROTTLED) and in the day's deferred attempts -- nothing admitted. */
+int mxt_model_observe_deferred(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
+			       enum mxt_obs_kind kind, uint32_t recipients)
+{
+	const struct mxt_model_params *p;
+	struct mxt_sender *s;
+	struct mxt_key k;
+	uint32_t t = t32(now);
+	double w;
+	size_t i;
+	int rc;
+
+	if (!m || (unsigned)kind >= MXT_OBS_MAX || key_norm(key, &k))
+		return -EINVAL;
+	p = &m->p;
+	rc = session_record(m, &k, now, &i);
+	if (rc)
+		return rc;
+	s = &m->recs[i];
+	if (s->state == MXT_STATE_NEW)
+		start_probation(p, &m->c, s, t);
+	if (s->last_session < t)
+		s->last_session = t;
+	if (s->last_seen < t)
+		s->last_seen = t;
+	decay(p, s, now);
+	if (kind == MXT_OBS_CONNECT && s->day_sessions + (uint32_t)s->day_deferred == 0)
+		activate_day(p, s, t / HOUR);
+	w = s->state == MXT_STATE_THROTTLED ? p->throttle_retry_weight : 1.0;
+	if (kind == MXT_OBS_CONNECT) {
+		s->r_fast += (float)(w * 3600.0 / p->rate_fast_window);
+		s->r_slow += (float)(w * 3600.0 / p->rate_window);
+	} else if (kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM) {
+		s->rr += (float)(w * recipients * 3600.0 / p->rate_window);
+	}
+	if (kind != MXT_OBS_DATA) {
+		if (s->state == MXT_STATE_ESTABLISHED)
+			check_jump(m, s, now);
+		else if (s->state == MXT_STATE_THROTTLED)
+			push_cooldown(m, s, now);
+	}
+	inc16(&s->day_deferred);
+	s->flags |= MXT_SF_DIRTY;
+	set_due(m, i);
+	return 0;
+}

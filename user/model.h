@@ -329,6 +329,11 @@ int mxt_model_decide(const struct mxt_model *m, const struct mxt_key *key, uint6
  * Returns the number of changes reported. */
 int mxt_model_tick(struct mxt_model *m, uint64_t now, mxt_model_change_fn cb, void *ctx);
 
+/* Fleet (fleet.c): count an attempt another node deferred, as this
+ * node's own deferred attempt would count (rates, the day's deferrals). */
+int mxt_model_observe_deferred(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
+			       enum mxt_obs_kind kind, uint32_t recipients);
+
 /* Operator: make 'key' ESTABLISHED (tracked if it was not). */
 int mxt_model_release(struct mxt_model *m, const struct mxt_key *key, uint64_t now);
 /* Operator: restart probation (GRAYLISTED, 0 clean days, no baseline). */

@@ -18,11 +18,17 @@
  *     -T  test mode: the control socket also takes "clock advance SECONDS"
  *         and "seed ADDR SESSIONS_PER_HOUR DAYS" (demos, end-to-end tests)
  *
- * Start-up, as root: load or adopt the XDP program and its pinned maps,
- * attach, write the kernel config, open the history, re-seed the kernel's
- * policy map from it (after a reboot the maps are empty), open the policy
- * and control sockets, then drop to the configured user keeping CAP_BPF
- * only.  Threads: the policy service runs in its own thread; the main
+ * Start-up, as root: read mxthrottle.conf (refused unless root alone may
+ * write it, conf_trust.h) and runtime.conf (runtime keys only,
+ * daemon_conf.h), load or adopt the XDP program and its pinned maps,
+ * attach, write the kernel config, hand the history file to the run user
+ * (never through a symlink), open the policy and control sockets, then
+ * drop to the configured user keeping CAP_BPF only.  Only then, as that
+ * user, is the history checked, opened and loaded (a damaged file is moved
+ * aside: history_recover.h), the connectors file read, and the kernel's
+ * policy map re-seeded (after a reboot the maps are empty; the map fds
+ * are open and CAP_BPF is kept).  Nothing the run user can write is parsed
+ * or mapped as root.  Threads: the policy service runs in its own thread; the main
  * thread ticks, checkpoints, serves the control socket and handles
  * signals.  SIGHUP re-reads the file and keeps the running configuration
  * if the new one is bad; SIGTERM/SIGINT checkpoint and exit, leaving the
@@ -49,10 +55,13 @@
 #include <unistd.h>
 
 #include "cfgkeys.h"
+#include "conf_trust.h"
 #include "control.h"
 #include "controller.h"
 #include "daemon_conf.h"
+#include "fleet.h"
 #include "history_db.h"
+#include "history_recover.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
@@ -69,6 +78,12 @@
 
 static struct mxt_policy_server *g_policy; /* for the policy thread */
 static struct mxt_metrics *g_metrics;      /* NULL: metrics_listen off */
+
+/* Warnings of the configuration read before the log is open (start-up):
+ * kept, then logged once it is. */
+#define EARLY_WARN_MAX 16
+static char g_early_warn[EARLY_WARN_MAX][512];
+static int g_nearly_warn, g_log_ready;
 
 /* Configuration in force: the daemon's, the kernel's and the model's. */
 struct daemon_cfg {
@@ -96,6 +111,23 @@ static void config_changed(void *ctx, const struct mxt_config *k)
 }
 
 
+/* node_name defaults to the host name (its first label, as a key name). */
+static void fleet_node_default(struct mxt_fleet_config *f)
+{
+	char host[MXT_FLEET_NAME_MAX] = "";
+
+	if (f->node[0])
+		return;
+	gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	for (char *p = host; *p; p++)
+		if (*p == '.' || mxt_fleet_name_check((char[]){ *p, 0 }) < 0) {
+			*p = '\0';
+			break;
+		}
+	memcpy(f->node, host[0] ? host : "node", host[0] ? sizeof(host) : 5);
+}
+
 static void __attribute__((noreturn)) usage(void)
 {
 	fprintf(stderr, "usage: mxthrottled [-dFnTvV] [-f file] [-i interface ...]\n");
@@ -110,6 +142,30 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fatalx(const char *f
 	mxt_vlog(MXT_LOG_ERROR, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
+}
+
+/* daemon_conf's hook for runtime.conf's refused lines. */
+static void conf_warn(void *ctx, const char *msg)
+{
+	(void)ctx;
+	if (g_log_ready)
+		mxt_log_warnx("%s", msg);
+	else if (g_nearly_warn < EARLY_WARN_MAX)
+		snprintf(g_early_warn[g_nearly_warn++], sizeof(g_early_warn[0]), "%s", msg);
+}
+
+/* Emit the warnings kept before the log was open, to the log or (-n) to
+ * stderr. */
+static void early_warn_flush(int to_stderr)
+{
+	for (int i = 0; i < g_nearly_warn; i++) {
+		if (to_stderr)
+			fprintf(stderr, "mxthrottled: warning: %s\n", g_early_warn[i]);
+		else
+			mxt_log_warnx("%s", g_early_warn[i]);
+	}
+	g_nearly_warn = 0;
+	g_log_ready = !to_stderr;
 }
 
 /* daemon_conf's hook for the model's keys. */
@@ -133,20 +189,31 @@ static int config_read(struct daemon_cfg *c, const char *path, int explicit_file
 	c->d.extra = model_key;
 	c->d.extra_ctx = &c->mp;
 	mxt_daemon_conf_defaults(&c->d, ncpu > 0 ? (__u32)ncpu : 1);
-	if ((explicit_file || access(path, F_OK) == 0) &&
-	    mxt_daemon_conf_load(&c->d, path, err, errlen) < 0)
-		return -EINVAL;
+	if (explicit_file || access(path, F_OK) == 0) {
+		/* The file decides who the daemon runs as and where it writes. */
+		if (mxt_conf_trusted(path, err, errlen) < 0)
+			return -EPERM;
+		if (mxt_daemon_conf_load(&c->d, path, err, errlen) < 0)
+			return -EINVAL;
+	}
 	/* Limits changed with "mxthrottle config set" while the daemon ran
-	 * (controller.c) persist beside the history and win over the file. */
+	 * (controller.c) persist beside the history and win over the file;
+	 * the run user writes it, so it holds runtime keys only and its bad
+	 * lines are skipped, never fatal. */
 	runtime_conf_path(&c->d, c->runtime, sizeof(c->runtime));
-	if (access(c->runtime, F_OK) == 0 &&
-	    mxt_daemon_conf_load(&c->d, c->runtime, err, errlen) < 0)
-		return -EINVAL;
+	mxt_daemon_conf_load_runtime(&c->d, c->runtime, conf_warn, NULL);
 	for (int i = 0; i < nifaces; i++)
 		if (mxt_daemon_conf_set(&c->d, "interface", ifaces[i], e, sizeof(e)) < 0) {
 			snprintf(err, errlen, "-i %s: %s", ifaces[i], e);
 			return -EINVAL;
 		}
+	if (c->d.fleet.nendpoints) {
+		fleet_node_default(&c->d.fleet);
+		if (mxt_fleet_config_check(&c->d.fleet, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "%s: %s", path, e);
+			return -EINVAL;
+		}
+	}
 	if (mxt_model_params_check(&c->mp, e, sizeof(e)) < 0) {
 		/* Relations between model keys: point at the last one set. */
 		if (c->d.extra_line)
@@ -178,9 +245,71 @@ static int make_parent(const char *path, uid_t uid, gid_t gid)
 		return errno == EEXIST ? 0 : -errno;
 	/* Only a directory made here changes hands: never chown /run or
 	 * /var/lib because a path in the config pointed there. */
-	if (uid != (uid_t)-1 && chown(dir, uid, gid) < 0)
+	if (uid != (uid_t)-1 && lchown(dir, uid, gid) < 0)
 		return -errno;
 	return 0;
+}
+
+/* As the run user: check, open and load the history.  A damaged file
+ * (history_recover.h) is moved aside for the last good copy or an empty
+ * history, and said so in the log; records loaded from it before the
+ * damage showed stay in the model.  NULL when no history could be opened
+ * at all: the daemon then runs, enforces and answers without one. */
+static struct mxt_hdb *history_start(struct mxt_controller *ctl, const char *path, size_t max)
+{
+	struct mxt_hdb *db = NULL;
+	char why[512], to[PATH_MAX + 64], lock[PATH_MAX + 8];
+	struct stat st;
+	int rc, use_good = 1;
+
+	/* LMDB opens its lock file by name: a symlink planted there would
+	 * point its writes elsewhere.  A lock file is only ever recreated. */
+	snprintf(lock, sizeof(lock), "%s-lock", path);
+	if (lstat(lock, &st) == 0 &&
+	    (!S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()) && unlink(lock) == 0)
+		mxt_log_warnx("history: removed %s: not a plain file of this user's", lock);
+	for (int attempt = 0; attempt < 3; attempt++) {
+		rc = mxt_hdb_check_file(path, why, sizeof(why));
+		if (rc == 0 || rc == -ENOENT)
+			rc = mxt_hdb_open(path, max, 0, ctl->clock(), &db, why, sizeof(why));
+		if (rc == 0) {
+			ctl->db = db;
+			rc = mxt_ctl_restore(ctl, why, sizeof(why));
+			if (rc >= 0) {
+				mxt_log_info("RESTORE %d senders from %s", rc, path);
+				return db;
+			}
+			ctl->db = NULL;
+			mxt_hdb_close(db);
+			db = NULL;
+		}
+		if (rc == -ENOMEM)
+			break;
+		rc = mxt_hdb_quarantine(path, ctl->clock(), use_good, to, sizeof(to));
+		mxt_log_errorx("HISTORY damaged: %s: %s; moved aside to %s; %s%s%s", path, why, to,
+			       rc == 1 ? "restored from the last good copy " : "starting with an empty history",
+			       rc == 1 ? path : "", rc == 1 ? MXT_HDB_GOOD_SUFFIX : "");
+		if (rc == 1)
+			use_good = 0; /* if the copy fails too, the next round starts empty */
+	}
+	mxt_log_errorx("HISTORY unavailable: %s: running without a history (limits and policy "
+		       "answers go on; nothing is persisted)", path);
+	return NULL;
+}
+
+/* A fresh good copy of the history (history_recover.h). */
+static void history_save_good(struct mxt_hdb *db, const char *path)
+{
+	int rc;
+
+	if (!db)
+		return;
+	rc = mxt_hdb_save_good(db, path);
+	if (rc < 0)
+		mxt_log_warnx("history: cannot write the good copy %s%s: %s", path, MXT_HDB_GOOD_SUFFIX,
+			      strerror(-rc));
+	else
+		mxt_log_debug("history: good copy %s%s written", path, MXT_HDB_GOOD_SUFFIX);
 }
 
 /* The policy service's decide(): the controller's, timed for the metrics'
@@ -310,7 +439,7 @@ static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
  * under the controller's lock (mxt_ctl_reload), never beneath the policy
  * thread. */
 static void reload(struct daemon_cfg *cfg, struct mxt_controller *ctl, const char *conf_path,
-		   int explicit_file, char *const *ifaces, int nifaces, int verbose)
+		   int explicit_file, char *const *ifaces, int nifaces)
 {
 	struct daemon_cfg next;
 	char err[512];
@@ -325,7 +454,6 @@ static void reload(struct daemon_cfg *cfg, struct mxt_controller *ctl, const cha
 	}
 	if (g_policy)
 		mxt_policy_server_set_mode(g_policy, (int)next.d.kernel.mode);
-	mxt_log_set_verbosity(verbose);
 	cfg->d.kernel = next.d.kernel;
 	cfg->mp = next.mp;
 	cfg->d.checkpoint_interval = next.d.checkpoint_interval;
@@ -389,6 +517,7 @@ int main(int argc, char **argv)
 	char err[512];
 	sigset_t mask;
 	uint64_t seed, last_ckpt, last_stats;
+	unsigned ckpts_since_good = 0;
 	int opt, rc;
 
 	while ((opt = getopt(argc, argv, "dFf:hi:nTvV")) != -1) {
@@ -417,6 +546,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check_only) {
+		early_warn_flush(1);
 		printf("configuration OK\n");
 		return 0;
 	}
@@ -438,6 +568,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	mxt_log_open("mxthrottled", !foreground, verbose);
+	early_warn_flush(0);
 
 	/* Kernel half: attach (or adopt what is pinned), write the config. */
 	for (int i = 0; i < cfg.d.nifaces; i++) {
@@ -477,22 +608,21 @@ int main(int argc, char **argv)
 	ctl.on_config = config_changed;
 	if (test_mode)
 		mxt_log_warnx("test mode: control commands 'clock advance' and 'seed' are enabled");
+	/* The history is opened after the drop; as root, only make its
+	 * directory and make sure its files are the run user's (without
+	 * following any name the run user may have planted there). */
 	if ((rc = make_parent(cfg.d.state_db, run_uid, run_gid)) < 0)
-		fatalx("cannot create the directory of %s: %s", cfg.d.state_db, strerror(-rc));
-	rc = mxt_hdb_open(cfg.d.state_db, maps.max_entries[MXT_MAP_ID_SOURCES], 0, ctl.clock(),
-			  &db, err, sizeof(err));
-	if (rc < 0)
-		fatalx("%s", err);
+		mxt_log_errorx("cannot create the directory of %s: %s", cfg.d.state_db, strerror(-rc));
 	if (run_uid != (uid_t)-1) {
 		char lock[PATH_MAX + 8];
 
-		/* LMDB's data and lock files must stay writable after the drop. */
 		snprintf(lock, sizeof(lock), "%s-lock", cfg.d.state_db);
-		if (chown(cfg.d.state_db, run_uid, run_gid) < 0 ||
-		    (chown(lock, run_uid, run_gid) < 0 && errno != ENOENT))
-			fatalx("cannot hand %s to %s: %s", cfg.d.state_db, cfg.d.user, strerror(errno));
+		if ((rc = mxt_hand_file(cfg.d.state_db, run_uid, run_gid)) < 0 ||
+		    (rc = mxt_hand_file(lock, run_uid, run_gid)) < 0)
+			mxt_log_warnx("cannot hand %s to %s: %s (the history check decides)",
+				      rc == -ELOOP || rc == -EMLINK || rc == -EBADF ? "a planted name" : cfg.d.state_db,
+				      cfg.d.user, strerror(-rc));
 	}
-	ctl.db = db;
 	{
 		char dir[PATH_MAX], tmp[PATH_MAX];
 
@@ -500,13 +630,6 @@ int main(int argc, char **argv)
 		snprintf(dir, sizeof(dir), "%s", dirname(tmp));
 		snprintf(ctl.allow_file, sizeof(ctl.allow_file), "%s/connectors", dir);
 	}
-	rc = mxt_ctl_restore(&ctl, err, sizeof(err));
-	if (rc < 0)
-		fatalx("history %s: %s", cfg.d.state_db, err);
-	mxt_log_info("RESTORE %d senders from %s", rc, cfg.d.state_db);
-	allow_sync(&ctl, &cfg.d);
-	rc = mxt_ctl_reseed_kernel(&ctl, mxt_ctl_now(&ctl));
-	mxt_log_info("RESEED %d kernel policy entries", rc);
 
 	/* Sockets, while still root. */
 	memset(&pcfg, 0, sizeof(pcfg));
@@ -561,12 +684,30 @@ int main(int argc, char **argv)
 		mxt_log_info("running as %s with CAP_BPF only", cfg.d.user);
 	}
 
+	/* As the run user: its files (history, connectors).  The re-seed
+	 * writes through the map fds opened above (CAP_BPF is kept). */
+	db = history_start(&ctl, cfg.d.state_db, maps.max_entries[MXT_MAP_ID_SOURCES]);
+	allow_sync(&ctl, &cfg.d);
+	rc = mxt_ctl_reseed_kernel(&ctl, mxt_ctl_now(&ctl));
+	mxt_log_info("RESEED %d kernel policy entries", rc);
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL); /* inherited by the policy thread */
+	if (cfg.d.fleet.nendpoints) {
+		/* Learn the shared history before answering (bounded). */
+		fleet_node_default(&cfg.d.fleet);
+		ctl.fleet = mxt_fleet_start(&cfg.d.fleet, &ctl, err, sizeof(err));
+		if (!ctl.fleet)
+			fatalx("fleet: %s", err);
+		mxt_log_info("FLEET %s node %s: %d redis endpoint(s), joining", cfg.d.fleet.fleet,
+			     cfg.d.fleet.node, cfg.d.fleet.nendpoints);
+		mxt_fleet_join_wait(ctl.fleet);
+		mxt_ctl_reseed_kernel(&ctl, mxt_ctl_now(&ctl));
+	}
 	if (g_policy) {
 		if (pthread_create(&ptid, NULL, policy_thread, NULL))
 			fatalx("cannot start the policy thread");
@@ -619,10 +760,13 @@ int main(int argc, char **argv)
 		}
 	}
 	mxt_log_info("START mxthrottled: %d interface(s), pin_dir %s, %s mode, history %s",
-		     cfg.d.nifaces, cfg.d.pin_dir, mxt_mode_name(cfg.d.kernel.mode), cfg.d.state_db);
+		     cfg.d.nifaces, cfg.d.pin_dir, mxt_mode_name(cfg.d.kernel.mode),
+		     db ? cfg.d.state_db : "none");
 	last_ckpt = last_stats = mxt_ctl_now(&ctl);
 	mxt_notify_ready("started");
 	notify_status(&ctl);
+	/* The history was just read through whole: a good copy of it. */
+	history_save_good(db, cfg.d.state_db);
 
 	for (;;) {
 		struct epoll_event evs[4];
@@ -643,7 +787,11 @@ int main(int argc, char **argv)
 					continue;
 				mxt_ctl_tick(&ctl, now);
 				if (now - last_ckpt >= cfg.d.checkpoint_interval) {
-					mxt_ctl_checkpoint(&ctl);
+					if (mxt_ctl_checkpoint(&ctl) >= 0 &&
+					    ++ckpts_since_good >= MXT_HDB_GOOD_EVERY) {
+						history_save_good(db, cfg.d.state_db);
+						ckpts_since_good = 0;
+					}
 					last_ckpt = now;
 				}
 				if (now - last_stats >= STATS_INTERVAL) {
@@ -671,7 +819,7 @@ int main(int argc, char **argv)
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGHUP)
-					reload(&cfg, &ctl, conf_path, explicit_file, ifaces, nifaces, verbose);
+					reload(&cfg, &ctl, conf_path, explicit_file, ifaces, nifaces);
 				else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 					goto out;
 			}
@@ -684,7 +832,13 @@ out:
 		mxt_policy_server_stop(g_policy);
 		pthread_join(ptid, NULL);
 	}
+	if (ctl.fleet) {
+		mxt_fleet_stop(ctl.fleet);
+		ctl.fleet = NULL;
+	}
 	rc = mxt_ctl_checkpoint(&ctl);
+	if (rc >= 0)
+		history_save_good(db, cfg.d.state_db);
 	mxt_log_info("STOP checkpoint of %d senders; XDP program and maps stay pinned and enforcing", rc);
 	mxt_policy_server_destroy(g_policy);
 	close(ctl_fd);

@@ -7,10 +7,12 @@
  * PR_SET_KEEPCAPS, then narrow the capability sets to CAP_BPF alone.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "privdrop.h"
@@ -54,4 +56,31 @@ int mxt_drop_privileges(uid_t uid, gid_t gid)
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -errno;
 	return 0;
+}
+
+int mxt_hand_file(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	/* O_EXCL never follows a symlink; O_PATH opens nothing for real
+	 * (no FIFO blocks, no device is touched). */
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (S_ISLNK(st.st_mode))
+		rc = -ELOOP;
+	else if (!S_ISREG(st.st_mode))
+		rc = -EBADF;
+	else if (st.st_nlink != 1)
+		rc = -EMLINK;
+	else if ((st.st_uid != uid || st.st_gid != gid) &&
+		 fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
 }

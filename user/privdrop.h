@@ -14,4 +14,12 @@ int mxt_user_lookup(const char *user, uid_t *uid, gid_t *gid);
  * bpf() itself still needs CAP_BPF because unprivileged BPF is disabled. */
 int mxt_drop_privileges(uid_t uid, gid_t gid);
 
+/* As root, before the drop: make sure the regular file 'path' exists (an
+ * empty one is made when absent) and belongs to uid/gid, without ever
+ * following a symlink or touching a file with other hard links: the file
+ * lies in a directory the run user may write, so its name may point
+ * anywhere.  Such a name is left alone (-ELOOP, -EMLINK, -EBADF for "not
+ * a regular file"); the run user's own checks then deal with it. */
+int mxt_hand_file(const char *path, uid_t uid, gid_t gid);
+
 #endif /* MXT_PRIVDROP_H */

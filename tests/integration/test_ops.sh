@@ -195,6 +195,16 @@ t_metrics_format() {
 		grep -q '^mxthrottle_senders{state="new"} ' "$MXT_WORK/metrics.txt"
 	expect_true "has XDP counters" "$(grep -c xdp_packets "$MXT_WORK/metrics.txt") lines" \
 		grep -q '^mxthrottle_xdp_packets_total{reason="admitted",verdict="pass"} ' "$MXT_WORK/metrics.txt"
+	# The program's XDP_RUN_CONFIG reaches libxdp's dispatcher (where the
+	# kernel allows one; else libxdp attaches the program alone).
+	if [[ " $(xdp_progs "$GW" "$GW_IF") " == *" xdp_dispatcher "* ]]; then
+		local st
+		st=$(ns_exec "$GW" xdp-loader status "$GW_IF" 2>&1 | grep mxt_xdp)
+		expect_true "dispatcher runs mxt_xdp at priority 10, chaining on XDP_PASS" "'$st'" \
+			grep -qE '^ *=> +10 +mxt_xdp .*XDP_PASS' <<<"$st"
+	else
+		note "single-program attach ($(xdp_progs "$GW" "$GW_IF")): no dispatcher to read the run config"
+	fi
 	expect_eq "HEAD /metrics" "$(http_code HEAD /metrics)" 200
 	expect_eq "GET /" "$(http_code GET /)" 404
 	expect_eq "POST /metrics" "$(http_code POST /metrics)" 405

@@ -7,7 +7,10 @@
  * "burst 0" may sit on separate lines), model keys go through the extra
  * hook exactly as mxthrottled.c's config_read() sets it, and every error
  * names the file and line: "FILE:LINE: unknown key 'x'", "FILE:LINE: key:
- * ...", sections, empty values, a missing file.  No privileges needed.
+ * ...", sections, empty values, a missing file.  runtime.conf (the run
+ * user's file) takes only the runtime keys, skipping every other line with
+ * FILE:LINE; the main file's owner and mode checks (conf_trust.h).  No
+ * privileges needed.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,9 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "cfgkeys.h"
+#include "conf_trust.h"
 #include "daemon_conf.h"
 #include "model_params.h"
 #include "policy_server.h"
@@ -420,6 +425,240 @@ static void missing_file_reported(void **state)
 	assert_non_null(strstr(f->err, "/nonexistent/dir/mxthrottle.conf: "));
 }
 
+/* Warnings of the runtime loader, kept for the asserts. */
+struct warns {
+	char text[16][512];
+	int n;
+};
+
+static void collect_warn(void *ctx, const char *msg)
+{
+	struct warns *w = ctx;
+
+	if (w->n < 16)
+		snprintf(w->text[w->n++], sizeof(w->text[0]), "%s", msg);
+}
+
+/* One of the warnings starts with "PATH:LINE: prefix". */
+static void expect_warn(const struct warns *w, const char *path, int line, const char *prefix)
+{
+	char want[512];
+
+	if (line > 0)
+		snprintf(want, sizeof(want), "%s:%d: %s", path, line, prefix);
+	else
+		snprintf(want, sizeof(want), "%s: %s", path, prefix);
+	for (int i = 0; i < w->n; i++)
+		if (!strncmp(w->text[i], want, strlen(want)))
+			return;
+	fail_msg("warnings: got %d, none starting with '%s' (first: '%s')", w->n, want,
+		 w->n ? w->text[0] : "");
+}
+
+/* The kernel key's value as text. */
+static const char *kget(const struct fx *f, const char *key)
+{
+	static char buf[64];
+
+	if (mxt_config_get(&f->c.kernel, key, buf, sizeof(buf)) < 0)
+		fail_msg("config get %s failed", key);
+	return buf;
+}
+
+/* The runtime keys are exactly the kernel keys but the prefixes. */
+static void runtime_keys_are_config_set_keys(void **state)
+{
+	(void)state;
+	assert_false(mxt_cfgkey_runtime(NULL));
+	for (size_t i = 0; i < mxt_cfgkey_count(); i++) {
+		const struct mxt_cfgkey *k = mxt_cfgkey_at(i);
+		int want = strcmp(k->name, "v4_prefix") && strcmp(k->name, "v6_prefix");
+
+		if (mxt_cfgkey_runtime(k) != want)
+			fail_msg("%s: runtime got %d, want %d", k->name, mxt_cfgkey_runtime(k), want);
+	}
+}
+
+/* The run user's lines that would steer start-up are refused, each with
+ * FILE:LINE; the runtime lines of the same file apply. */
+static void runtime_conf_refuses_all_but_runtime_keys(void **state)
+{
+	struct fx *f = *state;
+	struct warns w = { .n = 0 };
+	struct mxt_daemon_conf before = f->c;
+
+	put(f, "# written by mxthrottled\n"
+	       "unknown_burst = 7\n"
+	       "user = root\n"
+	       "state_db = /tmp/evil.mdb\n"
+	       "pin_dir = /tmp/evil\n"
+	       "control_socket = /tmp/evil.sock\n"
+	       "interface = lo\n"
+	       "policy_listen = inet:0.0.0.0:25\n"
+	       "allow = 0.0.0.0/0\n"
+	       "v4_prefix = 8\n"
+	       "establish_days = 1\n"
+	       "no equals sign\n"
+	       "unknown_rate = fast\n"
+	       "\n"
+	       "  ; comment\n"
+	       "mode = monitor\n");
+	assert_int_equal(mxt_daemon_conf_load_runtime(&f->c, f->path, collect_warn, &w), 2);
+	assert_string_equal(kget(f, "unknown_burst"), "7");
+	assert_string_equal(kget(f, "mode"), "monitor");
+	assert_string_equal(f->c.user, before.user);
+	assert_string_equal(f->c.state_db, before.state_db);
+	assert_string_equal(f->c.pin_dir, before.pin_dir);
+	assert_string_equal(f->c.control_socket, before.control_socket);
+	assert_string_equal(f->c.policy_listen[0], before.policy_listen[0]);
+	assert_int_equal(f->c.nifaces, 0);
+	assert_int_equal(f->c.nallow, 0);
+	assert_int_equal(f->c.kernel.v4_prefix, before.kernel.v4_prefix);
+	assert_int_equal(f->mp.establish_days, 3);
+	assert_int_equal(w.n, 11);
+	expect_warn(&w, f->path, 3, "user: not a runtime key");
+	expect_warn(&w, f->path, 4, "state_db: not a runtime key");
+	expect_warn(&w, f->path, 5, "pin_dir: not a runtime key");
+	expect_warn(&w, f->path, 6, "control_socket: not a runtime key");
+	expect_warn(&w, f->path, 7, "interface: not a runtime key");
+	expect_warn(&w, f->path, 8, "policy_listen: not a runtime key");
+	expect_warn(&w, f->path, 9, "allow: not a runtime key");
+	expect_warn(&w, f->path, 10, "v4_prefix: not a runtime key");
+	expect_warn(&w, f->path, 11, "establish_days: not a runtime key");
+	expect_warn(&w, f->path, 12, "syntax error");
+	expect_warn(&w, f->path, 13, "unknown_rate");
+}
+
+/* Lines that together fail the cross-key check: the whole file is
+ * ignored, the main file's values stay. */
+static void runtime_conf_inconsistent_file_ignored(void **state)
+{
+	struct fx *f = *state;
+	struct warns w = { .n = 0 };
+	char before[64];
+
+	snprintf(before, sizeof(before), "%s", kget(f, "unknown_rate"));
+	put(f, "unknown_rate = 0\nunknown_burst = 5\n");
+	assert_int_equal(mxt_daemon_conf_load_runtime(&f->c, f->path, collect_warn, &w), 0);
+	assert_string_equal(kget(f, "unknown_rate"), before);
+	assert_int_equal(w.n, 1);
+	assert_non_null(strstr(w.text[0], "whole file ignored"));
+	/* Together on a valid pair they apply. */
+	w.n = 0;
+	put(f, "unknown_rate = 0\nunknown_burst = 0\n");
+	assert_int_equal(mxt_daemon_conf_load_runtime(&f->c, f->path, collect_warn, &w), 2);
+	assert_string_equal(kget(f, "unknown_rate"), "0");
+	assert_int_equal(w.n, 0);
+}
+
+/* Bounded, printable lines only; never through a symlink; a missing file
+ * is no warning. */
+static void runtime_conf_bounds(void **state)
+{
+	struct fx *f = *state;
+	struct warns w = { .n = 0 };
+	char text[1024], link[80];
+	FILE *fp;
+
+	memset(text, 'x', 300);
+	memcpy(text, "unknown_burst = ", 16);
+	snprintf(text + 300, sizeof(text) - 300, "\nunknown_burst = 8\x1b[2J\nunknown_burst = 6\n");
+	put(f, text);
+	assert_int_equal(mxt_daemon_conf_load_runtime(&f->c, f->path, collect_warn, &w), 1);
+	assert_string_equal(kget(f, "unknown_burst"), "6");
+	expect_warn(&w, f->path, 1, "line longer than 255 bytes");
+	expect_warn(&w, f->path, 2, "control character in line");
+
+	w.n = 0;
+	fp = fopen(f->path, "w");
+	assert_non_null(fp);
+	fwrite("unknown_burst = 4\0\nunknown_burst = 3\n", 1, 37, fp);
+	fclose(fp);
+	assert_int_equal(mxt_daemon_conf_load_runtime(&f->c, f->path, collect_warn, &w), 1);
+	assert_string_equal(kget(f, "unknown_burst"), "3");
+	expect_warn(&w, f->path, 1, "NUL byte in line");
+
+	w.n = 0;
+	snprintf(link, sizeof(link), "%s.link", f->path);
+	unlink(link);
+	assert_int_equal(symlink(f->path, link), 0);
+	put(f, "unknown_burst = 9\n");
+	assert_int_equal(mxt_daemon_conf_load_runtime(&f->c, link, collect_warn, &w), 0);
+	assert_string_equal(kget(f, "unknown_burst"), "3");
+	expect_warn(&w, link, 0, "a symbolic link: ignored");
+	unlink(link);
+
+	w.n = 0;
+	assert_int_equal(mxt_daemon_conf_load_runtime(&f->c, "/nonexistent/runtime.conf",
+						      collect_warn, &w), 0);
+	assert_int_equal(w.n, 0);
+}
+
+/* struct stat with the given owner and mode. */
+static struct stat st_of(uid_t uid, mode_t mode)
+{
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_uid = uid;
+	st.st_mode = mode;
+	return st;
+}
+
+/* Root alone may write the main file and its directory. */
+static void conf_trust_modes(void **state)
+{
+	struct stat st;
+	char why[160];
+
+	(void)state;
+	st = st_of(0, S_IFREG | 0644);
+	assert_int_equal(mxt_conf_stat_trusted(&st, 0, why, sizeof(why)), 0);
+	st = st_of(0, S_IFREG | 0600);
+	assert_int_equal(mxt_conf_stat_trusted(&st, 0, why, sizeof(why)), 0);
+	st = st_of(0, S_IFREG | 0664);
+	assert_int_equal(mxt_conf_stat_trusted(&st, 0, why, sizeof(why)), -EPERM);
+	assert_string_equal(why, "file writable by its group (mode 0664; chmod go-w)");
+	st = st_of(0, S_IFREG | 0646);
+	assert_int_equal(mxt_conf_stat_trusted(&st, 0, why, sizeof(why)), -EPERM);
+	assert_string_equal(why, "file writable by everyone (mode 0646; chmod go-w)");
+	st = st_of(104, S_IFREG | 0644);
+	assert_int_equal(mxt_conf_stat_trusted(&st, 0, why, sizeof(why)), -EPERM);
+	assert_string_equal(why, "file owned by uid 104, not root (chown root)");
+	st = st_of(0, S_IFDIR | 0755);
+	assert_int_equal(mxt_conf_stat_trusted(&st, 0, why, sizeof(why)), -EPERM);
+	assert_string_equal(why, "not a regular file");
+	assert_int_equal(mxt_conf_stat_trusted(&st, 1, why, sizeof(why)), 0);
+	st = st_of(0, S_IFDIR | 0775);
+	assert_int_equal(mxt_conf_stat_trusted(&st, 1, why, sizeof(why)), -EPERM);
+	assert_string_equal(why, "directory writable by its group (mode 0775; chmod go-w)");
+	/* /tmp: nobody else may rename or remove root's file there. */
+	st = st_of(0, S_IFDIR | 01777);
+	assert_int_equal(mxt_conf_stat_trusted(&st, 1, why, sizeof(why)), 0);
+	st = st_of(0, S_IFDIR | 0777);
+	assert_int_equal(mxt_conf_stat_trusted(&st, 1, why, sizeof(why)), -EPERM);
+	st = st_of(1000, S_IFDIR | 0755);
+	assert_int_equal(mxt_conf_stat_trusted(&st, 1, why, sizeof(why)), -EPERM);
+}
+
+/* On a real file: the error names the file (trusted only when this test
+ * runs as root, which owns the file it made). */
+static void conf_trust_file(void **state)
+{
+	struct fx *f = *state;
+	int want = geteuid() == 0 ? 0 : -EPERM;
+
+	put(f, "mode = enforce\n");
+	assert_int_equal(chmod(f->path, 0644), 0);
+	f->err[0] = '\0';
+	assert_int_equal(mxt_conf_trusted(f->path, f->err, sizeof(f->err)), want);
+	assert_int_equal(chmod(f->path, 0666), 0);
+	assert_int_equal(mxt_conf_trusted(f->path, f->err, sizeof(f->err)), -EPERM);
+	if (strncmp(f->err, f->path, strlen(f->path)) || !strstr(f->err, "refusing"))
+		fail_msg("error: got '%s', want '%s: ... refusing ...'", f->err, f->path);
+	assert_int_equal(mxt_conf_trusted("/nonexistent/x.conf", f->err, sizeof(f->err)), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -433,6 +672,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(section_header_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(model_keys_through_the_extra_hook, setup, teardown),
 		cmocka_unit_test_setup_teardown(missing_file_reported, setup, teardown),
+		cmocka_unit_test(runtime_keys_are_config_set_keys),
+		cmocka_unit_test_setup_teardown(runtime_conf_refuses_all_but_runtime_keys, setup, teardown),
+		cmocka_unit_test_setup_teardown(runtime_conf_inconsistent_file_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(runtime_conf_bounds, setup, teardown),
+		cmocka_unit_test(conf_trust_modes),
+		cmocka_unit_test_setup_teardown(conf_trust_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

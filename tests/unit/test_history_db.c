@@ -4,7 +4,9 @@
  * dirty checkpoints write only changes and deletions, a checkpoint that
  * dies half-way (a forked child _exit()ing inside the write transaction, or
  * an abort) leaves the previous checkpoint intact, and a database of another
- * schema is refused with a clear message.
+ * schema is refused with a clear message.  history_recover.c: a file cut
+ * short is refused before LMDB maps it (no SIGBUS), as are foreign, bent
+ * or symlinked files; a damaged file is moved aside for the good copy.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -18,10 +20,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <cmocka.h>
 #include <lmdb.h>
 
 #include "history_db.h"
+#include "history_recover.h"
 #include "model.h"
 
 #define T0 1704067200ULL
@@ -666,6 +670,204 @@ static void test_load_into_small_model(void **state)
 	mxt_model_free(small);
 }
 
+/* Remove every file of the test directory (good copies, damaged ones). */
+static void empty_dir(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[600];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+			unlink(p);
+		}
+	closedir(d);
+}
+
+/* A checkpointed history of n graylisted extras (well over 32 KiB for
+ * n = 600); returns the number of records written. */
+static uint64_t make_history(unsigned n)
+{
+	struct mxt_model *m = mixed_model(n);
+	struct mxt_hdb_stats st;
+	struct mxt_hdb *db;
+	char err[512];
+
+	assert_int_equal(mxt_hdb_open(path, 0, 0, T0, &db, err, sizeof(err)), 0);
+	assert_int_equal(mxt_hdb_checkpoint(db, m, T0 + 100, 0, &st), 0);
+	mxt_hdb_close(db);
+	mxt_model_free(m);
+	return st.written;
+}
+
+/* The first bytes of 'p' and its size. */
+static size_t read_head(const char *p, uint8_t *buf, size_t len, uint64_t *size)
+{
+	struct stat sb;
+	int fd = open(p, O_RDONLY);
+	ssize_t r;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	r = pread(fd, buf, len, 0);
+	close(fd);
+	assert_true(r >= 0);
+	*size = (uint64_t)sb.st_size;
+	return (size_t)r;
+}
+
+/* The issue's sizes: each cut is refused by the check, with a reason,
+ * before anything maps the file; the whole file passes. */
+static void test_truncated_refused(void **state)
+{
+	static const unsigned kib[] = { 4, 8, 12, 16, 24, 32 };
+	char why[256];
+	struct stat sb;
+	int rc;
+
+	(void)state;
+	make_history(600);
+	assert_int_equal(stat(path, &sb), 0);
+	CHECK(sb.st_size > 64 * 1024, "history of %lld bytes, want > 64 KiB", (long long)sb.st_size);
+	rc = mxt_hdb_check_file(path, why, sizeof(why));
+	CHECK(rc == 0, "whole file: got %d (%s), want 0", rc, why);
+	for (size_t i = 0; i < sizeof(kib) / sizeof(kib[0]); i++) {
+		assert_int_equal(truncate(path, (off_t)kib[i] * 1024), 0);
+		why[0] = '\0';
+		rc = mxt_hdb_check_file(path, why, sizeof(why));
+		CHECK(rc == -EBADMSG && strstr(why, "truncated"),
+		      "%u KiB: got %d (%s), want -EBADMSG and 'truncated'", kib[i], rc, why);
+	}
+	/* Shorter than one meta page, and empty (a new history). */
+	assert_int_equal(truncate(path, 100), 0);
+	rc = mxt_hdb_check_file(path, why, sizeof(why));
+	CHECK(rc == -EBADMSG && strstr(why, "shorter than an LMDB meta page"), "100 B: got %d (%s)", rc, why);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(mxt_hdb_check_file(path, why, sizeof(why)), 0);
+	empty_dir();
+}
+
+/* The pure check on images bent one field at a time. */
+static void test_check_image_fields(void **state)
+{
+	static uint8_t img[MXT_HDB_CHECK_READ], bent[MXT_HDB_CHECK_READ];
+	uint32_t psize, v;
+	uint64_t size, big = 1ull << 40;
+	size_t len;
+	char why[256];
+
+	(void)state;
+	make_history(50);
+	len = read_head(path, img, sizeof(img), &size);
+	assert_int_equal(mxt_hdb_check_image(img, len, size, why, sizeof(why)), 0);
+	memcpy(&psize, img + 16 + 24, 4);
+	assert_int_equal(psize & (psize - 1), 0);
+#define BENT(off, val, want)                                                         \
+	do {                                                                         \
+		memcpy(bent, img, len);                                              \
+		v = (val);                                                           \
+		memcpy(bent + (off), &v, 4);                                         \
+		why[0] = '\0';                                                       \
+		CHECK(mxt_hdb_check_image(bent, len, size, why, sizeof(why)) == -EBADMSG && \
+		      strstr(why, want), "offset %d: got '%s', want '%s'", (int)(off), why, want); \
+	} while (0)
+	BENT(16, 0x12345678, "meta page 0: not an LMDB file");
+	BENT(psize + 16, 0x12345678, "meta page 1: not an LMDB file");
+	BENT(16 + 4, 2, "LMDB data version 2");
+	BENT(16 + 24, 1000, "page size 1000");
+	BENT(psize + 16 + 24, psize * 2, "meta page 1: not a meta page");
+	BENT(10, 0, "meta page 0: not a meta page");
+	/* last_pgno (8 bytes) far past the end; a root page past last_pgno. */
+	memcpy(bent, img, len);
+	memcpy(bent + psize + 16 + 120, &big, 8);
+	CHECK(mxt_hdb_check_image(bent, len, size, why, sizeof(why)) == -EBADMSG &&
+	      strstr(why, "truncated: meta page 1"), "last_pgno: got '%s'", why);
+	memcpy(bent, img, len);
+	memcpy(bent + 16 + 112, &big, 8);
+	CHECK(mxt_hdb_check_image(bent, len, size, why, sizeof(why)) == -EBADMSG &&
+	      strstr(why, "root page"), "root: got '%s'", why);
+	/* A short read of a long file is not trusted either. */
+	CHECK(mxt_hdb_check_image(img, psize, size, why, sizeof(why)) == -EBADMSG,
+	      "short buffer: got '%s'", why);
+#undef BENT
+	empty_dir();
+}
+
+/* Symlinks and non-files are refused without being followed. */
+static void test_check_file_kinds(void **state)
+{
+	char why[256], link[400];
+
+	(void)state;
+	make_history(10);
+	snprintf(link, sizeof(link), "%s/link.mdb", dir);
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(mxt_hdb_check_file(link, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "symbolic link"));
+	assert_int_equal(mxt_hdb_check_file(dir, why, sizeof(why)), -EBADMSG);
+	assert_string_equal(why, "not a regular file");
+	snprintf(link, sizeof(link), "%s/absent.mdb", dir);
+	assert_int_equal(mxt_hdb_check_file(link, why, sizeof(why)), -ENOENT);
+	empty_dir();
+}
+
+/* A damaged history is moved aside and replaced by the good copy, which
+ * loads every record; without a good copy the history starts empty. */
+static void test_quarantine_and_good_copy(void **state)
+{
+	struct mxt_model *m = mxt_model_new(NULL, 65536);
+	struct mxt_hdb_stats st;
+	struct mxt_hdb *db;
+	char err[512], to[600], good[400];
+	uint64_t written = make_history(300);
+	struct stat sb;
+
+	(void)state;
+	assert_non_null(m);
+	assert_int_equal(mxt_hdb_open(path, 0, 0, T0, &db, err, sizeof(err)), 0);
+	assert_int_equal(mxt_hdb_save_good(db, path), 0);
+	mxt_hdb_close(db);
+	snprintf(good, sizeof(good), "%s%s", path, MXT_HDB_GOOD_SUFFIX);
+	assert_int_equal(mxt_hdb_check_file(good, err, sizeof(err)), 0);
+
+	assert_int_equal(truncate(path, 16 * 1024), 0);
+	assert_int_equal(mxt_hdb_quarantine(path, T0, 1, to, sizeof(to)), 1);
+	CHECK(strstr(to, ".damaged-20240101T000000Z") != NULL, "moved to '%s'", to);
+	assert_int_equal(stat(to, &sb), 0);
+	assert_int_equal(sb.st_size, 16 * 1024);
+	assert_int_equal(mxt_hdb_check_file(path, err, sizeof(err)), 0);
+	assert_int_equal(mxt_hdb_open(path, 0, 0, T0, &db, err, sizeof(err)), 0);
+	assert_int_equal(mxt_hdb_load(db, m, &st), 0);
+	CHECK(st.loaded == written && st.skipped_bad == 0, "restored %llu of %llu",
+	      (unsigned long long)st.loaded, (unsigned long long)written);
+	mxt_hdb_close(db);
+
+	/* No good copy to use: moved aside, nothing in its place; a second
+	 * damaged file in the same second gets a name of its own. */
+	assert_int_equal(truncate(path, 8 * 1024), 0);
+	assert_int_equal(mxt_hdb_quarantine(path, T0 + 1, 0, to, sizeof(to)), 0);
+	assert_int_equal(stat(path, &sb), -1);
+	assert_int_equal(stat(to, &sb), 0);
+	assert_int_equal(sb.st_size, 8 * 1024);
+	make_history(5);
+	assert_int_equal(truncate(path, 12 * 1024), 0);
+	assert_int_equal(mxt_hdb_quarantine(path, T0 + 1, 0, to, sizeof(to)), 0);
+	CHECK(strstr(to, ".damaged-20240101T000001Z.1") != NULL, "second move to '%s'", to);
+	assert_int_equal(stat(to, &sb), 0);
+	assert_int_equal(sb.st_size, 12 * 1024);
+	/* A damaged good copy is not used either. */
+	assert_int_equal(truncate(good, 12 * 1024), 0);
+	make_history(5);
+	assert_int_equal(truncate(path, 8 * 1024), 0);
+	assert_int_equal(mxt_hdb_quarantine(path, T0 + 2, 1, to, sizeof(to)), 0);
+	assert_int_equal(stat(path, &sb), -1);
+	mxt_model_free(m);
+	empty_dir();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +879,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_other_schema_rejected, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_and_bad_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_load_into_small_model, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_truncated_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_image_fields, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_check_file_kinds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_quarantine_and_good_copy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -53,6 +53,7 @@ int cmd_forget(struct cli *c, int argc, char **argv);
 int cmd_graylist(struct cli *c, int argc, char **argv);
 int cmd_history(struct cli *c, int argc, char **argv);
 int cmd_daemon(struct cli *c, int argc, char **argv);
+int cmd_fleet(struct cli *c, int argc, char **argv);
 int cmd_checkpoint(struct cli *c, int argc, char **argv);
 int cmd_ctl(struct cli *c, int argc, char **argv);
 /* "allow add|del" through the daemon when it answers, else cmd_allow. */

@@ -225,6 +225,18 @@ int cmd_daemon(struct cli *c, int argc, char **argv)
 	return ctl_call(c, "daemon status", json ? 2 : 1, req, stdout, 0) ? -1 : 0;
 }
 
+int cmd_fleet(struct cli *c, int argc, char **argv)
+{
+	char *req[] = { "fleet", "status", "json" };
+	int json, r = cli_json_opts("fleet", argc, argv, &json);
+
+	if (r)
+		return r > 0 ? 0 : -1;
+	if (argc - optind != 1 || strcmp(argv[optind], "status"))
+		return cli_usage("fleet");
+	return ctl_call(c, "fleet status", json ? 3 : 2, req, stdout, 0) ? -1 : 0;
+}
+
 int cmd_checkpoint(struct cli *c, int argc, char **argv)
 {
 	char *req[] = { "checkpoint" };

@@ -1,0 +1,486 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# test_fleet.sh - three mxthrottled nodes sharing one view of every sender
+# on Redis (docs/fleet.md): each node runs in its own network namespace
+# with its own XDP attachment (g0) and pin dir; two redis-server shards,
+# started here on private unix sockets in the test's tmpfs (never the
+# system service).  Policy requests go to each node's unix policy socket
+# from a small perl client (one request = one SMTP session).  The daemons
+# run in test mode (-T): their clocks are moved together with "ctl clock
+# advance" and senders are given a history with "ctl seed".
+#
+# Cases (one run_test each, in this order; later ones use earlier senders):
+#   fleet_up               every node sees the three nodes and both shards up
+#   shared_allowance       a new sender spreading its sessions round-robin
+#                          over the three nodes gets the allowance of one host
+#                          (within one tick's worth) and every node counts all
+#   established_together   a new sender, a few sessions a day over the three,
+#                          is established on all three at the same step as
+#                          a sender of one host
+#   jump_throttled         a 20x jump of an established sender spread over
+#                          the three is throttled on all three within 60 s
+#   actions_shared         release, forget and allow add on one node take
+#                          effect on the other two
+#   redis_outage           both shards stopped for 5 s under traffic: every
+#                          policy request answered; afterwards the hour's
+#                          totals in Redis equal the sum the nodes admitted
+#   redis_refill           both shards killed and restarted empty: the nodes
+#                          write the sender records and hour counts again
+#   two_shards             every source's keys are on exactly one shard
+#   join_learns_history    a node restarted without its LMDB history learns
+#                          the shared records before it answers
+#   postfix_two_nodes      real Postfix on nodes 1 and 2 (XCLIENT gives the
+#                          sessions a 198.18 client address): a new sender
+#                          alternating between them gets one allowance
+#
+# Addresses: sources in 198.18.0.0/15 only (policy requests carry them as
+# text; no packets are sent).  Run as root: bash tests/integration/test_fleet.sh
+# About 90 s.
+
+# The perl program below is single-quoted on purpose.
+# shellcheck disable=SC2016
+
+: "${MXT_TEST_TIMEOUT:=240}"
+export MXT_TEST_TIMEOUT
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/integration/postfix_lib.sh
+source "$(dirname "$0")/postfix_lib.sh"
+mxt_init
+
+for t in "$MXT_DAEMON" perl redis-server redis-cli postfix swaks script; do
+	if ! command -v "$t" >/dev/null; then
+		fail setup "$t: got missing, want present (make BUILD=$BUILD; scripts/setup.sh)"
+		exit 1
+	fi
+done
+
+FLEET=t$MXT_RUN_ID
+NODES=(1 2 3)
+NS=("" "$GW" "$MXT_PREFIX-n2" "$MXT_PREFIX-n3")
+D_PID=()
+X=198.18.7.1    # new sender, round-robin over the fleet
+Y=198.18.7.2    # the same, against node 1 only (one host)
+Z=198.18.7.3    # new sender establishing over the fleet
+W=198.18.7.4    # the same, node 1 only
+J=198.18.7.5    # established, jumps 20x
+O=198.18.7.6    # established, traffic during the outage
+P=198.18.7.7    # new sender through the two Postfix instances
+CONN=198.18.9.0/24
+
+# Nodes 2 and 3: their own namespaces, each with a veth pair of its own
+# (XDP on g0).  Node 1 uses lib.sh's gateway.
+for n in 2 3; do
+	ip netns add "${NS[$n]}" || { fail setup "netns ${NS[$n]}: got failure, want created"; exit 1; }
+	ip -n "${NS[$n]}" link set lo up
+	ip -n "${NS[$n]}" link add g0 type veth peer name p0 || { fail setup "veth in ${NS[$n]}"; exit 1; }
+	ip -n "${NS[$n]}" link set g0 up
+	ip -n "${NS[$n]}" link set p0 up
+done
+
+# EXIT: the daemons first, the extra namespaces, then lib.sh's cleanup.
+f_cleanup() {
+	local rc=$? p
+	[ -n "$MXT_WORK" ] && pf_stop "${NS[1]}" "$MXT_WORK/pf1" && pf_stop "${NS[2]}" "$MXT_WORK/pf2"
+	for p in "${D_PID[@]}"; do [ -n "$p" ] && bg_stop "$p" TERM; done
+	if [ "$MXT_FAILED" -gt 0 ]; then
+		for p in 1 2 3; do
+			grep -hE "FLEET|error|warn" "$MXT_WORK/n$p"/daemon.log.* 2>/dev/null | tail -n 15 | sed "s/^/# n$p: /"
+		done
+	fi
+	ip netns del "${NS[2]}" 2>/dev/null
+	ip netns del "${NS[3]}" 2>/dev/null
+	(exit "$rc")
+	mxt_cleanup
+}
+trap f_cleanup EXIT
+
+# --- redis -------------------------------------------------------------------
+
+REDIS_PID=()
+
+# redis_start I: shard I on $MXT_WORK/redisI/redis.sock, no persistence.
+redis_start() {
+	local d=$MXT_WORK/redis$1
+	mkdir -p "$d"
+	redis-server --port 0 --unixsocket "$d/redis.sock" --unixsocketperm 700 --save "" \
+		--appendonly no --dir "$d" --daemonize no --logfile "$d/log" >/dev/null 2>&1 &
+	REDIS_PID[$1]=$!
+	MXT_BG_PIDS+=("$!")
+	wait_until 5 rcli "$1" ping
+}
+
+# rcli I ARGS...: redis-cli on shard I.
+rcli() {
+	local i=$1
+	shift
+	timeout 10 redis-cli -s "$MXT_WORK/redis$i/redis.sock" "$@"
+}
+
+# --- the nodes -------------------------------------------------------------------
+
+# node_conf N: the configuration of node N.
+node_conf() {
+	local n=$1 d=$MXT_WORK/n$1
+	mkdir -p "$d"
+	cat >"$d/mxthrottle.conf" <<-EOF
+		interface = g0
+		pin_dir = $MXT_BPFFS/n$n
+		state_db = $d/history.mdb
+		control_socket = $d/control.sock
+		policy_listen = unix:$d/policy.sock
+		user = root
+		checkpoint_interval = 2
+		tick_interval = 200
+		ports = 25
+		v4_prefix = 32
+		v6_prefix = 64
+		fleet_redis = unix:$MXT_WORK/redis1/redis.sock
+		fleet_redis = unix:$MXT_WORK/redis2/redis.sock
+		fleet_name = $FLEET
+		node_name = n$n
+		fleet_join_timeout = 5
+	EOF
+}
+
+# node_start N: mxthrottled -d -T in node N's namespace; waits for START.
+node_start() {
+	local n=$1 log
+	log=$MXT_WORK/n$n/daemon.log.$SECONDS
+	bg "${NS[$n]}" "$log" "$MXT_DAEMON" -d -T -f "$MXT_WORK/n$n/mxthrottle.conf"
+	D_PID[n]=$BG_PID
+	ln -sf "$log" "$MXT_WORK/n$n/daemon.log"
+	if ! wait_until 15 grep -q "START mxthrottled" "$log"; then
+		note "node $n: $(tr '\n' ' ' <"$log" | cut -c1-400)"
+		return 1
+	fi
+}
+
+# nc N ARGS...: the CLI against node N.
+nc() {
+	local n=$1
+	shift
+	mxt_ns "${NS[$n]}" "$MXT_BPFFS/n$n" --control "$MXT_WORK/n$n/control.sock" "$@"
+}
+
+# mxt_ns NS PINDIR ARGS...: lib.sh's mxt, in namespace NS.
+mxt_ns() {
+	local ns=$1 pindir=$2
+	shift 2
+	ns_exec "$ns" timeout 20 "$MXT_CLI" --pin-dir "$pindir" "$@" 2>>"$MXT_WORK/cli.err"
+}
+
+# ex N ADDR FIELD: a field of node N's explain (booleans as text).
+ex() {
+	jget "$(nc "$1" explain "$2" --json)" ".$3 | tostring"
+}
+
+# fst N FIELD: a field of node N's own fleet view (fleet status --json).
+fst() {
+	jget "$(nc "$1" fleet status --json)" ".self.$2"
+}
+
+# all_ex ADDR FIELD: node 1's, 2's and 3's values, space separated.
+all_ex() {
+	echo "$(ex 1 "$1" "$2") $(ex 2 "$1" "$2") $(ex 3 "$1" "$2")"
+}
+
+# all_same ADDR FIELD WANT: every node says WANT.
+all_same() {
+	[ "$(all_ex "$1" "$2")" = "$3 $3 $3" ]
+}
+
+# advance SECONDS: every node's clock, one after the other.
+advance() {
+	local n
+	for n in "${NODES[@]}"; do nc "$n" ctl clock advance "$1" >/dev/null || return 1; done
+}
+
+# settled: no node has counts waiting for Redis, and every node has read
+# the others' last batches (two more polls).
+settled() {
+	local n
+	for n in "${NODES[@]}"; do [ "$(fst "$n" backlog)" = 0 ] || return 1; done
+	sleep 0.4
+}
+
+# --- the policy client -------------------------------------------------------------
+
+cat >"$MXT_WORK/pc.pl" <<'PERL'
+# pc.pl SOCKETS IP COUNT GAP_MS TAG: COUNT sessions of IP, round-robin over
+# the comma-separated policy sockets, GAP_MS apart; one line of counts.
+use strict; use warnings;
+use IO::Socket::UNIX; use IO::Select; use Time::HiRes qw(usleep);
+$SIG{PIPE} = "IGNORE";
+my ($socks, $ip, $count, $gap, $tag) = @ARGV;
+my @paths = split /,/, $socks;
+my @c = map { IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $_) } @paths;
+my ($adm, $def, $un) = (0, 0, 0);
+my @per = map { 0 } @paths;
+for my $i (0 .. $count - 1) {
+	my $k = $i % @c;
+	$c[$k] //= IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $paths[$k]);
+	my $s = $c[$k];
+	my $a = "none";
+	if ($s) {
+		syswrite($s, "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\n" .
+			"client_address=$ip\ninstance=$tag.$i." . int(rand(1e9)) . "\nrecipient=a\@example.org\n\n");
+		my $buf = ""; my $sel = IO::Select->new($s);
+		while ($buf !~ /\n\n/) {
+			last unless $sel->can_read(5);
+			my $n = sysread($s, $buf, 4096, length $buf);
+			last unless $n;
+		}
+		$a = $buf =~ /^action=(\S+)/ ? $1 : "none";
+		$c[$k] = undef if $a eq "none";
+	}
+	if ($a =~ /^(DUNNO|PREPEND|OK)$/i) { $adm++; $per[$k]++ }
+	elsif ($a =~ /^(4\d\d|DEFER)/i) { $def++ }
+	else { $un++ }
+	usleep($gap * 1000) if $gap;
+}
+print "admitted=$adm deferred=$def unanswered=$un per=" . join(",", @per) . "\n";
+PERL
+
+# pc NODES IP COUNT GAP_MS: run the client against nodes "1 2 3" (or "1").
+pc() {
+	local socks="" n
+	for n in $1; do socks+="${socks:+,}$MXT_WORK/n$n/policy.sock"; done
+	timeout 120 perl "$MXT_WORK/pc.pl" "$socks" "$2" "$3" "$4" "t$RANDOM"
+}
+
+# field LINE NAME: a count out of pc's line.
+field() {
+	sed -n "s/.*\b$2=\([0-9,]*\).*/\1/p" <<<"$1"
+}
+
+# hexkey ADDR: the source key as the fleet names it (IPv4 /32).
+hexkey() {
+	local IFS=.
+	# shellcheck disable=SC2086
+	set -- $1
+	printf '0420%02x%02x%02x%02x000000000000000000000000' "$1" "$2" "$3" "$4"
+}
+
+# hour_sum ADDR HOUR: sum of every node's admitted sessions of ADDR in
+# HOUR, over both shards (only one holds the key).
+hour_sum() {
+	local i k sum=0 v
+	k="mxt:$FLEET:c:$(hexkey "$1"):$2"
+	for i in 1 2; do
+		for v in $(rcli "$i" hgetall "$k" | paste - - | awk '$1 ~ /\.s$/ {print $2}'); do
+			sum=$((sum + v))
+		done
+	done
+	echo "$sum"
+}
+
+# --- cases -------------------------------------------------------------------------
+
+# nodes_seen N: node N's fleet status lists n1, n2 and n3.
+nodes_seen() {
+	[ "$(jget "$(nc "$1" fleet status --json)" '[.nodes[].node] | sort | join(",")')" = n1,n2,n3 ]
+}
+
+t_fleet_up() {
+	local n
+	for n in "${NODES[@]}"; do
+		expect_true "node $n sees n1,n2,n3" "$(jget "$(nc "$n" fleet status --json)" '[.nodes[].node] | sort | join(",")')" \
+			wait_until 10 nodes_seen "$n"
+	done
+	for n in "${NODES[@]}"; do
+		expect_eq "node $n shards up" "$(fst "$n" shards_up)" 2
+		expect_eq "node $n view" "$(fst "$n" view)" fleet
+	done
+	expect_true "daemon status shows the fleet" "$(nc 2 daemon status | tail -1)" \
+		grep -q "fleet $FLEET node n2: fleet view" <<<"$(nc 2 daemon status)"
+	expect_true "fleet status text lists both endpoints" "$(nc 3 fleet status | tr '\n' '|')" \
+		grep -q "redis2/redis.sock *up" <<<"$(nc 3 fleet status)"
+}
+
+t_shared_allowance() {
+	local fx fy ax ay allow
+	fx=$(pc "1 2 3" "$X" 60 100)
+	fy=$(pc "1" "$Y" 60 100)
+	note "fleet: $fx; one host: $fy"
+	ax=$(field "$fx" admitted) ay=$(field "$fy" admitted)
+	allow=$(ex 1 "$Y" allowance)
+	expect_eq "one host admits its allowance" "$ay" "${allow%.*}"
+	# One tick (200 ms) + one poll (100 ms) at 10 sessions/s: 3 more at most.
+	expect_range "fleet admits the same (within one tick)" "$ax" "$ay" "$((ay + 3))"
+	expect_eq "fleet: unanswered" "$(field "$fx" unanswered)" 0
+	wait_until 5 settled
+	expect_eq "every node counts the fleet's sessions (used)" "$(all_ex "$X" used)" "$ax $ax $ax"
+	expect_eq "every node defers the next one" "$(all_ex "$X" defer)" "true true true"
+}
+
+t_established_together() {
+	local day sz sw states=()
+	for day in 0 1 2 3 4; do
+		pc "1 2 3" "$Z" 4 50 >/dev/null
+		pc "1" "$W" 4 50 >/dev/null
+		wait_until 5 settled
+		wait_until 5 all_same "$Z" used 4
+		sz=$(all_ex "$Z" state) sw=$(ex 1 "$W" state)
+		states+=("day $day: $sz / $sw")
+		expect_eq "day $day: the three nodes agree and match one host" "$sz" "$sw $sw $sw"
+		advance 86400 || break
+	done
+	note "${states[*]}"
+	expect_eq "established in the end" "$(all_ex "$Z" state)" "established established established"
+}
+
+t_jump_throttled() {
+	local n t0 took st
+	for n in "${NODES[@]}"; do nc "$n" ctl seed "$J" 200 14 >/dev/null; done
+	expect_eq "seeded established everywhere" "$(all_ex "$J" state)" "established established established"
+	# 200/h -> 4000/h (1.1/s) spread round-robin over the three.
+	t0=$SECONDS
+	while [ $((SECONDS - t0)) -lt 60 ]; do
+		pc "1 2 3" "$J" 3 900 >/dev/null
+		all_same "$J" state throttled && break
+	done
+	took=$((SECONDS - t0))
+	st=$(all_ex "$J" state)
+	note "20x jump over three nodes: '$st' after $took s"
+	expect_eq "throttled on all three" "$st" "throttled throttled throttled"
+	expect_range "within 60 s" "$took" 0 60
+}
+
+t_actions_shared() {
+	nc 1 release "$J" >/dev/null
+	expect_true "release on node 1 -> node 2 and 3 established" "$(all_ex "$J" state)" \
+		wait_until 5 all_same "$J" state established
+	nc 2 forget "$X" >/dev/null
+	expect_true "forget on node 2 -> untracked everywhere" "$(all_ex "$X" tracked)" \
+		wait_until 5 all_same "$X" tracked false
+	nc 3 allow add "$CONN" >/dev/null
+	expect_true "allow add on node 3 -> node 1 and 2 kernel allowlists" \
+		"n1: $(jget "$(nc 1 allow list --json)" '[.allow[].cidr] | join(",")') n2: $(jget "$(nc 2 allow list --json)" '[.allow[].cidr] | join(",")')" \
+		wait_until 5 allowed_everywhere "$CONN"
+	expect_true "applied line in node 2's log" "absent" grep -q "FLEET applied 'allow add $CONN'" "$MXT_WORK/n2/daemon.log"
+}
+
+# allowed_everywhere CIDR: in the kernel allowlist of nodes 1 and 2.
+allowed_everywhere() {
+	local n
+	for n in 1 2; do
+		jget "$(nc "$n" allow list --json)" '.allow[].cidr' | grep -qx "$1" || return 1
+	done
+}
+
+t_redis_outage() {
+	local n out hour sum adm
+	for n in "${NODES[@]}"; do nc "$n" ctl seed "$O" 100 14 >/dev/null; done
+	pc "1 2 3" "$O" 150 100 >"$MXT_WORK/outage.out" &
+	local pid=$!
+	sleep 3
+	kill -STOP "${REDIS_PID[1]}" "${REDIS_PID[2]}"
+	sleep 5
+	kill -CONT "${REDIS_PID[1]}" "${REDIS_PID[2]}"
+	wait "$pid"
+	out=$(cat "$MXT_WORK/outage.out")
+	note "traffic during the outage: $out"
+	expect_eq "policy requests unanswered" "$(field "$out" unanswered)" 0
+	expect_eq "policy requests answered" "$(($(field "$out" admitted) + $(field "$out" deferred)))" 150
+	expect_range "node 1 counted the outage" "$(fst 1 outages)" 1 1000
+	expect_range "FLEET down logged once per shard" "$(grep -c 'FLEET redis .* down' "$MXT_WORK/n1/daemon.log")" 1 2
+	wait_until 20 settled
+	adm=$(field "$out" admitted)
+	hour=$(($(ex 1 "$O" now) / 3600))
+	sum=$(hour_sum "$O" "$hour")
+	expect_eq "Redis hour total = sum the nodes admitted" "$sum" "$adm"
+	expect_eq "every node's model counts the fleet's sessions" "$(all_ex "$O" used)" "$adm $adm $adm"
+}
+
+t_redis_refill() {
+	local hour adm hx
+	adm=$(ex 1 "$O" used)
+	hour=$(($(ex 1 "$O" now) / 3600))
+	kill -KILL "${REDIS_PID[1]}" "${REDIS_PID[2]}"
+	wait "${REDIS_PID[1]}" "${REDIS_PID[2]}" 2>/dev/null
+	rm -f "$MXT_WORK"/redis*/redis.sock
+	redis_start 1 && redis_start 2
+	hx=$(hexkey "$Z")
+	expect_true "sender record of Z back in Redis" "absent" \
+		wait_until 20 sh -c "[ \"\$(timeout 5 redis-cli -s $MXT_WORK/redis1/redis.sock exists mxt:$FLEET:r:$hx)\$(timeout 5 redis-cli -s $MXT_WORK/redis2/redis.sock exists mxt:$FLEET:r:$hx)\" != 00 ]"
+	wait_until 20 settled
+	expect_eq "hour total of O refilled" "$(hour_sum "$O" "$hour")" "$adm"
+	expect_range "refills counted (node 1)" "$(fst 1 refills)" 1 100
+}
+
+t_two_shards() {
+	local i a both=0 k1 k2 s1 s2
+	for i in $(seq 1 40); do a=198.18.8.$i; pc "$((i % 3 + 1))" "$a" 1 0 >/dev/null; done
+	wait_until 10 settled
+	k1=$(rcli 1 --scan --pattern "mxt:$FLEET:[cr]:*" | cut -d: -f4 | sort -u)
+	k2=$(rcli 2 --scan --pattern "mxt:$FLEET:[cr]:*" | cut -d: -f4 | sort -u)
+	s1=$(grep -c . <<<"$k1") s2=$(grep -c . <<<"$k2")
+	both=$(comm -12 <(echo "$k1") <(echo "$k2") | grep -c .)
+	note "sources on shard 1: $s1, shard 2: $s2, on both: $both"
+	expect_eq "sources with keys on both shards" "$both" 0
+	expect_range "shard 1 holds some" "$s1" 5 100
+	expect_range "shard 2 holds some" "$s2" 5 100
+}
+
+t_join_learns_history() {
+	bg_stop "${D_PID[3]}" TERM
+	rm -f "$MXT_WORK/n3/history.mdb" "$MXT_WORK/n3/history.mdb-lock"
+	expect_true "node 3 restarts" "no START" node_start 3 || return
+	expect_true "join logged" "$(grep FLEET "$MXT_WORK/n3/daemon.log" | tail -1)" grep -q "FLEET joined $FLEET as n3" "$MXT_WORK/n3/daemon.log"
+	expect_eq "node 3 knows Z without its LMDB" "$(ex 3 "$Z" state)" established
+	expect_range "records learned" "$(fst 3 joined_records)" 3 100000
+}
+
+# swaks_xc N ADDR: one message through node N's Postfix, as if from ADDR
+# (XCLIENT); 0 when accepted.
+swaks_xc() {
+	ns_exec "${NS[$1]}" timeout 30 swaks --server 127.0.0.1 --port 25 --xclient-addr "$2" \
+		--from "s@example.org" --to "r@sink.mxthrottle.test" --h-Subject fleet >/dev/null 2>&1
+}
+
+t_postfix_two_nodes() {
+	local n i ok=0 per=(0 0 0) d1 d2
+	chmod 0711 "$MXT_WORK"
+	for n in 1 2; do
+		PF_MAIN_EXTRA="smtpd_authorized_xclient_hosts = 127.0.0.0/8" \
+			pf_start "${NS[$n]}" "$MXT_WORK/pf$n" "127.0.0.1" "unix:$MXT_WORK/n$n/policy.sock" >/dev/null ||
+			{ expect_eq "postfix on node $n starts" failed started; return; }
+	done
+	for i in $(seq 1 30); do
+		n=$((i % 2 + 1))
+		if swaks_xc "$n" "$P"; then
+			ok=$((ok + 1))
+			per[n]=$((per[n] + 1))
+		fi
+	done
+	d1=$(pf_log "$MXT_WORK/pf1" | grep -c "RCPT from .*\[$P\]: 451 4.7.500")
+	d2=$(pf_log "$MXT_WORK/pf2" | grep -c "RCPT from .*\[$P\]: 451 4.7.500")
+	note "Postfix: $ok of 30 accepted (node 1: ${per[1]}, node 2: ${per[2]}); 451 4.7.500 at node 1: $d1, node 2: $d2"
+	expect_range "accepted in total: one allowance (20, within one tick)" "$ok" 20 21
+	expect_range "node 1's Postfix deferred the rest too" "$d1" 1 15
+	expect_range "node 2's Postfix deferred the rest too" "$d2" 1 15
+	expect_eq "accepted + deferred" "$((ok + d1 + d2))" 30
+}
+
+# --- run -----------------------------------------------------------------------------
+
+if ! redis_start 1 || ! redis_start 2; then
+	fail setup "redis-server: got no PONG, want two shards"
+	exit 1
+fi
+for n in "${NODES[@]}"; do
+	node_conf "$n"
+	node_start "$n" || { fail setup "node $n: got no START line, want a running daemon"; exit 1; }
+done
+# Start every node's clock at the same whole hour + 5 s, so the hourly
+# allowance cannot turn during a case.
+adv=$((3600 - $(date +%s) % 3600 + 5))
+advance "$adv" || { fail setup "clock advance: got failure, want the test clock"; exit 1; }
+
+# FLEET_ONLY="name ..." runs only those cases (while working on one).
+for t in fleet_up shared_allowance established_together jump_throttled actions_shared \
+	redis_outage redis_refill two_shards join_learns_history postfix_two_nodes; do
+	[ -n "${FLEET_ONLY:-}" ] && [[ " $FLEET_ONLY " != *" $t "* ]] && continue
+	run_test "$t" "t_$t"
+done

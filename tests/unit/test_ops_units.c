@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * test_ops_units.c - the operations modules without a kernel: the minimum
+ * kernel verdict (user/kernel_req.c), the program's XDP run configuration
+ * as libxdp reads it, the metrics_listen key, and the
+ * Prometheus endpoint (user/metrics.c): histogram buckets, the exposition
+ * text, and the HTTP server's manners over a real loopback socket.  No
+ * privileges needed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <cmocka.h>
+#include <linux/bpf.h>
+#include <xdp/libxdp.h>
+
+#include "daemon_conf.h"
+#include "kernel_req.h"
+#include "metrics.h"
+
+static void kernel_verdicts(void **state)
+{
+	char err[256] = "";
+
+	(void)state;
+	/* The probe wins: a backported old number passes, a new one without
+	 * the helper does not. */
+	assert_int_equal(mxt_kernel_verdict("4.18.0-513.el8.x86_64", 1, err, sizeof(err)), 0);
+	assert_int_equal(mxt_kernel_verdict("6.1.0-18-amd64", 0, err, sizeof(err)), -EOPNOTSUPP);
+	assert_non_null(strstr(err, "5.11"));
+	/* No probe: the release decides. */
+	assert_int_equal(mxt_kernel_verdict("5.10.0-28-amd64", -EPERM, err, sizeof(err)), -EOPNOTSUPP);
+	assert_non_null(strstr(err, "kernel 5.10.0-28-amd64 is too old"));
+	assert_int_equal(mxt_kernel_verdict("4.19.0", -EPERM, err, sizeof(err)), -EOPNOTSUPP);
+	assert_int_equal(mxt_kernel_verdict("5.11.0", -EPERM, err, sizeof(err)), 0);
+	assert_int_equal(mxt_kernel_verdict("6.1.0", -EPERM, err, sizeof(err)), 0);
+	assert_int_equal(mxt_kernel_verdict("garbage", -EPERM, err, sizeof(err)), 0);
+	assert_int_equal(mxt_kernel_verdict(NULL, -EPERM, err, sizeof(err)), 0);
+}
+
+/* The object's XDP_RUN_CONFIG as libxdp's dispatcher reads it (parsing
+ * only: no kernel, no privileges). */
+static void xdp_run_config(void **state)
+{
+	struct xdp_program *p;
+
+	(void)state;
+	p = xdp_program__open_file(MXT_BUILD_DIR "/mxthrottle.bpf.o", "xdp", NULL);
+	assert_int_equal(libxdp_get_error(p), 0);
+	assert_int_equal(xdp_program__run_prio(p), 10);
+	assert_true(xdp_program__chain_call_enabled(p, XDP_PASS));
+	assert_false(xdp_program__chain_call_enabled(p, XDP_DROP));
+	xdp_program__close(p);
+}
+
+static void metrics_listen_key(void **state)
+{
+	struct mxt_daemon_conf c;
+	char err[256];
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	mxt_daemon_conf_defaults(&c, 2);
+	assert_string_equal(c.metrics_listen, "");          /* off by default */
+	assert_non_null(mxt_daemon_key_find("metrics_listen")); /* documented */
+	assert_int_equal(mxt_daemon_conf_set(&c, "metrics_listen", "inet:127.0.0.1:9725", err, sizeof(err)), 0);
+	assert_string_equal(c.metrics_listen, "inet:127.0.0.1:9725");
+	assert_int_equal(mxt_daemon_conf_set(&c, "metrics_listen", "none", err, sizeof(err)), 0);
+	assert_string_equal(c.metrics_listen, "");
+	assert_int_equal(mxt_daemon_conf_set(&c, "metrics_listen", "unix:/run/m.sock", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "inet:HOST:PORT"));
+	assert_int_equal(mxt_daemon_conf_set(&c, "metrics_listen", "inet:127.0.0.1", err, sizeof(err)), -EINVAL);
+}
+
+static void bind_refusals(void **state)
+{
+	struct mxt_metrics *m = (void *)1;
+	char err[256];
+
+	(void)state;
+	assert_true(mxt_metrics_bind("unix:/tmp/x", &m, err, sizeof(err)) < 0);
+	assert_null(m);
+	assert_true(mxt_metrics_bind("inet:198.18.0.1:notaport", &m, err, sizeof(err)) < 0);
+	assert_null(m);
+}
+
+/* The exposition of 'm' as a string (free it). */
+static char *render(struct mxt_metrics *m, uint64_t now)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(mxt_metrics_render(m, f, now), 0);
+	fclose(f);
+	return buf;
+}
+
+static void histogram_and_text(void **state)
+{
+	struct mxt_metrics_snapshot s;
+	struct mxt_metrics *m;
+	char err[256], *t;
+
+	(void)state;
+	assert_int_equal(mxt_metrics_bind(NULL, &m, err, sizeof(err)), 0);
+	mxt_metrics_observe_decision(m, MXT_CODE_NEW_SENDER, 0.000001);  /* first bucket */
+	mxt_metrics_observe_decision(m, MXT_CODE_NEW_SENDER, 0.00001);   /* == bound: still first */
+	mxt_metrics_observe_decision(m, MXT_CODE_OK_ESTABLISHED, 0.003); /* le 0.005 */
+	mxt_metrics_observe_decision(m, MXT_CODE_OK_ESTABLISHED, 99);    /* +Inf only */
+	memset(&s, 0, sizeof(s));
+	s.model.by_state[MXT_STATE_GRAYLISTED] = 7;
+	s.model.evicted = 3;
+	s.ctl.tick_usec_last = 1500;
+	s.last_checkpoint = 1000;
+	mxt_metrics_update(m, &s);
+	t = render(m, 1042);
+	assert_non_null(strstr(t, "mxthrottle_policy_decision_duration_seconds_bucket{le=\"1e-05\"} 2\n"));
+	assert_non_null(strstr(t, "mxthrottle_policy_decision_duration_seconds_bucket{le=\"0.0025\"} 2\n"));
+	assert_non_null(strstr(t, "mxthrottle_policy_decision_duration_seconds_bucket{le=\"0.005\"} 3\n"));
+	assert_non_null(strstr(t, "mxthrottle_policy_decision_duration_seconds_bucket{le=\"2\"} 3\n"));
+	assert_non_null(strstr(t, "mxthrottle_policy_decision_duration_seconds_bucket{le=\"+Inf\"} 4\n"));
+	assert_non_null(strstr(t, "mxthrottle_policy_decision_duration_seconds_count 4\n"));
+	assert_non_null(strstr(t, "mxthrottle_policy_decisions_total{code=\"NEW_SENDER\",status=\"4.7.500\",as=\"AS101\"} 2\n"));
+	assert_non_null(strstr(t, "mxthrottle_senders{state=\"graylisted\"} 7\n"));
+	assert_non_null(strstr(t, "mxthrottle_model_evictions_total 3\n"));
+	assert_non_null(strstr(t, "mxthrottle_tick_duration_seconds 0.0015\n"));
+	assert_non_null(strstr(t, "mxthrottle_checkpoint_age_seconds 42\n"));
+	assert_non_null(strstr(t, "# TYPE mxthrottle_policy_decision_duration_seconds histogram\n"));
+	free(t);
+	mxt_metrics_free(m);
+}
+
+/* One HTTP exchange with the server at 127.0.0.1:port; the status code. */
+static int http(unsigned port, const char *request, char *body, size_t blen)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	char buf[65536];
+	size_t got = 0;
+	ssize_t n;
+	int fd, code = -1;
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(write(fd, request, strlen(request)), (ssize_t)strlen(request));
+	while (got < sizeof(buf) - 1 && (n = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+	if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
+		return -1;
+	if (body) {
+		char *b = strstr(buf, "\r\n\r\n");
+
+		snprintf(body, blen, "%s", b ? b + 4 : "");
+	}
+	return code;
+}
+
+static void http_manners(void **state)
+{
+	struct mxt_metrics *m;
+	char err[256], ep[64], body[65536];
+	unsigned port;
+
+	(void)state;
+	assert_int_equal(mxt_metrics_bind("inet:127.0.0.1:0", &m, err, sizeof(err)), 0);
+	assert_int_equal(mxt_metrics_endpoint(m, ep, sizeof(ep)), 0);
+	assert_int_equal(sscanf(ep, "inet:127.0.0.1:%u", &port), 1);
+	assert_int_equal(mxt_metrics_start(m), 0);
+	mxt_metrics_observe_decision(m, MXT_CODE_RATE_JUMP, 0.0001);
+	assert_int_equal(http(port, "GET /metrics HTTP/1.0\r\n\r\n", body, sizeof(body)), 200);
+	assert_non_null(strstr(body, "status=\"4.7.510\",as=\"AS201\"} 1\n"));
+	assert_int_equal(http(port, "GET /metrics?x=1 HTTP/1.0\r\n\r\n", NULL, 0), 200);
+	assert_int_equal(http(port, "GET / HTTP/1.0\r\n\r\n", NULL, 0), 404);
+	assert_int_equal(http(port, "GET /metrics/../etc HTTP/1.0\r\n\r\n", NULL, 0), 404);
+	assert_int_equal(http(port, "PUT /metrics HTTP/1.0\r\n\r\n", NULL, 0), 405);
+	/* A body is refused before it is read: no answer, or an error. */
+	assert_true(http(port, "POST /metrics HTTP/1.0\r\nContent-Length: 5\r\n\r\nhello", NULL, 0) != 200);
+	assert_true(http(port, "garbage\r\n\r\n", NULL, 0) != 200);
+	mxt_metrics_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(kernel_verdicts),
+		cmocka_unit_test(xdp_run_config),
+		cmocka_unit_test(metrics_listen_key),
+		cmocka_unit_test(bind_refusals),
+		cmocka_unit_test(histogram_and_text),
+		cmocka_unit_test(http_manners),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
