@@ -105,7 +105,7 @@ done
 if [ -z "${MAKELEVEL:-}" ] && [ "$REPORT_ONLY" = 0 ]; then
 	mkdir -p "$BUILD"
 	BUILD=$(cd "$BUILD" && pwd)
-	benches=$(cd "$ROOT" && for c in bench/*.c; do printf '%s ' "$BUILD/${c%.c}"; done)
+	benches=$(cd "$ROOT" && for c in bench/*.c; do case $c in *.bpf.c) continue ;; esac; printf '%s ' "$BUILD/${c%.c}"; done)
 	# shellcheck disable=SC2086
 	if ! make -s -C "$ROOT" BUILD="$BUILD" all $benches >"$BUILD/bench-make.log" 2>&1; then
 		tail -20 "$BUILD/bench-make.log" >&2
