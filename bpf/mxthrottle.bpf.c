@@ -445,7 +445,16 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 	agen = mxt_gen_read(MXT_GEN_ALLOW);
 	fgen = pgen ^ agen;
 
-	if (key.family == MXT_FAMILY_IPV4 && key.addr[0]) {
+	/* The mark first: a key without one has no state, so it cannot be
+	 * in the front cache either (a spoofed SYN skips that probe too). */
+	pm = mxt_polmark_word(&key, &pmask);
+	if (pm && !(*pm & pmask)) {
+		if (agen && mxt_allowlisted(pkt))
+			return mxt_count(MXT_R_ALLOWLISTED, XDP_PASS);
+		if (mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED)
+			return mxt_drop(cfg, MXT_R_GLOBAL_BUDGET);
+		charged = 1;
+	} else if (key.family == MXT_FAMILY_IPV4 && key.addr[0]) {
 		set = mxt_front_set_of(key.addr[0]);
 		fs = bpf_map_lookup_elem(&MXT_MAP_FRONT, &set);
 		if (fs) {
@@ -456,15 +465,6 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 						     MXT_FRONT_BLOCKED ? MXT_R_BLOCKED : MXT_R_SOURCE_LIMIT);
 			}
 		}
-	}
-
-	pm = mxt_polmark_word(&key, &pmask);
-	if (pm && !(*pm & pmask)) {
-		if (agen && mxt_allowlisted(pkt))
-			return mxt_count(MXT_R_ALLOWLISTED, XDP_PASS);
-		if (mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED)
-			return mxt_drop(cfg, MXT_R_GLOBAL_BUDGET);
-		charged = 1;
 	}
 
 	v4 = key.family == MXT_FAMILY_IPV4;
