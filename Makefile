@@ -77,7 +77,7 @@ CLI_OBJS  := $(patsubst tools/%.c,$(BUILD)/obj/tools/%.o,$(CLI_SRCS))
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOLS     := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
 
-BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard bench/*.c))
 BENCHES   := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -414,12 +414,20 @@ $(in_r nft list counter $fam mxtflood flood_pass | awk '/packets/ { print $2 }')
 	esac
 }
 
-# Key of an IPv4 /32 in mxt_policy / mxt_sources, as bpftool hex bytes.
+# Key of an IPv4 /32 in mxt_policy, as bpftool hex bytes.
 mxt_key_hex() {
 	local IFS=.
 	# shellcheck disable=SC2086
 	set -- $1
 	printf '04 20 00 00 %02x %02x %02x %02x 00 00 00 00 00 00 00 00 00 00 00 00' "$1" "$2" "$3" "$4"
+}
+
+# Key of an IPv4 /32 in mxt_sources4: the address, as bpftool hex bytes.
+mxt_key4_hex() {
+	local IFS=.
+	# shellcheck disable=SC2086
+	set -- $1
+	printf '%02x %02x %02x %02x' "$1" "$2" "$3" "$4"
 }
 
 EST="198.18.0.10 198.18.0.11 198.18.0.12 198.18.0.13 198.18.0.14 198.18.0.15 198.18.0.16 198.18.0.17"
@@ -443,7 +451,7 @@ est_check() {
 		bpftool map lookup pinned "$PIN/mxt_policy" key hex $(mxt_key_hex "$a") \
 			>/dev/null 2>&1 && p=$((p + 1))
 		# shellcheck disable=SC2046
-		bpftool map lookup pinned "$PIN/mxt_sources" key hex $(mxt_key_hex "$a") \
+		bpftool map lookup pinned "$PIN/mxt_sources4" key hex $(mxt_key4_hex "$a") \
 			>/dev/null 2>&1 && s=$((s + 1))
 	done
 	echo "$p/8 $s/8"

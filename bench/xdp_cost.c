@@ -3,7 +3,7 @@
  * xdp_cost.c - in-kernel cost of the XDP program per frame, measured with
  * BPF_PROG_TEST_RUN on the real-clock build (mxthrottle.bpf.o, loaded
  * unpinned), next to the xdp_drop / xdp_pass baselines loaded in the same
- * run, with mxt_sources pre-filled with 1k, 100k and 1M entries (the map is
+ * run, with mxt_sources4 (IPv4 sources) pre-filled with 1k, 100k and 1M entries (the map is
  * resized to hold 1M before that load).
  *
  * Scenarios (each the median of 3 runs of -r N repeats of one frame):
@@ -61,7 +61,7 @@ static const long fills[N_FILLS] = { 1000, 100000, 1000000 };
 /* A loaded program and its maps. */
 struct prog {
 	struct bpf_object *obj;
-	int prog_fd, cfg_fd, src_fd, pol_fd, allow_fd, stats_fd, global_fd, gen_fd, polmark_fd;
+	int prog_fd, cfg_fd, src_fd, src4_fd, pol_fd, allow_fd, stats_fd, global_fd, gen_fd, polmark_fd;
 };
 
 /* mxt_polmark as the program and userspace would have left it for the
@@ -274,7 +274,7 @@ out:
 }
 
 /* Open and load a BPF object from the build dir, unpinned; max_sources
- * > 0 resizes mxt_sources first. */
+ * > 0 resizes mxt_sources and mxt_sources4 first. */
 static int prog_load(struct prog *p, const char *file, const char *prog_name, long max_sources)
 {
 	char path[512];
@@ -284,7 +284,7 @@ static int prog_load(struct prog *p, const char *file, const char *prog_name, lo
 
 	memset(p, 0, sizeof(*p));
 	p->cfg_fd = p->src_fd = p->pol_fd = p->allow_fd = p->stats_fd = p->global_fd = p->gen_fd = -1;
-	p->polmark_fd = -1;
+	p->polmark_fd = p->src4_fd = -1;
 	n = snprintf(path, sizeof(path), "%s/%s", MXT_BUILD_DIR, file);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
@@ -298,6 +298,9 @@ static int prog_load(struct prog *p, const char *file, const char *prog_name, lo
 		return err;
 	if (max_sources > 0) {
 		m = bpf_object__find_map_by_name(p->obj, MXT_STR(MXT_MAP_SOURCES));
+		if (!m || (err = bpf_map__set_max_entries(m, (__u32)max_sources)))
+			return m ? err : -ENOENT;
+		m = bpf_object__find_map_by_name(p->obj, MXT_STR(MXT_MAP_SOURCES4));
 		if (!m || (err = bpf_map__set_max_entries(m, (__u32)max_sources)))
 			return m ? err : -ENOENT;
 	}
@@ -319,6 +322,7 @@ static int prog_load(struct prog *p, const char *file, const char *prog_name, lo
 	FD(global_fd, MXT_MAP_GLOBAL);
 	FD(gen_fd, MXT_MAP_GEN);
 	FD(polmark_fd, MXT_MAP_POLMARK);
+	FD(src4_fd, MXT_MAP_SOURCES4);
 #undef FD
 	return 0;
 }
@@ -354,13 +358,13 @@ static int marks_write(const struct prog *p)
 	return 0;
 }
 
-/* Fill mxt_sources with n entries 240.0.0.0 + i (batch, else one by one):
+/* Fill mxt_sources4 with n entries 240.0.0.0 + i (batch, else one by one):
  * map keys only, never packets; 240.0.0.0/4 (reserved) holds 1M of them,
  * and none collides with the frames measured (198.18.0.0/15). */
 static int prefill(int fd, long n)
 {
 	const long chunk = 65536;
-	struct mxt_key *keys;
+	__u32 *keys;
 	struct mxt_source *vals;
 	long i, done;
 	int err = 0;
@@ -375,8 +379,10 @@ static int prefill(int fd, long n)
 		__u32 cnt = (__u32)(n - done < chunk ? n - done : chunk), want;
 
 		for (i = 0; i < (long)cnt; i++) {
-			keys[i] = key4(htonl(0xf0000000u + (__u32)(done + i)));
-			mark(&keys[i]);
+			struct mxt_key k = key4(htonl(0xf0000000u + (__u32)(done + i)));
+
+			mark(&k);
+			keys[i] = k.addr[0];
 			vals[i].first_seen_ns = vals[i].last_seen_ns = 1;
 			vals[i].syns = 1;
 		}
@@ -422,11 +428,11 @@ static int prime(struct prog *p, struct mxt_config *cfg)
 	k = key4(htonl(0xc6120001));          /* 198.18.0.1: hot, policy */
 	mark(&k);
 	if (bpf_map_update_elem(p->pol_fd, &k, &pol, BPF_ANY) ||
-	    bpf_map_update_elem(p->src_fd, &k, &src, BPF_ANY))
+	    bpf_map_update_elem(p->src4_fd, &k.addr[0], &src, BPF_ANY))
 		return -errno;
 	k = key4(htonl(0xc6120002));          /* 198.18.0.2: hot, no policy */
 	mark(&k);
-	if (bpf_map_update_elem(p->src_fd, &k, &src, BPF_ANY))
+	if (bpf_map_update_elem(p->src4_fd, &k.addr[0], &src, BPF_ANY))
 		return -errno;
 	k = key4(htonl(0xc6120004));          /* 198.18.0.4: override 1/min, burst 1 */
 	mark(&k);
@@ -434,7 +440,7 @@ static int prime(struct prog *p, struct mxt_config *cfg)
 	if ((err = mxt_fx_limit(&pol.limit, 1, 1, 1)))
 		return err;
 	if (bpf_map_update_elem(p->pol_fd, &k, &pol, BPF_ANY) ||
-	    bpf_map_update_elem(p->src_fd, &k, &src, BPF_ANY))
+	    bpf_map_update_elem(p->src4_fd, &k.addr[0], &src, BPF_ANY))
 		return -errno;
 
 	/* Announce the policy writes, as userspace does (pinned.c): the first
@@ -481,7 +487,7 @@ static int bench_fill(int f, const struct prog *drop, const struct prog *pass, _
 
 	if ((err = prog_load(&p, "mxthrottle.bpf.o", MXT_PROG_NAME, max)))
 		return err;
-	if ((err = prime(&p, &cfg)) || (err = prefill(p.src_fd, fills[f])) ||
+	if ((err = prime(&p, &cfg)) || (err = prefill(p.src4_fd, fills[f])) ||
 	    (err = marks_write(&p))) {
 		fprintf(stderr, "xdp_cost: set-up for %ld entries: %s\n", fills[f], strerror(-err));
 		goto out;
@@ -577,7 +583,7 @@ static void print_table(__u32 repeat, __u32 nsingle, int cpu, __u32 xl, __u32 ji
 	printf("%-28s %-14s", "scenario", "reason");
 	for (f = 0; f < N_FILLS; f++)
 		printf(" %9ld", fills[f]);
-	printf("   (mxt_sources entries)\n");
+	printf("   (mxt_sources4 entries)\n");
 	for (s = 0; s < S_MAX; s++) {
 		if (s == S_MISS_INSERT)
 			printf("-- single runs over %u distinct frames, kernel-timed (incl. timer):\n",

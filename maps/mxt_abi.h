@@ -25,6 +25,7 @@
 /* Map names, shared as tokens so a typo fails to compile, not at run time. */
 #define MXT_MAP_CONFIG  mxt_config
 #define MXT_MAP_SOURCES mxt_sources
+#define MXT_MAP_SOURCES4 mxt_sources4
 #define MXT_MAP_POLICY  mxt_policy
 #define MXT_MAP_ALLOW   mxt_allow
 #define MXT_MAP_STATS   mxt_stats
@@ -85,8 +86,13 @@ struct mxt_limit {
 	__u64 tolerance_ns;  /* derived: interval_ns * (burst - 1) */
 };
 
-/* Key of mxt_sources and mxt_policy: the source address masked to the
- * configured prefix.  Zero it whole before filling: padding is hashed. */
+/* Key of mxt_sources (IPv6 sources) and mxt_policy: the source address
+ * masked to the configured prefix.  Zero it whole before filling: padding
+ * is hashed.  IPv4 sources have their state in mxt_sources4 instead,
+ * keyed by the masked address alone (__u32, network order; the prefix is
+ * config.v4_prefix): a 4-byte key is hashed and compared in a fraction of
+ * the time on the hot path.  Userspace (pinned.c) shows both maps as one,
+ * with IPv4 keys rebuilt as struct mxt_key. */
 struct mxt_key {
 	__u8  family;        /* MXT_FAMILY_IPV4 or MXT_FAMILY_IPV6 */
 	__u8  prefixlen;     /* mask applied to addr (e.g. 32, 64) */
@@ -98,7 +104,7 @@ struct mxt_key {
  * (besides the MXT_POLICY_F_* flags copied from it). */
 #define MXT_SOURCE_F_HAS_POLICY 0x80000000u
 
-/* Value of mxt_sources (LRU): what the kernel saw from one source, and a
+/* Value of mxt_sources and mxt_sources4 (LRU): what the kernel saw from one source, and a
  * copy of its mxt_policy entry.  The copy saves the program one hash
  * lookup per SYN on the hot path; it is valid while policy_gen equals
  * mxt_gen.policy_gen, which userspace changes after every mxt_policy

@@ -181,13 +181,7 @@ static void change_collect(void *ctx, const struct mxt_model_change *ch)
  * Racy against the XDP program by design (it may overwrite one update). */
 static void source_bucket_reset(struct mxt_controller *c, const struct mxt_key *key)
 {
-	struct mxt_source v;
-	int fd = c->maps->fd[MXT_MAP_ID_SOURCES];
-
-	if (bpf_map_lookup_elem(fd, key, &v) < 0)
-		return;
-	v.tat_ns = 0;
-	bpf_map_update_elem(fd, key, &v, BPF_EXIST);
+	mxt_source_reset_tat(c->maps, key);
 }
 
 /* One change into mxt_policy: the class and limit, or no entry at all

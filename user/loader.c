@@ -237,7 +237,8 @@ static int set_pin_paths(struct bpf_object *obj, const char *dir)
 /* Whether map id is one whose max_entries follows its pinned copy. */
 static int sizeable(int id)
 {
-	return id == MXT_MAP_ID_SOURCES || id == MXT_MAP_ID_POLICY || id == MXT_MAP_ID_ALLOW;
+	return id == MXT_MAP_ID_SOURCES || id == MXT_MAP_ID_SOURCES4 || id == MXT_MAP_ID_POLICY ||
+	       id == MXT_MAP_ID_ALLOW;
 }
 
 /* Pinned state, compared with what obj declares. */
@@ -339,7 +340,7 @@ static int open_skel(const char *dir, const struct pin_state *st, __u32 max_sour
 
 		if (sizeable(i) && st->max_entries[i])
 			ret = bpf_map__set_max_entries(map, st->max_entries[i]);
-		else if (i == MXT_MAP_ID_SOURCES && max_sources)
+		else if ((i == MXT_MAP_ID_SOURCES || i == MXT_MAP_ID_SOURCES4) && max_sources)
 			ret = bpf_map__set_max_entries(map, max_sources);
 	}
 	if (ret) {

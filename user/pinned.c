@@ -44,6 +44,8 @@ static const struct mxt_map_spec specs[MXT_MAP_ID_MAX] = {
 				 sizeof(struct mxt_global_state), 1 },
 	[MXT_MAP_ID_GEN]     = { MXT_STR(MXT_MAP_GEN), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 				 sizeof(__u64), MXT_GEN_MAX },
+	[MXT_MAP_ID_SOURCES4] = { MXT_STR(MXT_MAP_SOURCES4), BPF_MAP_TYPE_LRU_HASH, sizeof(__u32),
+				 sizeof(struct mxt_source), 0 },
 	[MXT_MAP_ID_FRONT]   = { MXT_STR(MXT_MAP_FRONT), BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
 				 sizeof(struct mxt_front_set), MXT_FRONT_SETS },
 	[MXT_MAP_ID_POLMARK] = { MXT_STR(MXT_MAP_POLMARK), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
@@ -505,6 +507,25 @@ out:
 	return ret;
 }
 
+/* The config's IPv4 prefix, the prefix of every mxt_sources4 key. */
+static __u8 v4_prefix(const struct mxt_maps *m)
+{
+	struct mxt_config cfg;
+
+	if (mxt_maps_config_read(m, &cfg) || cfg.v4_prefix == 0 || cfg.v4_prefix > 32)
+		return 32;
+	return cfg.v4_prefix;
+}
+
+/* The struct mxt_key of an mxt_sources4 key. */
+static void key4_of(struct mxt_key *k, __u32 addr, __u8 plen)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = MXT_FAMILY_IPV4;
+	k->prefixlen = plen;
+	k->addr[0] = addr;
+}
+
 /* One pending count of mxt_front, summed over CPUs. */
 struct front_pending {
 	__u32 addr;
@@ -613,10 +634,39 @@ int mxt_sources_add_pending(const struct mxt_maps *m, struct mxt_source_entry *e
 
 int mxt_sources_dump(const struct mxt_maps *m, struct mxt_source_entry **out, size_t *n)
 {
-	int ret = dump_entries(m, MXT_MAP_ID_SOURCES, sizeof(**out),
-			       offsetof(struct mxt_source_entry, val), (void **)out, n);
+	struct mxt_source_entry *all;
+	void *keys = NULL, *vals = NULL;
+	size_t n4 = 0;
+	int ret;
 
-	if (!ret && (ret = mxt_sources_add_pending(m, *out, *n))) {
+	ret = dump_entries(m, MXT_MAP_ID_SOURCES, sizeof(**out),
+			   offsetof(struct mxt_source_entry, val), (void **)out, n);
+	if (ret)
+		return ret;
+	if (m->fd[MXT_MAP_ID_SOURCES4] >= 0)
+		ret = map_dump(m->fd[MXT_MAP_ID_SOURCES4], sizeof(__u32), sizeof(struct mxt_source),
+			       m->max_entries[MXT_MAP_ID_SOURCES4], &keys, &vals, &n4);
+	if (!ret && n4) {
+		__u8 plen = v4_prefix(m);
+
+		all = realloc(*out, (*n + n4) * sizeof(*all));
+		if (!all) {
+			ret = -ENOMEM;
+		} else {
+			*out = all;
+			for (size_t i = 0; i < n4; i++) {
+				key4_of(&all[*n + i].key, ((__u32 *)keys)[i], plen);
+				memcpy(&all[*n + i].val, (char *)vals + i * sizeof(struct mxt_source),
+				       sizeof(struct mxt_source));
+			}
+			*n += n4;
+		}
+	}
+	free(keys);
+	free(vals);
+	if (!ret)
+		ret = mxt_sources_add_pending(m, *out, *n);
+	if (ret) {
 		free(*out);
 		*out = NULL;
 		*n = 0;
@@ -627,12 +677,13 @@ int mxt_sources_dump(const struct mxt_maps *m, struct mxt_source_entry **out, si
 int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size_t max,
 		     struct mxt_source_entry **out, size_t *n)
 {
-	const size_t ksz = sizeof(struct mxt_key), vsz = sizeof(struct mxt_source);
+	const size_t vsz = sizeof(struct mxt_source);
 	unsigned char tok_out[sizeof(cur->token)];
 	struct mxt_source_entry *ents = NULL;
 	char *keys, *vals;
-	size_t got = 0;
-	int ret = 0;
+	size_t got = 0, ksz;
+	__u8 plen = v4_prefix(m);
+	int ret = 0, fd;
 
 	*out = NULL;
 	*n = 0;
@@ -640,6 +691,13 @@ int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size
 		return -EINVAL;
 	if (cur->done)
 		memset(cur, 0, sizeof(*cur)); /* the previous sweep ended: start over */
+	/* Phase 0: mxt_sources4, phase 1: mxt_sources.  One call reads from
+	 * one map; 'started' stays set across the change of phase, so the
+	 * caller sees one sweep over both. */
+	if (cur->phase == 0 && m->fd[MXT_MAP_ID_SOURCES4] < 0)
+		cur->phase = 1;
+	fd = m->fd[cur->phase == 0 ? MXT_MAP_ID_SOURCES4 : MXT_MAP_ID_SOURCES];
+	ksz = cur->phase == 0 ? sizeof(__u32) : sizeof(struct mxt_key);
 	keys = malloc(max * ksz);
 	vals = malloc(max * vsz);
 	if (!keys || !vals) {
@@ -649,17 +707,22 @@ int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size
 	while (got < max) {
 		__u32 count = (__u32)(max - got);
 
-		ret = bpf_map_lookup_batch(m->fd[MXT_MAP_ID_SOURCES], cur->started ? cur->token : NULL,
-					   tok_out, keys + got * ksz, vals + got * vsz, &count, NULL);
+		ret = bpf_map_lookup_batch(fd, cur->tok_valid ? cur->token : NULL, tok_out,
+					   keys + got * ksz, vals + got * vsz, &count, NULL);
 		if (ret < 0)
 			ret = -errno;
 		if (ret == 0 || ret == -ENOENT) {
 			got += count;
 			memcpy(cur->token, tok_out, sizeof(cur->token));
+			cur->tok_valid = 1;
 			cur->started = 1;
 			if (ret == -ENOENT) {
-				cur->done = 1;
 				ret = 0;
+				cur->tok_valid = 0;
+				if (cur->phase == 0)
+					cur->phase = 1;
+				else
+					cur->done = 1;
 				break;
 			}
 			continue;
@@ -678,7 +741,10 @@ int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size
 		goto out;
 	}
 	for (size_t i = 0; i < got; i++) {
-		memcpy(&ents[i].key, keys + i * ksz, ksz);
+		if (ksz == sizeof(__u32))
+			key4_of(&ents[i].key, *(__u32 *)(void *)(keys + i * ksz), plen);
+		else
+			memcpy(&ents[i].key, keys + i * ksz, ksz);
 		memcpy(&ents[i].val, vals + i * vsz, vsz);
 	}
 	ret = mxt_sources_add_pending(m, ents, got);
@@ -719,15 +785,48 @@ int mxt_map_count(const struct mxt_maps *m, enum mxt_map_id id, size_t *n)
 		return ret;
 	free(keys);
 	free(vals);
-	return 0;
+	if (id == MXT_MAP_ID_SOURCES && m->fd[MXT_MAP_ID_SOURCES4] >= 0) {
+		size_t n4;
+
+		/* One table of sources for the reader: IPv4 and IPv6. */
+		ret = mxt_map_count(m, MXT_MAP_ID_SOURCES4, &n4);
+		if (!ret)
+			*n += n4;
+	}
+	return ret;
+}
+
+/* The map and the key bytes of source k: mxt_sources4 and the address
+ * for IPv4 (when that map is there), else mxt_sources and k. */
+static int source_map(const struct mxt_maps *m, const struct mxt_key *k, const void **kp)
+{
+	if (k->family == MXT_FAMILY_IPV4 && m->fd[MXT_MAP_ID_SOURCES4] >= 0) {
+		*kp = &k->addr[0];
+		return m->fd[MXT_MAP_ID_SOURCES4];
+	}
+	*kp = k;
+	return m->fd[MXT_MAP_ID_SOURCES];
+}
+
+int mxt_source_reset_tat(const struct mxt_maps *m, const struct mxt_key *k)
+{
+	struct mxt_source v;
+	const void *kp;
+	int fd = source_map(m, k, &kp);
+
+	if (bpf_map_lookup_elem(fd, kp, &v))
+		return -errno;
+	v.tat_ns = 0;
+	return bpf_map_update_elem(fd, kp, &v, BPF_EXIST) ? -errno : 0;
 }
 
 int mxt_source_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_source *v)
 {
 	struct mxt_source_entry e;
-	int ret;
+	const void *kp;
+	int ret, fd = source_map(m, k, &kp);
 
-	if (bpf_map_lookup_elem(m->fd[MXT_MAP_ID_SOURCES], k, v))
+	if (bpf_map_lookup_elem(fd, kp, v))
 		return -errno;
 	e.key = *k;
 	e.val = *v;

@@ -33,6 +33,7 @@ enum mxt_map_id {
 	MXT_MAP_ID_GEN,
 	MXT_MAP_ID_FRONT,
 	MXT_MAP_ID_POLMARK,
+	MXT_MAP_ID_SOURCES4,
 	MXT_MAP_ID_MAX
 };
 
@@ -122,6 +123,8 @@ struct mxt_scan_cursor {
 	unsigned char token[64]; /* the kernel's batch token (a bucket index for hashes) */
 	int started;             /* token holds a position */
 	int done;                /* the last slice reached the end: the next call starts over */
+	int phase;               /* 0: mxt_sources4 (IPv4), 1: mxt_sources (IPv6) */
+	int tok_valid;           /* token holds a position in the current phase's map */
 };
 /* One slice of a sweep: up to 'max' entries from where 'cur' stands (a
  * zeroed cursor starts at the beginning); *out is malloc'ed.  Lets the
@@ -136,6 +139,9 @@ int mxt_map_count(const struct mxt_maps *m, enum mxt_map_id id, size_t *n);
 
 /* Single-entry operations; lookups return -ENOENT when absent. */
 int mxt_source_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_source *v);
+/* Give source k a full bucket (tat_ns 0), racing the program by design;
+ * 0, -ENOENT or -errno. */
+int mxt_source_reset_tat(const struct mxt_maps *m, const struct mxt_key *k);
 int mxt_policy_lookup(const struct mxt_maps *m, const struct mxt_key *k, struct mxt_policy *v);
 /* Add mxt_front's pending refusals to n entries read from mxt_sources
  * just before (the order matters: see mxt_abi.h).  Maps with no mxt_front

@@ -30,7 +30,7 @@
 /* The loaded program and the fds the tests use. */
 struct fx {
 	struct mxthrottle_testclock_bpf *skel;
-	int prog_fd, stats_fd, cfg_fd, src_fd, pol_fd, allow_fd, global_fd;
+	int prog_fd, stats_fd, cfg_fd, src_fd, src4_fd, pol_fd, allow_fd, global_fd;
 	struct mxt_config cfg;
 	struct mxt_maps maps;   /* the skeleton's maps, for pinned.c's readers and writers */
 	__u64 allow_gen;        /* the last mxt_gen[MXT_GEN_ALLOW] written */
@@ -52,6 +52,7 @@ static int setup(void **state)
 	fx.stats_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_STATS);
 	fx.cfg_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_CONFIG);
 	fx.src_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_SOURCES);
+	fx.src4_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_SOURCES4);
 	fx.pol_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_POLICY);
 	fx.allow_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_ALLOW);
 	fx.global_fd = bpf_map__fd(fx.skel->maps.MXT_MAP_GLOBAL);
@@ -62,6 +63,7 @@ static int setup(void **state)
 	fx.maps.nr_cpus = libbpf_num_possible_cpus();
 	fx.maps.fd[MXT_MAP_ID_CONFIG] = fx.cfg_fd;
 	fx.maps.fd[MXT_MAP_ID_SOURCES] = fx.src_fd;
+	fx.maps.fd[MXT_MAP_ID_SOURCES4] = fx.src4_fd;
 	fx.maps.fd[MXT_MAP_ID_POLICY] = fx.pol_fd;
 	fx.maps.fd[MXT_MAP_ID_ALLOW] = fx.allow_fd;
 	fx.maps.fd[MXT_MAP_ID_STATS] = fx.stats_fd;
@@ -201,7 +203,8 @@ static void expect_source(const char *addr, int prefix, __u64 syns, __u64 droppe
 /* Fail unless mxt_sources holds exactly n entries. */
 static void expect_source_count(long n)
 {
-	long got = mxt_fx_count_keys(fx.src_fd, sizeof(struct mxt_key));
+	long got = mxt_fx_count_keys(fx.src_fd, sizeof(struct mxt_key)) +
+		   mxt_fx_count_keys(fx.src4_fd, sizeof(__u32));
 
 	if (got != n)
 		fail_msg("mxt_sources entries: got %ld, want %ld", got, n);
@@ -724,7 +727,10 @@ static struct mxt_source raw_source(const char *addr, int prefix)
 	struct mxt_key k;
 
 	assert_int_equal(mxt_fx_key(&k, addr, prefix), 0);
-	assert_int_equal(bpf_map_lookup_elem(fx.src_fd, &k, &s), 0);
+	if (k.family == MXT_FAMILY_IPV4)
+		assert_int_equal(bpf_map_lookup_elem(fx.src4_fd, &k.addr[0], &s), 0);
+	else
+		assert_int_equal(bpf_map_lookup_elem(fx.src_fd, &k, &s), 0);
 	return s;
 }
 
@@ -824,6 +830,42 @@ static void test_polmark(void **state)
 	assert_true(w & mask);
 }
 
+/* pinned.c shows mxt_sources4 and mxt_sources as one table: a sweep in
+ * slices of one entry, and a dump, each return every IPv4 and IPv6
+ * source once, IPv4 keys rebuilt with the config's prefix. */
+static void test_sources_one_table(void **state)
+{
+	struct mxt_scan_cursor cur;
+	struct mxt_source_entry *e;
+	int seen4 = 0, seen6 = 0, calls = 0;
+	size_t n;
+
+	(void)state;
+	expect_syn("198.18.22.1", XDP_PASS, MXT_R_ADMITTED);
+	expect_syn("198.18.22.2", XDP_PASS, MXT_R_ADMITTED);
+	expect_syn("2001:2:0:22::1", XDP_PASS, MXT_R_ADMITTED);
+	memset(&cur, 0, sizeof(cur));
+	do {
+		assert_int_equal(mxt_sources_scan(&fx.maps, &cur, 1, &e, &n), 0);
+		for (size_t i = 0; i < n; i++) {
+			if (e[i].key.family == MXT_FAMILY_IPV4 && e[i].key.prefixlen == 32)
+				seen4++;
+			else if (e[i].key.family == MXT_FAMILY_IPV6 && e[i].key.prefixlen == 64)
+				seen6++;
+			assert_int_equal(e[i].val.syns, 1);
+		}
+		free(e);
+		assert_true(++calls < 20);
+	} while (!cur.done);
+	if (seen4 != 2 || seen6 != 1)
+		fail_msg("scan: IPv4/IPv6 entries got %d/%d, want 2/1", seen4, seen6);
+	assert_int_equal(mxt_sources_dump(&fx.maps, &e, &n), 0);
+	free(e);
+	assert_int_equal(n, 3);
+	assert_int_equal(mxt_map_count(&fx.maps, MXT_MAP_ID_SOURCES, &n), 0);
+	assert_int_equal(n, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -849,6 +891,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_front_cache_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_front_cache_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_polmark, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sources_one_table, setup, teardown),
 	};
 
 	if (mxt_fx_pin_cpu() < 0) {

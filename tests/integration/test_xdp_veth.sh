@@ -245,7 +245,8 @@ t_detach_reattach() {
 	expect_ok "detach" mxt "$PIN" detach "$GW_IF"
 	expect_eq "XDP on $GW_IF after detach" "$(xdp_attached "$GW" "$GW_IF")" none
 	local pin missing=""
-	for pin in mxt_xdp mxt_config mxt_sources mxt_policy mxt_allow mxt_stats mxt_global; do
+	for pin in mxt_xdp mxt_config mxt_sources mxt_sources4 mxt_policy mxt_allow mxt_stats mxt_global \
+		   mxt_gen mxt_front mxt_polmark; do
 		[ -e "$PIN/$pin" ] || missing+=" $pin"
 	done
 	expect_eq "pins missing after detach (program and maps stay)" "${missing:-none}" none
