@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,12 @@
 #define PROBE_FOREIGN 3    /* not an LMDB file of this version: mxt_hdb_open says so */
 #define PROBE_CORRUPT 4    /* LMDB reported an error reading it */
 #define MAIN_DBI_PROBE 1   /* LMDB's MAIN_DBI: the named databases are its records */
+/* CPU seconds the child may spend: a B-tree whose pages point back at
+ * each other sends LMDB round in circles forever (found by fuzz_hdb_file),
+ * so the read is bounded.  An honest file costs milliseconds per MiB:
+ * 2 s plus 1 s per 16 MiB is far above that and far below "never". */
+#define PROBE_CPU_BASE 2
+#define PROBE_CPU_PER  (16u << 20)
 
 /* Touches every byte of 'v', so that pages behind it are really read. */
 static unsigned touch(const MDB_val *v)
@@ -110,8 +117,15 @@ int mxt_hdb_probe(const char *path, size_t mapsize, char *err, size_t errlen)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT };
+		static const int fatal[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGXCPU };
 		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		rlim_t cpu = PROBE_CPU_BASE + (rlim_t)st.st_size / PROBE_CPU_PER;
+		struct rlimit lim = { .rlim_cur = cpu, .rlim_max = cpu + 1 };
+		struct rlimit nocore = { 0, 0 };
+
+		/* SIGXCPU at the soft limit, SIGKILL one second later. */
+		setrlimit(RLIMIT_CPU, &lim);
+		setrlimit(RLIMIT_CORE, &nocore);
 
 		/* A crash here is the expected verdict, not news: die by the
 		 * signal itself (no sanitizer or fuzzer handler inherited from
@@ -132,6 +146,10 @@ int mxt_hdb_probe(const char *path, size_t mapsize, char *err, size_t errlen)
 		if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_CORRUPT)
 			snprintf(err, errlen, "history db %s: damaged: LMDB reports an error reading it",
 				 path);
+		else if (WIFSIGNALED(status) &&
+			 (WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL))
+			snprintf(err, errlen, "history db %s: damaged: reading it did not end "
+				 "within its CPU time limit (a loop in its pages)", path);
 		else if (WIFSIGNALED(status))
 			snprintf(err, errlen, "history db %s: damaged: reading it raised %s",
 				 path, strsignal(WTERMSIG(status)));
