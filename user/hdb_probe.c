@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <lmdb.h>
 
+#include "errfmt.h"
 #include "hdb_probe.h"
 
 #define PROBE_OK      0
@@ -130,13 +131,13 @@ int mxt_hdb_probe(const char *path, size_t mapsize, char *err, size_t errlen)
 		return 0;
 	if (err && errlen) {
 		if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_CORRUPT)
-			snprintf(err, errlen, "history db %s: damaged: LMDB reports an error reading it",
+			mxt_seterr(err, errlen, "history db %s: damaged: LMDB reports an error reading it",
 				 path);
 		else if (WIFSIGNALED(status))
-			snprintf(err, errlen, "history db %s: damaged: reading it raised %s",
+			mxt_seterr(err, errlen, "history db %s: damaged: reading it raised %s",
 				 path, strsignal(WTERMSIG(status)));
 		else
-			snprintf(err, errlen, "history db %s: damaged: reading it failed (exit %d)",
+			mxt_seterr(err, errlen, "history db %s: damaged: reading it failed (exit %d)",
 				 path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	return -EBADMSG;

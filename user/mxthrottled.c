@@ -59,6 +59,7 @@
 #include "control.h"
 #include "controller.h"
 #include "daemon_conf.h"
+#include "errfmt.h"
 #include "fleet.h"
 #include "history_db.h"
 #include "history_recover.h"
@@ -204,22 +205,22 @@ static int config_read(struct daemon_cfg *c, const char *path, int explicit_file
 	mxt_daemon_conf_load_runtime(&c->d, c->runtime, conf_warn, NULL);
 	for (int i = 0; i < nifaces; i++)
 		if (mxt_daemon_conf_set(&c->d, "interface", ifaces[i], e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "-i %s: %s", ifaces[i], e);
+			mxt_seterr(err, errlen, "-i %s: %s", ifaces[i], e);
 			return -EINVAL;
 		}
 	if (c->d.fleet.nendpoints) {
 		fleet_node_default(&c->d.fleet);
 		if (mxt_fleet_config_check(&c->d.fleet, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "%s: %s", path, e);
+			mxt_seterr(err, errlen, "%s: %s", path, e);
 			return -EINVAL;
 		}
 	}
 	if (mxt_model_params_check(&c->mp, e, sizeof(e)) < 0) {
 		/* Relations between model keys: point at the last one set. */
 		if (c->d.extra_line)
-			snprintf(err, errlen, "%s:%d: %s", path, c->d.extra_line, e);
+			mxt_seterr(err, errlen, "%s:%d: %s", path, c->d.extra_line, e);
 		else
-			snprintf(err, errlen, "%s: %s", path, e);
+			mxt_seterr(err, errlen, "%s: %s", path, e);
 		return -EINVAL;
 	}
 	return 0;
