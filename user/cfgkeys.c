@@ -134,7 +134,7 @@ static int set_ports(struct mxt_config *cfg, const struct mxt_cfgkey *k,
 			len--;
 		if (len == 0 || len >= sizeof(item)) {
 			mxt_seterr(err, errlen, "%s: got '%s', want a comma-separated list of 1 to %d ports",
-			    k->name, value, MXT_MAX_PORTS);
+				   k->name, value, MXT_MAX_PORTS);
 			return -EINVAL;
 		}
 		memcpy(item, p, len);
@@ -213,7 +213,7 @@ static int set_rate(struct mxt_config *cfg, const struct mxt_cfgkey *k,
 
 	if (mxt_rate_parse(value, &rate)) {
 		mxt_seterr(err, errlen, "%s: got '%s', want SYNs per minute 0..%u or unlimited",
-		    k->name, value, MXT_RATE_MAX);
+			   k->name, value, MXT_RATE_MAX);
 		return -ERANGE;
 	}
 	key_limit(cfg, k)->rate = rate;
@@ -318,12 +318,12 @@ static int check_limit(struct mxt_limit *l, const char *what, __u32 shares,
 	}
 	if (l->rate == 0 && l->burst != 0) {
 		mxt_seterr(err, errlen, "%s_rate 0 (admit nothing) needs %s_burst 0, got %u: "
-		    "set both at once", what, what, l->burst);
+			   "set both at once", what, what, l->burst);
 		return -EINVAL;
 	}
 	if (l->rate != 0 && l->rate != MXT_RATE_UNLIMITED && l->burst == 0) {
 		mxt_seterr(err, errlen, "%s_burst 0 needs %s_rate 0, got %u: a limit that refills "
-		    "admits at least one SYN", what, what, l->rate);
+			   "admits at least one SYN", what, what, l->rate);
 		return -EINVAL;
 	}
 	if (mxt_limit_derive(l, shares)) {
@@ -468,7 +468,7 @@ int mxt_config_load_file(struct mxt_config *cfg, const char *path, char *err, si
 		}
 		if (first_line[k - cfgkeys]) {
 			mxt_seterr(err, errlen, "%s:%u: %s set twice (first on line %u)", path, lineno, name,
-			    first_line[k - cfgkeys]);
+				   first_line[k - cfgkeys]);
 			ret = -EINVAL;
 			break;
 		}
@@ -528,7 +528,7 @@ int mxt_limit_parse(const char *rate, const char *burst, struct mxt_limit *l,
 
 	if (mxt_rate_parse(rate, &t.rate)) {
 		mxt_seterr(err, errlen, "rate: got '%s', want SYNs per minute 0..%u or unlimited",
-		    rate, MXT_RATE_MAX);
+			   rate, MXT_RATE_MAX);
 		return -ERANGE;
 	}
 	if (mxt_parse_u32(burst, 0, MXT_BURST_MAX, &t.burst)) {
@@ -541,7 +541,7 @@ int mxt_limit_parse(const char *rate, const char *burst, struct mxt_limit *l,
 	}
 	if (t.rate != 0 && t.rate != MXT_RATE_UNLIMITED && t.burst == 0) {
 		mxt_seterr(err, errlen, "burst 0 needs rate 0, got rate %u: a limit that refills "
-		    "admits at least one SYN", t.rate);
+			   "admits at least one SYN", t.rate);
 		return -EINVAL;
 	}
 	if (mxt_limit_derive(&t, 1)) {

@@ -50,10 +50,10 @@ static int check_one(const char *path, int is_dir, const char *label, char *err,
 	if (rc < 0) {
 		if (is_dir)
 			mxt_seterr(err, errlen, "%s: %s %s; refusing a configuration others may change "
-				 "(it steers a daemon started as root)", label, path, why);
+				   "(it steers a daemon started as root)", label, path, why);
 		else
 			mxt_seterr(err, errlen, "%s: %s; refusing a configuration others may change "
-				 "(it steers a daemon started as root)", label, why);
+				   "(it steers a daemon started as root)", label, why);
 	}
 	return rc;
 }

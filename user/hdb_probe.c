@@ -132,13 +132,13 @@ int mxt_hdb_probe(const char *path, size_t mapsize, char *err, size_t errlen)
 	if (err && errlen) {
 		if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_CORRUPT)
 			mxt_seterr(err, errlen, "history db %s: damaged: LMDB reports an error reading it",
-				 path);
+				   path);
 		else if (WIFSIGNALED(status))
 			mxt_seterr(err, errlen, "history db %s: damaged: reading it raised %s",
-				 path, strsignal(WTERMSIG(status)));
+				   path, strsignal(WTERMSIG(status)));
 		else
 			mxt_seterr(err, errlen, "history db %s: damaged: reading it failed (exit %d)",
-				 path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+				   path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	return -EBADMSG;
 }

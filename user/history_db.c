@@ -284,7 +284,7 @@ static int header_read(struct mxt_hdb *db, MDB_txn *txn, struct mxt_hdb_info *h)
 	b = v.mv_data;
 	if (v.mv_size < 16 || memcmp(b, MXT_HDB_MAGIC, sizeof(MXT_HDB_MAGIC)) != 0) {
 		mxt_seterr(db->err, sizeof(db->err), "history db %s: header is not an mxthrottle history header",
-		       db->path);
+			   db->path);
 		return -EPROTO;
 	}
 	memset(h, 0, sizeof(*h));
@@ -296,9 +296,9 @@ static int header_read(struct mxt_hdb *db, MDB_txn *txn, struct mxt_hdb_info *h)
 	      (h->schema == 1 && h->record_len == MXT_HDB_RECORD_LEN_V1)) ||
 	    v.mv_size != MXT_HDB_HEADER_LEN) {
 		mxt_seterr(db->err, sizeof(db->err),
-		       "history db %s: schema version %u (records of %u bytes), this build reads "
-		       "version %u (%u bytes): refusing to load it; move it away to start a new history",
-		       db->path, h->schema, h->record_len, MXT_HDB_SCHEMA, MXT_HDB_RECORD_LEN);
+			   "history db %s: schema version %u (records of %u bytes), this build reads "
+			   "version %u (%u bytes): refusing to load it; move it away to start a new history",
+			   db->path, h->schema, h->record_len, MXT_HDB_SCHEMA, MXT_HDB_RECORD_LEN);
 		return -EPROTO;
 	}
 	h->created = get64(b + 16);
@@ -407,7 +407,7 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 		rc = mdb_env_open(db->env, path, envflags, 0600);
 	if (rc) {
 		mxt_seterr(err, errlen, "history db %s: %s", path,
-		       rc == MDB_INVALID ? "not an LMDB file (not an mxthrottle history)"
+			   rc == MDB_INVALID ? "not an LMDB file (not an mxthrottle history)"
 					 : mdb_strerror(rc));
 		rc = mdb_errno(rc);
 		goto fail;
@@ -419,7 +419,7 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 		rc = mdb_dbi_open(txn, DB_SENDERS, dbflags, &db->senders);
 	if (rc) {
 		mxt_seterr(err, errlen, "history db %s: %s", path,
-		       rc == MDB_NOTFOUND ? "not an mxthrottle history (no meta/senders databases)"
+			   rc == MDB_NOTFOUND ? "not an mxthrottle history (no meta/senders databases)"
 					  : mdb_strerror(rc));
 		rc = rc == MDB_NOTFOUND ? -EPROTO : mdb_errno(rc);
 		goto fail;
@@ -429,7 +429,7 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 		rc = upgrade_records(db, txn, &h);
 		if (rc) {
 			mxt_seterr(err, errlen, "history db %s: upgrading schema %u: %s", path,
-			       h.schema, strerror(-rc));
+				   h.schema, strerror(-rc));
 			goto fail;
 		}
 	}
@@ -437,7 +437,7 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 		rc = mdb_stat(txn, db->senders, &st);
 		if (!rc && st.ms_entries) {
 			mxt_seterr(err, errlen, "history db %s: records without a header: refusing it",
-			       path);
+				   path);
 			rc = -EPROTO;
 			goto fail;
 		}
@@ -453,7 +453,7 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 		rc = header_write(db, txn, &h);
 		if (rc) {
 			mxt_seterr(err, errlen, "history db %s: writing the header: %s", path,
-			       strerror(-rc));
+				   strerror(-rc));
 			goto fail;
 		}
 	} else if (rc) {

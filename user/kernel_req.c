@@ -18,7 +18,7 @@ int mxt_kernel_verdict(const char *release, int probe, char *err, size_t errlen)
 		return 0;
 	if (probe == 0) {
 		mxt_seterr(err, errlen, "this kernel (%s) has no bpf_ktime_get_coarse_ns() for XDP programs: "
-			 "mxthrottle needs Linux %s or later", release ? release : "?", MXT_KERNEL_MIN_TEXT);
+			   "mxthrottle needs Linux %s or later", release ? release : "?", MXT_KERNEL_MIN_TEXT);
 		return -EOPNOTSUPP;
 	}
 	/* The probe could not run: judge by the version number. */
@@ -27,7 +27,7 @@ int mxt_kernel_verdict(const char *release, int probe, char *err, size_t errlen)
 	if (major > MXT_KERNEL_MIN_MAJOR || (major == MXT_KERNEL_MIN_MAJOR && minor >= MXT_KERNEL_MIN_MINOR))
 		return 0;
 	mxt_seterr(err, errlen, "kernel %s is too old: mxthrottle needs Linux %s or later "
-		 "(bpf_ktime_get_coarse_ns)", release, MXT_KERNEL_MIN_TEXT);
+		   "(bpf_ktime_get_coarse_ns)", release, MXT_KERNEL_MIN_TEXT);
 	return -EOPNOTSUPP;
 }
 

@@ -85,7 +85,7 @@ int sim_run_trace(struct sim *s, char *err, size_t errlen)
 		}
 		if (!as || mxt_addr_parse(trim(as), &a) || mxt_key_from_addr(&k, &a, 32, 64)) {
 			mxt_seterr(err, errlen, "%s:%u: bad source address '%s'", s->c->trace, lineno,
-				 as ? trim(as) : "");
+				   as ? trim(as) : "");
 			rc = -EINVAL;
 			goto out;
 		}
@@ -126,7 +126,7 @@ int sim_run_trace(struct sim *s, char *err, size_t errlen)
 				lines[n].syn_only = 1;
 			} else if (strcmp(os, "session") != 0 && *os) {
 				mxt_seterr(err, errlen, "%s:%u: outcome '%s' is neither session nor syn",
-					 s->c->trace, lineno, os);
+					   s->c->trace, lineno, os);
 				rc = -EINVAL;
 				goto out;
 			}
