@@ -5,7 +5,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,17 +42,6 @@ int mxt_strlcpy(char *dst, const char *src, size_t size)
 	if (n < 0)
 		return -EINVAL;
 	return (size_t)n >= size ? -ENAMETOOLONG : 0;
-}
-
-void mxt_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 unsigned int mxt_family_bits(__u8 family)

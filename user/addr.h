@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 #include <linux/types.h>
+#include "errfmt.h" /* mxt_seterr, long reached through this header */
 #include "mxt_abi.h"
 
 /* Longest text any formatter here produces, with its NUL:
@@ -46,9 +47,6 @@ int mxt_parse_u32(const char *s, __u32 min, __u32 max, __u32 *out);
 /* Copy src into dst of 'size' bytes; -ENAMETOOLONG (dst truncated,
  * terminated) when it does not fit. */
 int mxt_strlcpy(char *dst, const char *src, size_t size);
-/* printf into an optional error buffer (err NULL or errlen 0: nothing);
- * truncates, never fails. */
-void mxt_seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Bits in an address of 'family' (32 or 128), 0 for an unknown family. */
 unsigned int mxt_family_bits(__u8 family);

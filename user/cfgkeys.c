@@ -11,6 +11,7 @@
 #include <string.h>
 #include "addr.h"
 #include "cfgkeys.h"
+#include "errfmt.h"
 #include "gcra.h"
 
 static const char *const class_names[MXT_CLASS_MAX] = {
@@ -48,9 +49,10 @@ int mxt_mode_by_name(const char *name)
 	return -EINVAL;
 }
 
-/* snprintf into buf; -ENOSPC when it does not fit. */
+/* A key's value (not an error: those go through mxt_seterr) into buf;
+ * -ENOSPC when it does not fit. */
 __attribute__((format(printf, 3, 4)))
-static int fmt(char *buf, size_t len, const char *f, ...)
+static int value_fmt(char *buf, size_t len, const char *f, ...)
 {
 	va_list ap;
 	int n;
@@ -84,8 +86,8 @@ int mxt_rate_parse(const char *s, __u32 *rate)
 int mxt_rate_format(__u32 rate, char *buf, size_t len)
 {
 	if (rate == MXT_RATE_UNLIMITED)
-		return fmt(buf, len, "unlimited");
-	return fmt(buf, len, "%u", rate);
+		return value_fmt(buf, len, "unlimited");
+	return value_fmt(buf, len, "%u", rate);
 }
 
 /* Setter of "mode". */
@@ -95,7 +97,7 @@ static int set_mode(struct mxt_config *cfg, const struct mxt_cfgkey *k,
 	int m = mxt_mode_by_name(value);
 
 	if (m < 0) {
-		fmt(err, errlen, "%s: got '%s', want monitor or enforce", k->name, value);
+		mxt_seterr(err, errlen, "%s: got '%s', want monitor or enforce", k->name, value);
 		return -EINVAL;
 	}
 	cfg->mode = (__u32)m;
@@ -106,7 +108,7 @@ static int set_mode(struct mxt_config *cfg, const struct mxt_cfgkey *k,
 static int get_mode(const struct mxt_config *cfg, const struct mxt_cfgkey *k, char *buf, size_t len)
 {
 	(void)k;
-	return fmt(buf, len, "%s", mxt_mode_name(cfg->mode));
+	return value_fmt(buf, len, "%s", mxt_mode_name(cfg->mode));
 }
 
 /* Setter of "ports": 1..8 unique ports 1..65535, comma separated (blanks
@@ -131,24 +133,24 @@ static int set_ports(struct mxt_config *cfg, const struct mxt_cfgkey *k,
 		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
 		if (len == 0 || len >= sizeof(item)) {
-			fmt(err, errlen, "%s: got '%s', want a comma-separated list of 1 to %d ports",
-			    k->name, value, MXT_MAX_PORTS);
+			mxt_seterr(err, errlen, "%s: got '%s', want a comma-separated list of 1 to %d ports",
+				   k->name, value, MXT_MAX_PORTS);
 			return -EINVAL;
 		}
 		memcpy(item, p, len);
 		item[len] = '\0';
 		if (mxt_parse_u32(item, 1, 65535, &port)) {
-			fmt(err, errlen, "%s: got port '%s', want a number 1..65535", k->name, item);
+			mxt_seterr(err, errlen, "%s: got port '%s', want a number 1..65535", k->name, item);
 			return -EINVAL;
 		}
 		for (__u32 i = 0; i < n; i++) {
 			if (ports[i] == port) {
-				fmt(err, errlen, "%s: port %u listed twice", k->name, port);
+				mxt_seterr(err, errlen, "%s: port %u listed twice", k->name, port);
 				return -EINVAL;
 			}
 		}
 		if (n == MXT_MAX_PORTS) {
-			fmt(err, errlen, "%s: more than %d ports", k->name, MXT_MAX_PORTS);
+			mxt_seterr(err, errlen, "%s: more than %d ports", k->name, MXT_MAX_PORTS);
 			return -E2BIG;
 		}
 		ports[n++] = (__u16)port;
@@ -170,7 +172,7 @@ static int get_ports(const struct mxt_config *cfg, const struct mxt_cfgkey *k, c
 	if (len)
 		buf[0] = '\0';
 	for (__u32 i = 0; i < cfg->nports && i < MXT_MAX_PORTS; i++) {
-		int err = fmt(buf + off, len - off, "%s%u", i ? "," : "", cfg->ports[i]);
+		int err = value_fmt(buf + off, len - off, "%s%u", i ? "," : "", cfg->ports[i]);
 
 		if (err)
 			return err;
@@ -187,7 +189,7 @@ static int set_prefix(struct mxt_config *cfg, const struct mxt_cfgkey *k,
 	__u32 min = v6 ? 16 : 8, max = v6 ? 128 : 32, v;
 
 	if (mxt_parse_u32(value, min, max, &v)) {
-		fmt(err, errlen, "%s: got '%s', want a prefix length %u..%u", k->name, value, min, max);
+		mxt_seterr(err, errlen, "%s: got '%s', want a prefix length %u..%u", k->name, value, min, max);
 		return -ERANGE;
 	}
 	if (v6)
@@ -200,7 +202,7 @@ static int set_prefix(struct mxt_config *cfg, const struct mxt_cfgkey *k,
 /* Getter of "v4_prefix" and "v6_prefix". */
 static int get_prefix(const struct mxt_config *cfg, const struct mxt_cfgkey *k, char *buf, size_t len)
 {
-	return fmt(buf, len, "%u", k->arg == MXT_FAMILY_IPV6 ? cfg->v6_prefix : cfg->v4_prefix);
+	return value_fmt(buf, len, "%u", k->arg == MXT_FAMILY_IPV6 ? cfg->v6_prefix : cfg->v4_prefix);
 }
 
 /* Setter of "<class>_rate" and "global_rate". */
@@ -210,8 +212,8 @@ static int set_rate(struct mxt_config *cfg, const struct mxt_cfgkey *k,
 	__u32 rate;
 
 	if (mxt_rate_parse(value, &rate)) {
-		fmt(err, errlen, "%s: got '%s', want SYNs per minute 0..%u or unlimited",
-		    k->name, value, MXT_RATE_MAX);
+		mxt_seterr(err, errlen, "%s: got '%s', want SYNs per minute 0..%u or unlimited",
+			   k->name, value, MXT_RATE_MAX);
 		return -ERANGE;
 	}
 	key_limit(cfg, k)->rate = rate;
@@ -231,7 +233,7 @@ static int set_burst(struct mxt_config *cfg, const struct mxt_cfgkey *k,
 	__u32 burst;
 
 	if (mxt_parse_u32(value, 0, MXT_BURST_MAX, &burst)) {
-		fmt(err, errlen, "%s: got '%s', want SYNs 0..%u", k->name, value, MXT_BURST_MAX);
+		mxt_seterr(err, errlen, "%s: got '%s', want SYNs 0..%u", k->name, value, MXT_BURST_MAX);
 		return -ERANGE;
 	}
 	key_limit(cfg, k)->burst = burst;
@@ -241,7 +243,7 @@ static int set_burst(struct mxt_config *cfg, const struct mxt_cfgkey *k,
 /* Getter of "<class>_burst" and "global_burst". */
 static int get_burst(const struct mxt_config *cfg, const struct mxt_cfgkey *k, char *buf, size_t len)
 {
-	return fmt(buf, len, "%u", key_limit_c(cfg, k)->burst);
+	return value_fmt(buf, len, "%u", key_limit_c(cfg, k)->burst);
 }
 
 #define RATE_KEY(cls, idx, def, what) \
@@ -307,25 +309,25 @@ static int check_limit(struct mxt_limit *l, const char *what, __u32 shares,
 		       char *err, size_t errlen)
 {
 	if (l->rate != MXT_RATE_UNLIMITED && l->rate > MXT_RATE_MAX) {
-		fmt(err, errlen, "%s_rate: got %u, want 0..%u or unlimited", what, l->rate, MXT_RATE_MAX);
+		mxt_seterr(err, errlen, "%s_rate: got %u, want 0..%u or unlimited", what, l->rate, MXT_RATE_MAX);
 		return -ERANGE;
 	}
 	if (l->burst > MXT_BURST_MAX) {
-		fmt(err, errlen, "%s_burst: got %u, want 0..%u", what, l->burst, MXT_BURST_MAX);
+		mxt_seterr(err, errlen, "%s_burst: got %u, want 0..%u", what, l->burst, MXT_BURST_MAX);
 		return -ERANGE;
 	}
 	if (l->rate == 0 && l->burst != 0) {
-		fmt(err, errlen, "%s_rate 0 (admit nothing) needs %s_burst 0, got %u: "
-		    "set both at once", what, what, l->burst);
+		mxt_seterr(err, errlen, "%s_rate 0 (admit nothing) needs %s_burst 0, got %u: "
+			   "set both at once", what, what, l->burst);
 		return -EINVAL;
 	}
 	if (l->rate != 0 && l->rate != MXT_RATE_UNLIMITED && l->burst == 0) {
-		fmt(err, errlen, "%s_burst 0 needs %s_rate 0, got %u: a limit that refills "
-		    "admits at least one SYN", what, what, l->rate);
+		mxt_seterr(err, errlen, "%s_burst 0 needs %s_rate 0, got %u: a limit that refills "
+			   "admits at least one SYN", what, what, l->rate);
 		return -EINVAL;
 	}
 	if (mxt_limit_derive(l, shares)) {
-		fmt(err, errlen, "%s: rate %u burst %u cannot be derived", what, l->rate, l->burst);
+		mxt_seterr(err, errlen, "%s: rate %u burst %u cannot be derived", what, l->rate, l->burst);
 		return -EINVAL;
 	}
 	return 0;
@@ -336,15 +338,15 @@ int mxt_config_check(struct mxt_config *cfg, char *err, size_t errlen)
 	int ret;
 
 	if (cfg->abi_version != MXT_ABI_VERSION) {
-		fmt(err, errlen, "config is ABI %u, expected %u", cfg->abi_version, MXT_ABI_VERSION);
+		mxt_seterr(err, errlen, "config is ABI %u, expected %u", cfg->abi_version, MXT_ABI_VERSION);
 		return -EPROTO;
 	}
 	if (cfg->mode != MXT_MODE_MONITOR && cfg->mode != MXT_MODE_ENFORCE) {
-		fmt(err, errlen, "mode: got %u, want monitor or enforce", cfg->mode);
+		mxt_seterr(err, errlen, "mode: got %u, want monitor or enforce", cfg->mode);
 		return -EINVAL;
 	}
 	if (cfg->nports < 1 || cfg->nports > MXT_MAX_PORTS) {
-		fmt(err, errlen, "ports: got %u ports, want 1..%d", cfg->nports, MXT_MAX_PORTS);
+		mxt_seterr(err, errlen, "ports: got %u ports, want 1..%d", cfg->nports, MXT_MAX_PORTS);
 		return -EINVAL;
 	}
 	for (__u32 i = 0; i < MXT_MAX_PORTS; i++) {
@@ -353,22 +355,22 @@ int mxt_config_check(struct mxt_config *cfg, char *err, size_t errlen)
 			continue;
 		}
 		if (cfg->ports[i] == 0) {
-			fmt(err, errlen, "ports: got port 0, want 1..65535");
+			mxt_seterr(err, errlen, "ports: got port 0, want 1..65535");
 			return -EINVAL;
 		}
 		for (__u32 j = 0; j < i; j++) {
 			if (cfg->ports[j] == cfg->ports[i]) {
-				fmt(err, errlen, "ports: port %u listed twice", cfg->ports[i]);
+				mxt_seterr(err, errlen, "ports: port %u listed twice", cfg->ports[i]);
 				return -EINVAL;
 			}
 		}
 	}
 	if (cfg->v4_prefix < 8 || cfg->v4_prefix > 32) {
-		fmt(err, errlen, "v4_prefix: got %u, want 8..32", cfg->v4_prefix);
+		mxt_seterr(err, errlen, "v4_prefix: got %u, want 8..32", cfg->v4_prefix);
 		return -ERANGE;
 	}
 	if (cfg->v6_prefix < 16 || cfg->v6_prefix > 128) {
-		fmt(err, errlen, "v6_prefix: got %u, want 16..128", cfg->v6_prefix);
+		mxt_seterr(err, errlen, "v6_prefix: got %u, want 16..128", cfg->v6_prefix);
 		return -ERANGE;
 	}
 	if (cfg->nr_cpus == 0)
@@ -393,7 +395,7 @@ int mxt_config_set_many(struct mxt_config *cfg, size_t n, const char *const keys
 		const struct mxt_cfgkey *k = mxt_cfgkey_find(keys[i]);
 
 		if (!k) {
-			fmt(err, errlen, "unknown config key '%s'", keys[i]);
+			mxt_seterr(err, errlen, "unknown config key '%s'", keys[i]);
 			return -ENOENT;
 		}
 		ret = k->set(&tmp, k, values[i], err, errlen);
@@ -439,7 +441,7 @@ int mxt_config_load_file(struct mxt_config *cfg, const char *path, char *err, si
 	f = fopen(path, "re");
 	if (!f) {
 		ret = -errno;
-		fmt(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		mxt_seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return ret;
 	}
 	while (getline(&line, &cap, f) >= 0) {
@@ -451,7 +453,7 @@ int mxt_config_load_file(struct mxt_config *cfg, const char *path, char *err, si
 			continue;
 		eq = strchr(p, '=');
 		if (!eq) {
-			fmt(err, errlen, "%s:%u: want 'name = value', got '%s'", path, lineno, p);
+			mxt_seterr(err, errlen, "%s:%u: want 'name = value', got '%s'", path, lineno, p);
 			ret = -EINVAL;
 			break;
 		}
@@ -460,26 +462,26 @@ int mxt_config_load_file(struct mxt_config *cfg, const char *path, char *err, si
 		value = trim(eq + 1);
 		k = mxt_cfgkey_find(name);
 		if (!k) {
-			fmt(err, errlen, "%s:%u: unknown key '%s'", path, lineno, name);
+			mxt_seterr(err, errlen, "%s:%u: unknown key '%s'", path, lineno, name);
 			ret = -ENOENT;
 			break;
 		}
 		if (first_line[k - cfgkeys]) {
-			fmt(err, errlen, "%s:%u: %s set twice (first on line %u)", path, lineno, name,
-			    first_line[k - cfgkeys]);
+			mxt_seterr(err, errlen, "%s:%u: %s set twice (first on line %u)", path, lineno, name,
+				   first_line[k - cfgkeys]);
 			ret = -EINVAL;
 			break;
 		}
 		first_line[k - cfgkeys] = lineno;
 		ret = k->set(&tmp, k, value, msg, sizeof(msg));
 		if (ret) {
-			fmt(err, errlen, "%s:%u: %s", path, lineno, msg);
+			mxt_seterr(err, errlen, "%s:%u: %s", path, lineno, msg);
 			break;
 		}
 	}
 	if (!ret && ferror(f)) {
 		ret = -EIO;
-		fmt(err, errlen, "%s: read error", path);
+		mxt_seterr(err, errlen, "%s: read error", path);
 	}
 	free(line);
 	fclose(f);
@@ -487,7 +489,7 @@ int mxt_config_load_file(struct mxt_config *cfg, const char *path, char *err, si
 		return ret;
 	ret = mxt_config_check(&tmp, msg, sizeof(msg));
 	if (ret) {
-		fmt(err, errlen, "%s: %s", path, msg);
+		mxt_seterr(err, errlen, "%s: %s", path, msg);
 		return ret;
 	}
 	*cfg = tmp;
@@ -525,25 +527,25 @@ int mxt_limit_parse(const char *rate, const char *burst, struct mxt_limit *l,
 	struct mxt_limit t = {};
 
 	if (mxt_rate_parse(rate, &t.rate)) {
-		fmt(err, errlen, "rate: got '%s', want SYNs per minute 0..%u or unlimited",
-		    rate, MXT_RATE_MAX);
+		mxt_seterr(err, errlen, "rate: got '%s', want SYNs per minute 0..%u or unlimited",
+			   rate, MXT_RATE_MAX);
 		return -ERANGE;
 	}
 	if (mxt_parse_u32(burst, 0, MXT_BURST_MAX, &t.burst)) {
-		fmt(err, errlen, "burst: got '%s', want SYNs 0..%u", burst, MXT_BURST_MAX);
+		mxt_seterr(err, errlen, "burst: got '%s', want SYNs 0..%u", burst, MXT_BURST_MAX);
 		return -ERANGE;
 	}
 	if (t.rate == 0 && t.burst != 0) {
-		fmt(err, errlen, "rate 0 (admit nothing) needs burst 0, got burst %u", t.burst);
+		mxt_seterr(err, errlen, "rate 0 (admit nothing) needs burst 0, got burst %u", t.burst);
 		return -EINVAL;
 	}
 	if (t.rate != 0 && t.rate != MXT_RATE_UNLIMITED && t.burst == 0) {
-		fmt(err, errlen, "burst 0 needs rate 0, got rate %u: a limit that refills "
-		    "admits at least one SYN", t.rate);
+		mxt_seterr(err, errlen, "burst 0 needs rate 0, got rate %u: a limit that refills "
+			   "admits at least one SYN", t.rate);
 		return -EINVAL;
 	}
 	if (mxt_limit_derive(&t, 1)) {
-		fmt(err, errlen, "rate %u burst %u cannot be derived", t.rate, t.burst);
+		mxt_seterr(err, errlen, "rate %u burst %u cannot be derived", t.rate, t.burst);
 		return -EINVAL;
 	}
 	*l = t;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conf_trust.h"
+#include "errfmt.h"
 
 int mxt_conf_stat_trusted(const struct stat *st, int is_dir, char *why, size_t whylen)
 {
@@ -42,17 +43,17 @@ static int check_one(const char *path, int is_dir, const char *label, char *err,
 
 	if (stat(path, &st) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "%s: %s", label, strerror(-rc));
+		mxt_seterr(err, errlen, "%s: %s", label, strerror(-rc));
 		return rc;
 	}
 	rc = mxt_conf_stat_trusted(&st, is_dir, why, sizeof(why));
 	if (rc < 0) {
 		if (is_dir)
-			snprintf(err, errlen, "%s: %s %s; refusing a configuration others may change "
-				 "(it steers a daemon started as root)", label, path, why);
+			mxt_seterr(err, errlen, "%s: %s %s; refusing a configuration others may change "
+				   "(it steers a daemon started as root)", label, path, why);
 		else
-			snprintf(err, errlen, "%s: %s; refusing a configuration others may change "
-				 "(it steers a daemon started as root)", label, why);
+			mxt_seterr(err, errlen, "%s: %s; refusing a configuration others may change "
+				   "(it steers a daemon started as root)", label, why);
 	}
 	return rc;
 }
@@ -66,7 +67,7 @@ int mxt_conf_trusted(const char *path, char *err, size_t errlen)
 	if (rc < 0)
 		return rc;
 	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf)) {
-		snprintf(err, errlen, "%s: path too long", path);
+		mxt_seterr(err, errlen, "%s: path too long", path);
 		return -ENAMETOOLONG;
 	}
 	/* The link's directory decides what the name points to; the target's
@@ -76,7 +77,7 @@ int mxt_conf_trusted(const char *path, char *err, size_t errlen)
 		return rc;
 	if (!realpath(path, real)) {
 		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		mxt_seterr(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
 	}
 	return check_one(dirname(real), 1, path, err, errlen);

@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "cfgkeys.h"
 #include "daemon_conf.h"
+#include "errfmt.h"
 #include "pinned.h"
 
 static const struct mxt_daemon_key daemon_keys[] = {
@@ -91,7 +92,7 @@ static int conf_str(char *dst, size_t size, const char *name, const char *value,
 		    char *err, size_t errlen)
 {
 	if ((size_t)snprintf(dst, size, "%s", value) >= size) {
-		snprintf(err, errlen, "%s: value longer than %zu bytes", name, size - 1);
+		mxt_seterr(err, errlen, "%s: value longer than %zu bytes", name, size - 1);
 		return -ENAMETOOLONG;
 	}
 	return 0;
@@ -102,7 +103,7 @@ static int conf_u32(__u32 *dst, const char *name, const char *value, __u32 min, 
 		    char *err, size_t errlen)
 {
 	if (mxt_parse_u32(value, min, max, dst) < 0) {
-		snprintf(err, errlen, "%s: '%s' is not a number in %u..%u", name, value, min, max);
+		mxt_seterr(err, errlen, "%s: '%s' is not a number in %u..%u", name, value, min, max);
 		return -ERANGE;
 	}
 	return 0;
@@ -116,11 +117,11 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 
 	if (!strcmp(name, "interface")) {
 		if (c->nifaces == MXT_CONF_IFACES_MAX) {
-			snprintf(err, errlen, "interface: more than %d interfaces", MXT_CONF_IFACES_MAX);
+			mxt_seterr(err, errlen, "interface: more than %d interfaces", MXT_CONF_IFACES_MAX);
 			return -E2BIG;
 		}
 		if (!*value || strchr(value, '/') || strchr(value, ' ')) {
-			snprintf(err, errlen, "interface: '%s' is not an interface name", value);
+			mxt_seterr(err, errlen, "interface: '%s' is not an interface name", value);
 			return -EINVAL;
 		}
 		rc = conf_str(c->ifaces[c->nifaces], IF_NAMESIZE, name, value, err, errlen);
@@ -134,7 +135,7 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 			return 0;
 		}
 		if (mxt_xdp_mode_parse(value, &c->attach_mode) < 0 || c->attach_mode == MXT_XDP_HW) {
-			snprintf(err, errlen, "attach_mode: '%s' is not auto, native or skb", value);
+			mxt_seterr(err, errlen, "attach_mode: '%s' is not auto, native or skb", value);
 			return -EINVAL;
 		}
 		return 0;
@@ -160,11 +161,11 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 			return 0;
 		}
 		if (c->npolicy_listen == MXT_CONF_LISTEN_MAX) {
-			snprintf(err, errlen, "policy_listen: more than %d endpoints", MXT_CONF_LISTEN_MAX);
+			mxt_seterr(err, errlen, "policy_listen: more than %d endpoints", MXT_CONF_LISTEN_MAX);
 			return -E2BIG;
 		}
 		if (strncmp(value, "unix:", 5) && strncmp(value, "inet:", 5)) {
-			snprintf(err, errlen, "policy_listen: '%s' is not unix:PATH or inet:HOST:PORT", value);
+			mxt_seterr(err, errlen, "policy_listen: '%s' is not unix:PATH or inet:HOST:PORT", value);
 			return -EINVAL;
 		}
 		rc = conf_str(c->policy_listen[c->npolicy_listen], MXT_CONF_STR, name, value, err, errlen);
@@ -180,7 +181,7 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 			return 0;
 		}
 		if (strncmp(value, "inet:", 5) || !strchr(value + 5, ':')) {
-			snprintf(err, errlen, "metrics_listen: '%s' is not inet:HOST:PORT or none", value);
+			mxt_seterr(err, errlen, "metrics_listen: '%s' is not inet:HOST:PORT or none", value);
 			return -EINVAL;
 		}
 		return conf_str(c->metrics_listen, sizeof(c->metrics_listen), name, value, err, errlen);
@@ -194,11 +195,11 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 		__u8 plen;
 
 		if (c->nallow == MXT_CONF_ALLOW_MAX) {
-			snprintf(err, errlen, "allow: more than %d connectors", MXT_CONF_ALLOW_MAX);
+			mxt_seterr(err, errlen, "allow: more than %d connectors", MXT_CONF_ALLOW_MAX);
 			return -E2BIG;
 		}
 		if (mxt_cidr_parse(value, &net, &plen, NULL) < 0) {
-			snprintf(err, errlen, "allow: '%s' is not an IPv4 or IPv6 CIDR", value);
+			mxt_seterr(err, errlen, "allow: '%s' is not an IPv4 or IPv6 CIDR", value);
 			return -EINVAL;
 		}
 		return conf_str(c->allow[c->nallow++], sizeof(c->allow[0]), name, value, err, errlen);
@@ -211,7 +212,7 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 			return 0;
 		}
 		if (c->fleet.nendpoints == MXT_FLEET_SHARDS_MAX) {
-			snprintf(err, errlen, "fleet_redis: more than %d endpoints", MXT_FLEET_SHARDS_MAX);
+			mxt_seterr(err, errlen, "fleet_redis: more than %d endpoints", MXT_FLEET_SHARDS_MAX);
 			return -E2BIG;
 		}
 		if ((rc = mxt_fleet_endpoint_parse(value, &e, err, errlen)) < 0)
@@ -223,7 +224,7 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 	}
 	if (!strcmp(name, "fleet_name") || !strcmp(name, "node_name")) {
 		if (mxt_fleet_name_check(value) < 0) {
-			snprintf(err, errlen, "%s: '%s' is not 1..63 of [A-Za-z0-9._-]", name, value);
+			mxt_seterr(err, errlen, "%s: '%s' is not 1..63 of [A-Za-z0-9._-]", name, value);
 			return -EINVAL;
 		}
 		return conf_str(name[0] == 'f' ? c->fleet.fleet : c->fleet.node, MXT_FLEET_NAME_MAX, name,
@@ -243,7 +244,7 @@ int mxt_daemon_conf_set(struct mxt_daemon_conf *c, const char *name, const char 
 		if (rc != -ENOENT)
 			return rc;
 	}
-	snprintf(err, errlen, "unknown key '%s'", name);
+	mxt_seterr(err, errlen, "unknown key '%s'", name);
 	return -ENOENT;
 }
 
@@ -305,27 +306,27 @@ int mxt_daemon_conf_load(struct mxt_daemon_conf *c, const char *path, char *err,
 	if (!p.f) {
 		int e = errno;
 
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		mxt_seterr(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
 	c->extra_line = 0;
 	line = ini_parse_stream(conf_reader, &p, conf_handler, &p);
 	fclose(p.f);
 	if (line == -2) {
-		snprintf(err, errlen, "%s: out of memory", path);
+		mxt_seterr(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	if (line > 0) {
-		snprintf(err, errlen, "%s:%d: %s", path, line, p.failed ? p.err : "syntax error (want name = value)");
+		mxt_seterr(err, errlen, "%s:%d: %s", path, line, p.failed ? p.err : "syntax error (want name = value)");
 		return -EINVAL;
 	}
 	if (mxt_config_check(&c->kernel, p.err, sizeof(p.err)) < 0) {
 		/* Checked once the file is read (a rate of 0 and its burst of 0
 		 * may be on two lines): point at the last kernel key. */
 		if (p.kernel_line)
-			snprintf(err, errlen, "%s:%d: %s", path, p.kernel_line, p.err);
+			mxt_seterr(err, errlen, "%s:%d: %s", path, p.kernel_line, p.err);
 		else
-			snprintf(err, errlen, "%s: %s", path, p.err);
+			mxt_seterr(err, errlen, "%s: %s", path, p.err);
 		return -EINVAL;
 	}
 	return 0;

@@ -22,6 +22,7 @@
 
 #include "addr.h"
 #include "controller.h"
+#include "errfmt.h"
 #include "fleet.h"
 #include "fleet_buf.h"
 #include "history_db.h"
@@ -152,18 +153,18 @@ int mxt_fleet_config_check(const struct mxt_fleet_config *cfg, char *err, size_t
 	struct mxt_fleet_endpoint e;
 
 	if (cfg->nendpoints < 1 || cfg->nendpoints > MXT_FLEET_SHARDS_MAX) {
-		snprintf(err, errlen, "fleet_redis: 1..%d endpoints", MXT_FLEET_SHARDS_MAX);
+		mxt_seterr(err, errlen, "fleet_redis: 1..%d endpoints", MXT_FLEET_SHARDS_MAX);
 		return -EINVAL;
 	}
 	for (int i = 0; i < cfg->nendpoints; i++)
 		if (mxt_fleet_endpoint_parse(cfg->endpoints[i], &e, err, errlen) < 0)
 			return -EINVAL;
 	if (mxt_fleet_name_check(cfg->fleet) < 0) {
-		snprintf(err, errlen, "fleet_name: '%s' is not 1..63 of [A-Za-z0-9._-]", cfg->fleet);
+		mxt_seterr(err, errlen, "fleet_name: '%s' is not 1..63 of [A-Za-z0-9._-]", cfg->fleet);
 		return -EINVAL;
 	}
 	if (mxt_fleet_name_check(cfg->node) < 0) {
-		snprintf(err, errlen, "node_name: '%s' is not 1..63 of [A-Za-z0-9._-]", cfg->node);
+		mxt_seterr(err, errlen, "node_name: '%s' is not 1..63 of [A-Za-z0-9._-]", cfg->node);
 		return -EINVAL;
 	}
 	return 0;
@@ -1074,7 +1075,7 @@ struct mxt_fleet *mxt_fleet_start(const struct mxt_fleet_config *cfg, struct mxt
 		return NULL;
 	f = calloc(1, sizeof(*f));
 	if (!f) {
-		snprintf(err, errlen, "out of memory");
+		mxt_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	f->cfg = *cfg;
@@ -1096,7 +1097,7 @@ struct mxt_fleet *mxt_fleet_start(const struct mxt_fleet_config *cfg, struct mxt
 	f->buf = mxt_fleet_buf_new(cfg->buffer ? cfg->buffer : 262144);
 	if (!f->buf) {
 		free(f);
-		snprintf(err, errlen, "out of memory for the fleet buffer");
+		mxt_seterr(err, errlen, "out of memory for the fleet buffer");
 		return NULL;
 	}
 	f->now = mxt_ctl_now(c);
@@ -1112,7 +1113,7 @@ struct mxt_fleet *mxt_fleet_start(const struct mxt_fleet_config *cfg, struct mxt
 	if (pthread_create(&f->tid, NULL, fleet_thread, f)) {
 		mxt_fleet_buf_free(f->buf);
 		free(f);
-		snprintf(err, errlen, "cannot start the fleet thread");
+		mxt_seterr(err, errlen, "cannot start the fleet thread");
 		return NULL;
 	}
 	return f;

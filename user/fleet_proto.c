@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errfmt.h"
 #include "fleet_proto.h"
 
 const char mxt_fleet_cnt_field[MXT_FLEET_NCNT] = { 's', 'r', 'd', 'e' };
@@ -17,13 +18,13 @@ int mxt_fleet_endpoint_parse(const char *s, struct mxt_fleet_endpoint *e, char *
 {
 	memset(e, 0, sizeof(*e));
 	if (!s || strlen(s) >= sizeof(e->text)) {
-		snprintf(err, errlen, "fleet_redis: endpoint missing or too long");
+		mxt_seterr(err, errlen, "fleet_redis: endpoint missing or too long");
 		return -EINVAL;
 	}
 	snprintf(e->text, sizeof(e->text), "%s", s);
 	if (!strncmp(s, "unix:", 5)) {
 		if (s[5] != '/' || strlen(s + 5) >= 108) {
-			snprintf(err, errlen, "fleet_redis: '%s': unix:PATH needs an absolute path under 108 bytes", s);
+			mxt_seterr(err, errlen, "fleet_redis: '%s': unix:PATH needs an absolute path under 108 bytes", s);
 			return -EINVAL;
 		}
 		e->is_unix = 1;
@@ -36,12 +37,12 @@ int mxt_fleet_endpoint_parse(const char *s, struct mxt_fleet_endpoint *e, char *
 		long port;
 
 		if (!colon || colon == s + 4) {
-			snprintf(err, errlen, "fleet_redis: '%s' is not tcp:HOST:PORT", s);
+			mxt_seterr(err, errlen, "fleet_redis: '%s' is not tcp:HOST:PORT", s);
 			return -EINVAL;
 		}
 		port = strtol(colon + 1, &end, 10);
 		if (*end || port < 1 || port > 65535 || colon == end) {
-			snprintf(err, errlen, "fleet_redis: '%s': port is not 1..65535", s);
+			mxt_seterr(err, errlen, "fleet_redis: '%s': port is not 1..65535", s);
 			return -EINVAL;
 		}
 		/* "[::1]:6379" for IPv6 literals */
@@ -51,12 +52,12 @@ int mxt_fleet_endpoint_parse(const char *s, struct mxt_fleet_endpoint *e, char *
 			snprintf(e->host, sizeof(e->host), "%.*s", (int)(colon - s - 4), s + 4);
 		e->port = (int)port;
 		if (!e->host[0]) {
-			snprintf(err, errlen, "fleet_redis: '%s': empty host", s);
+			mxt_seterr(err, errlen, "fleet_redis: '%s': empty host", s);
 			return -EINVAL;
 		}
 		return 0;
 	}
-	snprintf(err, errlen, "fleet_redis: '%s' is not tcp:HOST:PORT or unix:PATH", s);
+	mxt_seterr(err, errlen, "fleet_redis: '%s' is not tcp:HOST:PORT or unix:PATH", s);
 	return -EINVAL;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <lmdb.h>
 
+#include "errfmt.h"
 #include "hdb_probe.h"
 
 #define PROBE_OK      0
@@ -144,18 +145,18 @@ int mxt_hdb_probe(const char *path, size_t mapsize, char *err, size_t errlen)
 		return 0;
 	if (err && errlen) {
 		if (WIFEXITED(status) && WEXITSTATUS(status) == PROBE_CORRUPT)
-			snprintf(err, errlen, "history db %s: damaged: LMDB reports an error reading it",
-				 path);
+			mxt_seterr(err, errlen, "history db %s: damaged: LMDB reports an error reading it",
+				   path);
 		else if (WIFSIGNALED(status) &&
 			 (WTERMSIG(status) == SIGXCPU || WTERMSIG(status) == SIGKILL))
-			snprintf(err, errlen, "history db %s: damaged: reading it did not end "
-				 "within its CPU time limit (a loop in its pages)", path);
+			mxt_seterr(err, errlen, "history db %s: damaged: reading it did not end "
+				   "within its CPU time limit (a loop in its pages)", path);
 		else if (WIFSIGNALED(status))
-			snprintf(err, errlen, "history db %s: damaged: reading it raised %s",
-				 path, strsignal(WTERMSIG(status)));
+			mxt_seterr(err, errlen, "history db %s: damaged: reading it raised %s",
+				   path, strsignal(WTERMSIG(status)));
 		else
-			snprintf(err, errlen, "history db %s: damaged: reading it failed (exit %d)",
-				 path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+			mxt_seterr(err, errlen, "history db %s: damaged: reading it failed (exit %d)",
+				   path, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	}
 	return -EBADMSG;
 }

@@ -6,12 +6,12 @@
  * fields, checked lengths, a record version; never raw struct memory.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <lmdb.h>
 
+#include "errfmt.h"
 #include "hdb_probe.h"
 #include "history_db.h"
 
@@ -223,25 +223,6 @@ int mxt_hdb_decode(const uint8_t *key, size_t klen, const uint8_t *b, size_t vle
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* errors                                                             */
-
-/* Record an error message on the handle (and in 'ext' if given). */
-__attribute__((format(printf, 4, 5)))
-static void seterr(struct mxt_hdb *db, char *ext, size_t extlen, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (db)
-		snprintf(db->err, sizeof(db->err), "%s", buf);
-	if (ext && extlen)
-		snprintf(ext, extlen, "%s", buf);
-}
-
 /* LMDB return code -> -errno. */
 static int mdb_errno(int rc)
 {
@@ -302,8 +283,8 @@ static int header_read(struct mxt_hdb *db, MDB_txn *txn, struct mxt_hdb_info *h)
 		return mdb_errno(rc);
 	b = v.mv_data;
 	if (v.mv_size < 16 || memcmp(b, MXT_HDB_MAGIC, sizeof(MXT_HDB_MAGIC)) != 0) {
-		seterr(db, NULL, 0, "history db %s: header is not an mxthrottle history header",
-		       db->path);
+		mxt_seterr(db->err, sizeof(db->err), "history db %s: header is not an mxthrottle history header",
+			   db->path);
 		return -EPROTO;
 	}
 	memset(h, 0, sizeof(*h));
@@ -314,10 +295,10 @@ static int header_read(struct mxt_hdb *db, MDB_txn *txn, struct mxt_hdb_info *h)
 	if (!((h->schema == MXT_HDB_SCHEMA && h->record_len == MXT_HDB_RECORD_LEN) ||
 	      (h->schema == 1 && h->record_len == MXT_HDB_RECORD_LEN_V1)) ||
 	    v.mv_size != MXT_HDB_HEADER_LEN) {
-		seterr(db, NULL, 0,
-		       "history db %s: schema version %u (records of %u bytes), this build reads "
-		       "version %u (%u bytes): refusing to load it; move it away to start a new history",
-		       db->path, h->schema, h->record_len, MXT_HDB_SCHEMA, MXT_HDB_RECORD_LEN);
+		mxt_seterr(db->err, sizeof(db->err),
+			   "history db %s: schema version %u (records of %u bytes), this build reads "
+			   "version %u (%u bytes): refusing to load it; move it away to start a new history",
+			   db->path, h->schema, h->record_len, MXT_HDB_SCHEMA, MXT_HDB_RECORD_LEN);
 		return -EPROTO;
 	}
 	h->created = get64(b + 16);
@@ -389,18 +370,18 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 	int rc;
 
 	if (!path || !out) {
-		seterr(NULL, err, errlen, "history db: no path");
+		mxt_seterr(err, errlen, "history db: no path");
 		return -EINVAL;
 	}
 	*out = NULL;
 	db = calloc(1, sizeof(*db));
 	if (!db) {
-		seterr(NULL, err, errlen, "history db %s: out of memory", path);
+		mxt_seterr(err, errlen, "history db %s: out of memory", path);
 		return -ENOMEM;
 	}
 	db->flags = flags;
 	if (snprintf(db->path, sizeof(db->path), "%s", path) >= (int)sizeof(db->path)) {
-		seterr(NULL, err, errlen, "history db: path too long");
+		mxt_seterr(err, errlen, "history db: path too long");
 		free(db);
 		return -ENAMETOOLONG;
 	}
@@ -425,8 +406,8 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 	if (!rc)
 		rc = mdb_env_open(db->env, path, envflags, 0600);
 	if (rc) {
-		seterr(NULL, err, errlen, "history db %s: %s", path,
-		       rc == MDB_INVALID ? "not an LMDB file (not an mxthrottle history)"
+		mxt_seterr(err, errlen, "history db %s: %s", path,
+			   rc == MDB_INVALID ? "not an LMDB file (not an mxthrottle history)"
 					 : mdb_strerror(rc));
 		rc = mdb_errno(rc);
 		goto fail;
@@ -437,8 +418,8 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 	if (!rc)
 		rc = mdb_dbi_open(txn, DB_SENDERS, dbflags, &db->senders);
 	if (rc) {
-		seterr(NULL, err, errlen, "history db %s: %s", path,
-		       rc == MDB_NOTFOUND ? "not an mxthrottle history (no meta/senders databases)"
+		mxt_seterr(err, errlen, "history db %s: %s", path,
+			   rc == MDB_NOTFOUND ? "not an mxthrottle history (no meta/senders databases)"
 					  : mdb_strerror(rc));
 		rc = rc == MDB_NOTFOUND ? -EPROTO : mdb_errno(rc);
 		goto fail;
@@ -447,21 +428,21 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 	if (!rc && h.schema != MXT_HDB_SCHEMA && !(flags & MXT_HDB_RDONLY)) {
 		rc = upgrade_records(db, txn, &h);
 		if (rc) {
-			seterr(NULL, err, errlen, "history db %s: upgrading schema %u: %s", path,
-			       h.schema, strerror(-rc));
+			mxt_seterr(err, errlen, "history db %s: upgrading schema %u: %s", path,
+				   h.schema, strerror(-rc));
 			goto fail;
 		}
 	}
 	if (rc == -ENOENT) {
 		rc = mdb_stat(txn, db->senders, &st);
 		if (!rc && st.ms_entries) {
-			seterr(NULL, err, errlen, "history db %s: records without a header: refusing it",
-			       path);
+			mxt_seterr(err, errlen, "history db %s: records without a header: refusing it",
+				   path);
 			rc = -EPROTO;
 			goto fail;
 		}
 		if (flags & MXT_HDB_RDONLY) {
-			seterr(NULL, err, errlen, "history db %s: empty (no header)", path);
+			mxt_seterr(err, errlen, "history db %s: empty (no header)", path);
 			rc = -ENOENT;
 			goto fail;
 		}
@@ -471,18 +452,18 @@ int mxt_hdb_open(const char *path, size_t max_records, unsigned flags, uint64_t 
 		h.created = now;
 		rc = header_write(db, txn, &h);
 		if (rc) {
-			seterr(NULL, err, errlen, "history db %s: writing the header: %s", path,
-			       strerror(-rc));
+			mxt_seterr(err, errlen, "history db %s: writing the header: %s", path,
+				   strerror(-rc));
 			goto fail;
 		}
 	} else if (rc) {
-		seterr(NULL, err, errlen, "%s", db->err[0] ? db->err : "history db: bad header");
+		mxt_seterr(err, errlen, "%s", db->err[0] ? db->err : "history db: bad header");
 		goto fail;
 	}
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
 	if (rc) {
-		seterr(NULL, err, errlen, "history db %s: %s", path, mdb_strerror(rc));
+		mxt_seterr(err, errlen, "history db %s: %s", path, mdb_strerror(rc));
 		rc = mdb_errno(rc);
 		goto fail;
 	}
@@ -677,7 +658,7 @@ static int checkpoint_txn(struct mxt_hdb *db, const struct mxt_hdb_snapshot *sna
 
 	rc = mdb_errno(mdb_txn_begin(db->env, NULL, 0, &txn));
 	if (rc) {
-		seterr(db, NULL, 0, "history db %s: begin: %s", db->path, strerror(-rc));
+		mxt_seterr(db->err, sizeof(db->err), "history db %s: begin: %s", db->path, strerror(-rc));
 		return rc;
 	}
 	rc = header_read(db, txn, &h);
@@ -686,13 +667,13 @@ static int checkpoint_txn(struct mxt_hdb *db, const struct mxt_hdb_snapshot *sna
 	if (snap->full) {
 		rc = mdb_errno(mdb_drop(txn, db->senders, 0));
 		if (rc) {
-			seterr(db, NULL, 0, "history db %s: emptying: %s", db->path, strerror(-rc));
+			mxt_seterr(db->err, sizeof(db->err), "history db %s: emptying: %s", db->path, strerror(-rc));
 			goto abort;
 		}
 	} else {
 		rc = delete_removed(db, txn, snap, &deleted);
 		if (rc) {
-			seterr(db, NULL, 0, "history db %s: delete: %s", db->path, strerror(-rc));
+			mxt_seterr(db->err, sizeof(db->err), "history db %s: delete: %s", db->path, strerror(-rc));
 			goto abort;
 		}
 	}
@@ -701,11 +682,11 @@ static int checkpoint_txn(struct mxt_hdb *db, const struct mxt_hdb_snapshot *sna
 		mxt_hdb_encode(snap->order[i], vb, sizeof(vb));
 		rc = mdb_errno(mdb_put(txn, db->senders, &key, &val, snap->full ? MDB_APPEND : 0));
 		if (rc) {
-			seterr(db, NULL, 0, "history db %s: put: %s", db->path, strerror(-rc));
+			mxt_seterr(db->err, sizeof(db->err), "history db %s: put: %s", db->path, strerror(-rc));
 			goto abort;
 		}
 		if (db->hook && db->hook(db->hook_ctx, i + 1)) {
-			seterr(db, NULL, 0, "history db %s: checkpoint cancelled", db->path);
+			mxt_seterr(db->err, sizeof(db->err), "history db %s: checkpoint cancelled", db->path);
 			rc = -ECANCELED;
 			goto abort;
 		}
@@ -718,13 +699,13 @@ static int checkpoint_txn(struct mxt_hdb *db, const struct mxt_hdb_snapshot *sna
 	h.checkpoints++;
 	rc = header_write(db, txn, &h);
 	if (rc) {
-		seterr(db, NULL, 0, "history db %s: header: %s", db->path, strerror(-rc));
+		mxt_seterr(db->err, sizeof(db->err), "history db %s: header: %s", db->path, strerror(-rc));
 		goto abort;
 	}
 	rc = mdb_errno(mdb_txn_commit(txn));
 	txn = NULL;
 	if (rc) {
-		seterr(db, NULL, 0, "history db %s: commit: %s", db->path, strerror(-rc));
+		mxt_seterr(db->err, sizeof(db->err), "history db %s: commit: %s", db->path, strerror(-rc));
 		return rc;
 	}
 	st->written = snap->n;
@@ -746,7 +727,7 @@ int mxt_hdb_snapshot_write(struct mxt_hdb *db, struct mxt_hdb_snapshot *snap, ui
 	if (!db || !snap)
 		return -EINVAL;
 	if (db->flags & MXT_HDB_RDONLY) {
-		seterr(db, NULL, 0, "history db %s: opened read-only", db->path);
+		mxt_seterr(db->err, sizeof(db->err), "history db %s: opened read-only", db->path);
 		return -EROFS;
 	}
 	if (!st)
@@ -820,7 +801,7 @@ int mxt_hdb_load(struct mxt_hdb *db, struct mxt_model *m, struct mxt_hdb_stats *
 	db->err[0] = 0;
 	rc = mdb_errno(mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn));
 	if (rc) {
-		seterr(db, NULL, 0, "history db %s: begin: %s", db->path, strerror(-rc));
+		mxt_seterr(db->err, sizeof(db->err), "history db %s: begin: %s", db->path, strerror(-rc));
 		return rc;
 	}
 	rc = header_read(db, txn, &h);
@@ -848,7 +829,7 @@ int mxt_hdb_load(struct mxt_hdb *db, struct mxt_model *m, struct mxt_hdb_stats *
 	}
 	if (mrc != MDB_NOTFOUND) {
 		rc = mdb_errno(mrc);
-		seterr(db, NULL, 0, "history db %s: reading: %s", db->path, mdb_strerror(mrc));
+		mxt_seterr(db->err, sizeof(db->err), "history db %s: reading: %s", db->path, mdb_strerror(mrc));
 	}
 out:
 	if (cur)

@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include <linux/bpf.h>
 
+#include "errfmt.h"
 #include "kernel_req.h"
 
 int mxt_kernel_verdict(const char *release, int probe, char *err, size_t errlen)
@@ -16,8 +17,8 @@ int mxt_kernel_verdict(const char *release, int probe, char *err, size_t errlen)
 	if (probe > 0)
 		return 0;
 	if (probe == 0) {
-		snprintf(err, errlen, "this kernel (%s) has no bpf_ktime_get_coarse_ns() for XDP programs: "
-			 "mxthrottle needs Linux %s or later", release ? release : "?", MXT_KERNEL_MIN_TEXT);
+		mxt_seterr(err, errlen, "this kernel (%s) has no bpf_ktime_get_coarse_ns() for XDP programs: "
+			   "mxthrottle needs Linux %s or later", release ? release : "?", MXT_KERNEL_MIN_TEXT);
 		return -EOPNOTSUPP;
 	}
 	/* The probe could not run: judge by the version number. */
@@ -25,8 +26,8 @@ int mxt_kernel_verdict(const char *release, int probe, char *err, size_t errlen)
 		return 0;
 	if (major > MXT_KERNEL_MIN_MAJOR || (major == MXT_KERNEL_MIN_MAJOR && minor >= MXT_KERNEL_MIN_MINOR))
 		return 0;
-	snprintf(err, errlen, "kernel %s is too old: mxthrottle needs Linux %s or later "
-		 "(bpf_ktime_get_coarse_ns)", release, MXT_KERNEL_MIN_TEXT);
+	mxt_seterr(err, errlen, "kernel %s is too old: mxthrottle needs Linux %s or later "
+		   "(bpf_ktime_get_coarse_ns)", release, MXT_KERNEL_MIN_TEXT);
 	return -EOPNOTSUPP;
 }
 

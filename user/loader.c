@@ -32,6 +32,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
+#include "errfmt.h"
 #include "mxthrottle.skel.h"
 #include "cfgkeys.h"
 #include "kernel_req.h"

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
+#include "errfmt.h"
 #include "metrics.h"
 #include "mxt_reasons.h"
 #include "mxt_version.h"
@@ -58,12 +59,12 @@ static int listen_parse(const char *spec, struct mxt_policy_endpoint *ep, char *
 	int rc;
 
 	if (strncmp(spec, "inet:", 5)) {
-		snprintf(err, errlen, "metrics_listen '%s': want inet:HOST:PORT", spec);
+		mxt_seterr(err, errlen, "metrics_listen '%s': want inet:HOST:PORT", spec);
 		return -EINVAL;
 	}
 	rc = mxt_policy_endpoint_parse(spec, ep);
 	if (rc < 0 || (ep->family != AF_INET && ep->family != AF_INET6)) {
-		snprintf(err, errlen, "metrics_listen '%s': want inet:HOST:PORT", spec);
+		mxt_seterr(err, errlen, "metrics_listen '%s': want inet:HOST:PORT", spec);
 		return rc < 0 ? rc : -EINVAL;
 	}
 	return 0;
@@ -78,7 +79,7 @@ int mxt_metrics_bind(const char *spec, struct mxt_metrics **out, char *err, size
 	*out = NULL;
 	m = calloc(1, sizeof(*m));
 	if (!m) {
-		snprintf(err, errlen, "out of memory");
+		mxt_seterr(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	m->fd = -1;
@@ -93,7 +94,7 @@ int mxt_metrics_bind(const char *spec, struct mxt_metrics **out, char *err, size
 		    bind(m->fd, (struct sockaddr *)&ep.addr, ep.addrlen) < 0 ||
 		    listen(m->fd, MXT_METRICS_MAX_CONN) < 0) {
 			rc = -errno;
-			snprintf(err, errlen, "metrics_listen %s: %s", spec, strerror(errno));
+			mxt_seterr(err, errlen, "metrics_listen %s: %s", spec, strerror(errno));
 			goto fail;
 		}
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "addr.h"
+#include "errfmt.h"
 #include "model_params.h"
 
 #define OFF(f) offsetof(struct mxt_model_params, f)

@@ -59,6 +59,7 @@
 #include "control.h"
 #include "controller.h"
 #include "daemon_conf.h"
+#include "errfmt.h"
 #include "fleet.h"
 #include "history_db.h"
 #include "history_recover.h"
@@ -204,22 +205,22 @@ static int config_read(struct daemon_cfg *c, const char *path, int explicit_file
 	mxt_daemon_conf_load_runtime(&c->d, c->runtime, conf_warn, NULL);
 	for (int i = 0; i < nifaces; i++)
 		if (mxt_daemon_conf_set(&c->d, "interface", ifaces[i], e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "-i %s: %s", ifaces[i], e);
+			mxt_seterr(err, errlen, "-i %s: %s", ifaces[i], e);
 			return -EINVAL;
 		}
 	if (c->d.fleet.nendpoints) {
 		fleet_node_default(&c->d.fleet);
 		if (mxt_fleet_config_check(&c->d.fleet, e, sizeof(e)) < 0) {
-			snprintf(err, errlen, "%s: %s", path, e);
+			mxt_seterr(err, errlen, "%s: %s", path, e);
 			return -EINVAL;
 		}
 	}
 	if (mxt_model_params_check(&c->mp, e, sizeof(e)) < 0) {
 		/* Relations between model keys: point at the last one set. */
 		if (c->d.extra_line)
-			snprintf(err, errlen, "%s:%d: %s", path, c->d.extra_line, e);
+			mxt_seterr(err, errlen, "%s:%d: %s", path, c->d.extra_line, e);
 		else
-			snprintf(err, errlen, "%s: %s", path, e);
+			mxt_seterr(err, errlen, "%s: %s", path, e);
 		return -EINVAL;
 	}
 	return 0;
@@ -528,270 +529,345 @@ static void control_serve(int lfd, struct mxt_controller *ctl)
 	close(fd);
 }
 
-int main(int argc, char **argv)
-{
-	const char *conf_path = MXT_CONF_DEFAULT;
+/* Everything start-up builds and the loop and shutdown use. */
+struct daemon {
+	const char *conf_path;
 	char *ifaces[MXT_CONF_IFACES_MAX];
-	int nifaces = 0, foreground = 0, fg_syslog = 0, check_only = 0, verbose = 0, explicit_file = 0, test_mode = 0;
+	int nifaces, foreground, fg_syslog, check_only, verbose, explicit_file, test_mode;
 	struct daemon_cfg cfg;
 	struct mxt_maps maps;
 	struct mxt_model *model;
 	struct mxt_controller ctl;
-	struct mxt_hdb *db = NULL;
-	struct mxt_policy_server_config pcfg;
+	struct mxt_hdb *db;
 	pthread_t ptid;
-	int policy_running = 0, ctl_fd = -1, tfd, sfd, efd, wfd = -1;
-	uid_t run_uid = (uid_t)-1;
-	gid_t run_gid = (gid_t)-1;
-	char err[512];
+	int policy_running, ctl_fd, tfd, sfd, efd, wfd;
+	uid_t run_uid;
+	gid_t run_gid;
 	sigset_t mask;
-	uint64_t seed, last_ckpt, last_stats;
-	unsigned ckpts_since_good = 0;
-	int opt, rc;
+};
+
+/* Command line: returns 0 to go on, 1 when it already answered (-V). */
+static int parse_options(struct daemon *dm, int argc, char **argv)
+{
+	int opt;
 
 	while ((opt = getopt(argc, argv, "dFf:hi:nTvV")) != -1) {
 		switch (opt) {
-		case 'd': foreground = 1; break;
-		case 'F': fg_syslog = 1; break;
-		case 'f': conf_path = optarg; explicit_file = 1; break;
+		case 'd': dm->foreground = 1; break;
+		case 'F': dm->fg_syslog = 1; break;
+		case 'f': dm->conf_path = optarg; dm->explicit_file = 1; break;
 		case 'i':
-			if (nifaces == MXT_CONF_IFACES_MAX)
+			if (dm->nifaces == MXT_CONF_IFACES_MAX)
 				usage();
-			ifaces[nifaces++] = optarg;
+			dm->ifaces[dm->nifaces++] = optarg;
 			break;
-		case 'n': check_only = 1; break;
-		case 'T': test_mode = 1; break;
-		case 'v': verbose++; break;
-		case 'V': printf("mxthrottled %s\n", MXT_VERSION); return 0;
+		case 'n': dm->check_only = 1; break;
+		case 'T': dm->test_mode = 1; break;
+		case 'v': dm->verbose++; break;
+		case 'V': printf("mxthrottled %s\n", MXT_VERSION); return 1;
 		default: usage();
 		}
 	}
 	if (optind != argc)
 		usage();
+	return 0;
+}
 
-	memset(&cfg, 0, sizeof(cfg));
-	if (config_read(&cfg, conf_path, explicit_file, ifaces, nifaces, err, sizeof(err)) < 0) {
+/* Read and check the configuration (trust checks, runtime.conf) before
+ * anything touches the kernel; -1: reported, exit 1. */
+static int load_config(struct daemon *dm)
+{
+	char err[512];
+
+	memset(&dm->cfg, 0, sizeof(dm->cfg));
+	if (config_read(&dm->cfg, dm->conf_path, dm->explicit_file, dm->ifaces, dm->nifaces,
+			err, sizeof(err)) < 0) {
 		fprintf(stderr, "mxthrottled: %s\n", err);
-		return 1;
+		return -1;
 	}
-	if (check_only) {
-		early_warn_flush(1);
-		printf("configuration OK\n");
-		return 0;
-	}
+	return 0;
+}
+
+/* Root and a known run user are needed before detaching, so that a
+ * mistake is seen on the terminal; -1: reported, exit 1. */
+static int check_user_and_detach(struct daemon *dm)
+{
+	const struct daemon_cfg *cfg = &dm->cfg;
+	int rc;
+
 	if (geteuid() != 0) {
 		fprintf(stderr, "mxthrottled: must be started as root (it loads XDP, then drops to '%s')\n",
-			cfg.d.user);
-		return 1;
+			cfg->d.user);
+		return -1;
 	}
-	if (cfg.d.user[0] && strcmp(cfg.d.user, "root")) {
-		rc = mxt_user_lookup(cfg.d.user, &run_uid, &run_gid);
+	if (cfg->d.user[0] && strcmp(cfg->d.user, "root")) {
+		rc = mxt_user_lookup(cfg->d.user, &dm->run_uid, &dm->run_gid);
 		if (rc < 0) {
-			fprintf(stderr, "mxthrottled: user '%s': %s\n", cfg.d.user,
+			fprintf(stderr, "mxthrottled: user '%s': %s\n", cfg->d.user,
 				rc == -ENOENT ? "no such user (set user = root to keep root)" : strerror(-rc));
-			return 1;
+			return -1;
 		}
 	}
-	if (!foreground && !fg_syslog && daemon(0, 0) < 0) {
+	if (!dm->foreground && !dm->fg_syslog && daemon(0, 0) < 0) {
 		perror("mxthrottled: daemon");
-		return 1;
+		return -1;
 	}
-	mxt_log_open("mxthrottled", !foreground, verbose);
+	mxt_log_open("mxthrottled", !dm->foreground, dm->verbose);
 	early_warn_flush(0);
+	return 0;
+}
 
-	/* Kernel half: attach (or adopt what is pinned), write the config. */
-	for (int i = 0; i < cfg.d.nifaces; i++) {
-		struct mxt_attach_opts ao = { .pin_dir = cfg.d.pin_dir, .ifname = cfg.d.ifaces[i],
-					      .mode = cfg.d.attach_mode, .max_sources = cfg.d.max_sources };
+/* Kernel half: attach (or adopt what is pinned), write the config. */
+static void attach_kernel(struct daemon *dm)
+{
+	struct daemon_cfg *cfg = &dm->cfg;
+	char err[512];
+	int rc;
+
+	for (int i = 0; i < cfg->d.nifaces; i++) {
+		struct mxt_attach_opts ao = { .pin_dir = cfg->d.pin_dir, .ifname = cfg->d.ifaces[i],
+					      .mode = cfg->d.attach_mode, .max_sources = cfg->d.max_sources };
 		struct mxt_load_info li;
 
 		if (mxt_attach(&ao, &li, err, sizeof(err)) < 0)
-			fatalx("attach %s: %s", cfg.d.ifaces[i], err);
-		mxt_log_info("ATTACH %s mode=%s prog_id=%u%s%s", cfg.d.ifaces[i], mxt_xdp_mode_name(li.mode),
+			fatalx("attach %s: %s", cfg->d.ifaces[i], err);
+		mxt_log_info("ATTACH %s mode=%s prog_id=%u%s%s", cfg->d.ifaces[i], mxt_xdp_mode_name(li.mode),
 			     li.prog_id, li.already ? " (already attached)" : "",
 			     li.prog_reused ? " (pinned program reused)" : "");
 	}
-	if (cfg.d.nifaces == 0) {
+	if (cfg->d.nifaces == 0) {
 		struct mxt_load_info li;
 
-		if (mxt_prepare(cfg.d.pin_dir, cfg.d.max_sources, &li, err, sizeof(err)) < 0)
-			fatalx("prepare maps in %s: %s", cfg.d.pin_dir, err);
+		if (mxt_prepare(cfg->d.pin_dir, cfg->d.max_sources, &li, err, sizeof(err)) < 0)
+			fatalx("prepare maps in %s: %s", cfg->d.pin_dir, err);
 		mxt_log_info("no interface configured: maps in %s ready, attach with 'mxthrottle attach IFACE' or ip link",
-			     cfg.d.pin_dir);
+			     cfg->d.pin_dir);
 	}
-	if (mxt_maps_open(&maps, cfg.d.pin_dir, MXT_MAPS_ANY_ABI, err, sizeof(err)) < 0)
+	if (mxt_maps_open(&dm->maps, cfg->d.pin_dir, MXT_MAPS_ANY_ABI, err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	if ((rc = mxt_maps_config_write(&maps, &cfg.d.kernel)) < 0)
+	if ((rc = mxt_maps_config_write(&dm->maps, &cfg->d.kernel)) < 0)
 		fatalx("cannot write kernel config: %s", strerror(-rc));
+}
 
-	/* Model, history, re-seed. */
-	model = mxt_model_new(&cfg.mp, maps.max_entries[MXT_MAP_ID_SOURCES]);
-	if (!model)
+/* The model and the controller over the maps; the state directory is
+ * prepared as root, its files are opened only after the drop. */
+static void build_controller(struct daemon *dm)
+{
+	struct daemon_cfg *cfg = &dm->cfg;
+	struct mxt_controller *ctl = &dm->ctl;
+	uint64_t seed;
+	int rc;
+
+	dm->model = mxt_model_new(&cfg->mp, dm->maps.max_entries[MXT_MAP_ID_SOURCES]);
+	if (!dm->model)
 		fatalx("cannot create the model: %s", strerror(errno));
 	if (getrandom(&seed, sizeof(seed), 0) == sizeof(seed))
-		mxt_model_set_hash_seed(model, seed);
-	if (mxt_ctl_init(&ctl, model, &cfg.d.kernel, &maps, maps.max_entries[MXT_MAP_ID_SOURCES]) < 0)
+		mxt_model_set_hash_seed(dm->model, seed);
+	if (mxt_ctl_init(ctl, dm->model, &cfg->d.kernel, &dm->maps, dm->maps.max_entries[MXT_MAP_ID_SOURCES]) < 0)
 		fatalx("out of memory");
-	ctl.test_mode = test_mode;
-	snprintf(ctl.runtime_conf, sizeof(ctl.runtime_conf), "%s", cfg.runtime);
-	ctl.on_config = config_changed;
-	if (test_mode)
+	ctl->test_mode = dm->test_mode;
+	snprintf(ctl->runtime_conf, sizeof(ctl->runtime_conf), "%s", cfg->runtime);
+	ctl->on_config = config_changed;
+	if (dm->test_mode)
 		mxt_log_warnx("test mode: control commands 'clock advance' and 'seed' are enabled");
 	/* The history is opened after the drop; as root, only make its
 	 * directory and make sure its files are the run user's (without
 	 * following any name the run user may have planted there). */
-	if ((rc = make_parent(cfg.d.state_db, run_uid, run_gid)) < 0)
-		mxt_log_errorx("cannot create the directory of %s: %s", cfg.d.state_db, strerror(-rc));
+	if ((rc = make_parent(cfg->d.state_db, dm->run_uid, dm->run_gid)) < 0)
+		mxt_log_errorx("cannot create the directory of %s: %s", cfg->d.state_db, strerror(-rc));
 	{
 		char dir[PATH_MAX], tmp[PATH_MAX];
 
-		snprintf(tmp, sizeof(tmp), "%s", cfg.d.state_db);
+		snprintf(tmp, sizeof(tmp), "%s", cfg->d.state_db);
 		snprintf(dir, sizeof(dir), "%s", dirname(tmp));
-		snprintf(ctl.allow_file, sizeof(ctl.allow_file), "%s/connectors", dir);
-		if (run_uid != (uid_t)-1)
-			state_hand(&cfg, dir, ctl.allow_file, run_uid, run_gid);
+		snprintf(ctl->allow_file, sizeof(ctl->allow_file), "%s/connectors", dir);
+		if (dm->run_uid != (uid_t)-1)
+			state_hand(cfg, dir, ctl->allow_file, dm->run_uid, dm->run_gid);
 	}
+}
 
-	/* Sockets, while still root. */
+/* Sockets, while still root: privileged paths and ports. */
+static void open_sockets(struct daemon *dm)
+{
+	struct daemon_cfg *cfg = &dm->cfg;
+	struct mxt_policy_server_config pcfg;
+	char err[512];
+	int rc;
+
 	memset(&pcfg, 0, sizeof(pcfg));
-	for (int i = 0; i < cfg.d.npolicy_listen; i++) {
-		pcfg.listen[i] = cfg.d.policy_listen[i];
-		if (!strncmp(cfg.d.policy_listen[i], "unix:", 5)) {
+	for (int i = 0; i < cfg->d.npolicy_listen; i++) {
+		pcfg.listen[i] = cfg->d.policy_listen[i];
+		if (!strncmp(cfg->d.policy_listen[i], "unix:", 5)) {
 			char tmp[PATH_MAX];
 			struct stat st;
 
 			/* Not created: the default lies in Postfix's queue
 			 * directory, which only Postfix's installation makes. */
-			snprintf(tmp, sizeof(tmp), "%s", cfg.d.policy_listen[i] + 5);
+			snprintf(tmp, sizeof(tmp), "%s", cfg->d.policy_listen[i] + 5);
 			if (stat(dirname(tmp), &st) < 0)
 				fatalx("policy_listen %s: directory %s missing (is Postfix installed? see policy_listen in mxthrottle.conf(5))",
-				       cfg.d.policy_listen[i], tmp);
+				       cfg->d.policy_listen[i], tmp);
 		}
 	}
-	if (cfg.d.policy_group[0]) {
-		struct group *g = getgrnam(cfg.d.policy_group);
+	if (cfg->d.policy_group[0]) {
+		struct group *g = getgrnam(cfg->d.policy_group);
 
 		if (g) {
 			pcfg.socket_gid_set = 1;
 			pcfg.socket_gid = g->gr_gid;
 		} else {
-			mxt_log_warnx("policy_group '%s' does not exist: socket left to root's group", cfg.d.policy_group);
+			mxt_log_warnx("policy_group '%s' does not exist: socket left to root's group", cfg->d.policy_group);
 		}
 	}
-	pcfg.mode = (int)cfg.d.kernel.mode;
+	pcfg.mode = (int)cfg->d.kernel.mode;
 	pcfg.decide = metrics_decide;
-	pcfg.decide_ctx = &ctl;
+	pcfg.decide_ctx = &dm->ctl;
 	pcfg.log = policy_log;
-	if (cfg.d.npolicy_listen > 0) {
+	if (cfg->d.npolicy_listen > 0) {
 		rc = mxt_policy_server_create(&pcfg, &g_policy);
 		if (rc < 0)
 			fatalx("policy service: %s", strerror(-rc));
 	}
-	if (cfg.d.metrics_listen[0] &&
-	    mxt_metrics_bind(cfg.d.metrics_listen, &g_metrics, err, sizeof(err)) < 0)
+	if (cfg->d.metrics_listen[0] &&
+	    mxt_metrics_bind(cfg->d.metrics_listen, &g_metrics, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	/* Owned by the run user, so that it can remove its socket at exit. */
-	if ((rc = make_parent(cfg.d.control_socket, run_uid, run_gid)) < 0)
-		fatalx("cannot create the directory of %s: %s", cfg.d.control_socket, strerror(-rc));
-	ctl_fd = mxt_control_listen(cfg.d.control_socket, run_uid);
-	if (ctl_fd < 0)
-		fatalx("control socket %s: %s", cfg.d.control_socket, strerror(-ctl_fd));
+	if ((rc = make_parent(cfg->d.control_socket, dm->run_uid, dm->run_gid)) < 0)
+		fatalx("cannot create the directory of %s: %s", cfg->d.control_socket, strerror(-rc));
+	dm->ctl_fd = mxt_control_listen(cfg->d.control_socket, dm->run_uid);
+	if (dm->ctl_fd < 0)
+		fatalx("control socket %s: %s", cfg->d.control_socket, strerror(-dm->ctl_fd));
+}
 
-	/* Least privilege from here on. */
-	if (run_uid != (uid_t)-1) {
-		rc = mxt_drop_privileges(run_uid, run_gid);
+/* Least privilege from here on. */
+static void drop_privileges(struct daemon *dm)
+{
+	int rc;
+
+	if (dm->run_uid != (uid_t)-1) {
+		rc = mxt_drop_privileges(dm->run_uid, dm->run_gid);
 		if (rc < 0)
-			fatalx("cannot drop privileges to %s: %s", cfg.d.user, strerror(-rc));
-		mxt_log_info("running as %s with CAP_BPF only", cfg.d.user);
+			fatalx("cannot drop privileges to %s: %s", dm->cfg.d.user, strerror(-rc));
+		mxt_log_info("running as %s with CAP_BPF only", dm->cfg.d.user);
 	}
+}
 
-	/* As the run user: its files (history, connectors).  The re-seed
-	 * writes through the map fds opened above (CAP_BPF is kept). */
-	db = history_start(&ctl, cfg.d.state_db, maps.max_entries[MXT_MAP_ID_SOURCES]);
-	allow_sync(&ctl, &cfg.d);
-	rc = mxt_ctl_reseed_kernel(&ctl, mxt_ctl_now(&ctl));
+/* As the run user: its files (history, connectors).  The re-seed
+ * writes through the map fds opened above (CAP_BPF is kept). */
+static void open_history_and_reseed(struct daemon *dm)
+{
+	int rc;
+
+	dm->db = history_start(&dm->ctl, dm->cfg.d.state_db, dm->maps.max_entries[MXT_MAP_ID_SOURCES]);
+	allow_sync(&dm->ctl, &dm->cfg.d);
+	rc = mxt_ctl_reseed_kernel(&dm->ctl, mxt_ctl_now(&dm->ctl));
 	mxt_log_info("RESEED %d kernel policy entries", rc);
+}
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL); /* inherited by the policy thread */
-	if (cfg.d.fleet.nendpoints) {
+/* Signals blocked first (the threads inherit the mask); the fleet is
+ * joined before the policy thread answers; metrics after the drop. */
+static void start_threads(struct daemon *dm)
+{
+	struct daemon_cfg *cfg = &dm->cfg;
+	struct mxt_controller *ctl = &dm->ctl;
+	char err[512];
+
+	sigemptyset(&dm->mask);
+	sigaddset(&dm->mask, SIGHUP);
+	sigaddset(&dm->mask, SIGTERM);
+	sigaddset(&dm->mask, SIGINT);
+	sigaddset(&dm->mask, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &dm->mask, NULL); /* inherited by the policy thread */
+	if (cfg->d.fleet.nendpoints) {
 		/* Learn the shared history before answering (bounded). */
-		fleet_node_default(&cfg.d.fleet);
-		ctl.fleet = mxt_fleet_start(&cfg.d.fleet, &ctl, err, sizeof(err));
-		if (!ctl.fleet)
+		fleet_node_default(&cfg->d.fleet);
+		ctl->fleet = mxt_fleet_start(&cfg->d.fleet, ctl, err, sizeof(err));
+		if (!ctl->fleet)
 			fatalx("fleet: %s", err);
-		mxt_log_info("FLEET %s node %s: %d redis endpoint(s), joining", cfg.d.fleet.fleet,
-			     cfg.d.fleet.node, cfg.d.fleet.nendpoints);
-		mxt_fleet_join_wait(ctl.fleet);
-		mxt_ctl_reseed_kernel(&ctl, mxt_ctl_now(&ctl));
+		mxt_log_info("FLEET %s node %s: %d redis endpoint(s), joining", cfg->d.fleet.fleet,
+			     cfg->d.fleet.node, cfg->d.fleet.nendpoints);
+		mxt_fleet_join_wait(ctl->fleet);
+		mxt_ctl_reseed_kernel(ctl, mxt_ctl_now(ctl));
 	}
 	if (g_policy) {
-		if (pthread_create(&ptid, NULL, policy_thread, NULL))
+		if (pthread_create(&dm->ptid, NULL, policy_thread, NULL))
 			fatalx("cannot start the policy thread");
-		policy_running = 1;
-		for (int i = 0; i < cfg.d.npolicy_listen; i++)
-			mxt_log_info("POLICY listening on %s (%s mode)", cfg.d.policy_listen[i],
-				     mxt_mode_name(cfg.d.kernel.mode));
+		dm->policy_running = 1;
+		for (int i = 0; i < cfg->d.npolicy_listen; i++)
+			mxt_log_info("POLICY listening on %s (%s mode)", cfg->d.policy_listen[i],
+				     mxt_mode_name(cfg->d.kernel.mode));
 	}
 	if (g_metrics) {
 		/* After the drop: the HTTP thread gets CAP_BPF only. */
-		mxt_metrics_set_sources(g_metrics, &maps, g_policy);
+		mxt_metrics_set_sources(g_metrics, &dm->maps, g_policy);
 		struct mxt_metrics_snapshot snap;
 
-		mxt_metrics_snapshot_take(&ctl, maps.max_entries[MXT_MAP_ID_SOURCES], mxt_ctl_now(&ctl), &snap);
+		mxt_metrics_snapshot_take(ctl, dm->maps.max_entries[MXT_MAP_ID_SOURCES], mxt_ctl_now(ctl), &snap);
 		mxt_metrics_update(g_metrics, &snap);
 		if (mxt_metrics_start(g_metrics) < 0)
-			fatalx("metrics_listen %s: cannot start the HTTP server", cfg.d.metrics_listen);
-		mxt_log_info("METRICS listening on %s", cfg.d.metrics_listen);
+			fatalx("metrics_listen %s: cannot start the HTTP server", cfg->d.metrics_listen);
+		mxt_log_info("METRICS listening on %s", cfg->d.metrics_listen);
 	}
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	efd = epoll_create1(EPOLL_CLOEXEC);
-	if (sfd < 0 || tfd < 0 || efd < 0)
+}
+
+/* One epoll over signals, the tick timer, the control socket and the
+ * optional watchdog timer. */
+static void open_event_loop(struct daemon *dm)
+{
+	struct itimerspec its = { 0 };
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	dm->sfd = signalfd(-1, &dm->mask, SFD_CLOEXEC);
+	dm->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	dm->efd = epoll_create1(EPOLL_CLOEXEC);
+	if (dm->sfd < 0 || dm->tfd < 0 || dm->efd < 0)
 		fatalx("cannot set up the event loop: %s", strerror(errno));
-	{
-		struct itimerspec its = { 0 };
-		struct epoll_event ev = { .events = EPOLLIN };
+	its.it_interval.tv_sec = dm->cfg.d.tick_interval_ms / 1000;
+	its.it_interval.tv_nsec = (long)(dm->cfg.d.tick_interval_ms % 1000) * 1000000L;
+	its.it_value = its.it_interval;
+	timerfd_settime(dm->tfd, 0, &its, NULL);
+	ev.data.fd = dm->sfd;
+	epoll_ctl(dm->efd, EPOLL_CTL_ADD, dm->sfd, &ev);
+	ev.data.fd = dm->tfd;
+	epoll_ctl(dm->efd, EPOLL_CTL_ADD, dm->tfd, &ev);
+	ev.data.fd = dm->ctl_fd;
+	epoll_ctl(dm->efd, EPOLL_CTL_ADD, dm->ctl_fd, &ev);
+	uint64_t wd_usec = mxt_notify_watchdog_interval();
 
-		its.it_interval.tv_sec = cfg.d.tick_interval_ms / 1000;
-		its.it_interval.tv_nsec = (long)(cfg.d.tick_interval_ms % 1000) * 1000000L;
+	if (wd_usec) {
+		its.it_interval.tv_sec = (time_t)(wd_usec / 1000000);
+		its.it_interval.tv_nsec = (long)(wd_usec % 1000000) * 1000L;
 		its.it_value = its.it_interval;
-		timerfd_settime(tfd, 0, &its, NULL);
-		ev.data.fd = sfd;
-		epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &ev);
-		ev.data.fd = tfd;
-		epoll_ctl(efd, EPOLL_CTL_ADD, tfd, &ev);
-		ev.data.fd = ctl_fd;
-		epoll_ctl(efd, EPOLL_CTL_ADD, ctl_fd, &ev);
-		uint64_t wd_usec = mxt_notify_watchdog_interval();
-
-		if (wd_usec) {
-			its.it_interval.tv_sec = (time_t)(wd_usec / 1000000);
-			its.it_interval.tv_nsec = (long)(wd_usec % 1000000) * 1000L;
-			its.it_value = its.it_interval;
-			wfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-			if (wfd < 0 || timerfd_settime(wfd, 0, &its, NULL) < 0)
-				fatalx("cannot set up the watchdog timer: %s", strerror(errno));
-			ev.data.fd = wfd;
-			epoll_ctl(efd, EPOLL_CTL_ADD, wfd, &ev);
-		}
+		dm->wfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (dm->wfd < 0 || timerfd_settime(dm->wfd, 0, &its, NULL) < 0)
+			fatalx("cannot set up the watchdog timer: %s", strerror(errno));
+		ev.data.fd = dm->wfd;
+		epoll_ctl(dm->efd, EPOLL_CTL_ADD, dm->wfd, &ev);
 	}
+}
+
+/* Serve ticks, the control socket and signals until SIGTERM/SIGINT;
+ * READY is sent only here, once XDP is attached and the policy socket
+ * listens. */
+static void run_loop(struct daemon *dm)
+{
+	struct daemon_cfg *cfg = &dm->cfg;
+	struct mxt_controller *ctl = &dm->ctl;
+	uint64_t last_ckpt, last_stats;
+	unsigned ckpts_since_good = 0;
+
 	mxt_log_info("START mxthrottled: %d interface(s), pin_dir %s, %s mode, history %s",
-		     cfg.d.nifaces, cfg.d.pin_dir, mxt_mode_name(cfg.d.kernel.mode),
-		     db ? cfg.d.state_db : "none");
-	last_ckpt = last_stats = mxt_ctl_now(&ctl);
+		     cfg->d.nifaces, cfg->d.pin_dir, mxt_mode_name(cfg->d.kernel.mode),
+		     dm->db ? cfg->d.state_db : "none");
+	last_ckpt = last_stats = mxt_ctl_now(ctl);
 	mxt_notify_ready("started");
-	notify_status(&ctl);
+	notify_status(ctl);
 	/* The history was just read through whole: a good copy of it. */
-	history_save_good(db, cfg.d.state_db);
+	history_save_good(dm->db, cfg->d.state_db);
 
 	for (;;) {
 		struct epoll_event evs[4];
-		int n = epoll_wait(efd, evs, 4, -1);
+		int n = epoll_wait(dm->efd, evs, 4, -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -801,73 +877,112 @@ int main(int argc, char **argv)
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
-			if (fd == tfd) {
-				uint64_t ticks, now = mxt_ctl_now(&ctl);
+			if (fd == dm->tfd) {
+				uint64_t ticks, now = mxt_ctl_now(ctl);
 
-				if (read(tfd, &ticks, sizeof(ticks)) < 0)
+				if (read(dm->tfd, &ticks, sizeof(ticks)) < 0)
 					continue;
-				mxt_ctl_tick(&ctl, now);
-				if (now - last_ckpt >= cfg.d.checkpoint_interval) {
-					if (mxt_ctl_checkpoint(&ctl) >= 0 &&
+				mxt_ctl_tick(ctl, now);
+				if (now - last_ckpt >= cfg->d.checkpoint_interval) {
+					if (mxt_ctl_checkpoint(ctl) >= 0 &&
 					    ++ckpts_since_good >= MXT_HDB_GOOD_EVERY) {
-						history_save_good(db, cfg.d.state_db);
+						history_save_good(dm->db, cfg->d.state_db);
 						ckpts_since_good = 0;
 					}
 					last_ckpt = now;
 				}
 				if (now - last_stats >= STATS_INTERVAL) {
-					log_stats(&ctl, &maps, g_policy);
-					notify_status(&ctl);
+					log_stats(ctl, &dm->maps, g_policy);
+					notify_status(ctl);
 					last_stats = now;
 				}
 				if (g_metrics) {
 					struct mxt_metrics_snapshot snap;
 
-					mxt_metrics_snapshot_take(&ctl, maps.max_entries[MXT_MAP_ID_SOURCES],
+					mxt_metrics_snapshot_take(ctl, dm->maps.max_entries[MXT_MAP_ID_SOURCES],
 								  last_ckpt, &snap);
 					mxt_metrics_update(g_metrics, &snap);
 				}
-			} else if (fd == wfd) {
+			} else if (fd == dm->wfd) {
 				uint64_t ticks;
 
-				if (read(wfd, &ticks, sizeof(ticks)) > 0)
+				if (read(dm->wfd, &ticks, sizeof(ticks)) > 0)
 					mxt_notify_watchdog();
-			} else if (fd == ctl_fd) {
-				control_serve(ctl_fd, &ctl);
-			} else if (fd == sfd) {
+			} else if (fd == dm->ctl_fd) {
+				control_serve(dm->ctl_fd, ctl);
+			} else if (fd == dm->sfd) {
 				struct signalfd_siginfo si;
 
-				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				if (read(dm->sfd, &si, sizeof(si)) != sizeof(si))
 					continue;
 				if (si.ssi_signo == SIGHUP)
-					reload(&cfg, &ctl, conf_path, explicit_file, ifaces, nifaces);
+					reload(cfg, ctl, dm->conf_path, dm->explicit_file, dm->ifaces, dm->nifaces);
 				else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
-					goto out;
+					return;
 			}
 		}
 	}
-out:
+}
+
+/* Stop the threads, write a last checkpoint; the XDP program and its
+ * maps stay pinned and keep enforcing. */
+static void shutdown_daemon(struct daemon *dm)
+{
+	int rc;
+
 	mxt_notify_stopping();
 	mxt_metrics_free(g_metrics);
-	if (policy_running) {
+	if (dm->policy_running) {
 		mxt_policy_server_stop(g_policy);
-		pthread_join(ptid, NULL);
+		pthread_join(dm->ptid, NULL);
 	}
-	if (ctl.fleet) {
-		mxt_fleet_stop(ctl.fleet);
-		ctl.fleet = NULL;
+	if (dm->ctl.fleet) {
+		mxt_fleet_stop(dm->ctl.fleet);
+		dm->ctl.fleet = NULL;
 	}
-	rc = mxt_ctl_checkpoint(&ctl);
+	rc = mxt_ctl_checkpoint(&dm->ctl);
 	if (rc >= 0)
-		history_save_good(db, cfg.d.state_db);
+		history_save_good(dm->db, dm->cfg.d.state_db);
 	mxt_log_info("STOP checkpoint of %d senders; XDP program and maps stay pinned and enforcing", rc);
 	mxt_policy_server_destroy(g_policy);
-	close(ctl_fd);
-	unlink(cfg.d.control_socket);
-	mxt_hdb_close(db);
-	mxt_ctl_fini(&ctl);
-	mxt_model_free(model);
-	mxt_maps_close(&maps);
+	close(dm->ctl_fd);
+	unlink(dm->cfg.d.control_socket);
+	mxt_hdb_close(dm->db);
+	mxt_ctl_fini(&dm->ctl);
+	mxt_model_free(dm->model);
+	mxt_maps_close(&dm->maps);
 	mxt_log_close();
+}
+
+/* The start-up order is security-relevant: configuration trust checks
+ * before the kernel, sockets before the drop, history after it, READY
+ * last. */
+int main(int argc, char **argv)
+{
+	static struct daemon dm = {
+		.conf_path = MXT_CONF_DEFAULT, .ctl_fd = -1, .wfd = -1,
+		.run_uid = (uid_t)-1, .run_gid = (gid_t)-1,
+	};
+
+	if (parse_options(&dm, argc, argv))
+		return 0;
+	if (load_config(&dm) < 0)
+		return 1;
+	if (dm.check_only) {
+		early_warn_flush(1);
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (check_user_and_detach(&dm) < 0)
+		return 1;
+	attach_kernel(&dm);
+	build_controller(&dm);
+	open_sockets(&dm);
+	drop_privileges(&dm);
+	open_history_and_reseed(&dm);
+	start_threads(&dm);
+	open_event_loop(&dm);
+	run_loop(&dm);
+	shutdown_daemon(&dm);
 	return 0;
 }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "errfmt.h"
 #include "pinned.h"
 #include "mxt_keyhash.h"
 

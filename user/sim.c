@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errfmt.h"
 #include "sim_int.h"
 #include "addr.h"
 #include "cfgkeys.h"
@@ -768,13 +769,13 @@ int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *
 	if (!c || !r || !c->tick || !c->capacity || c->scale <= 0 || c->scale > 100 ||
 	    c->kernel.abi_version != MXT_ABI_VERSION ||
 	    (!c->trace && (!c->days || c->days > 366 || c->warmup_days > 366))) {
-		snprintf(err, errlen, "sim: bad configuration");
+		mxt_seterr(err, errlen, "sim: bad configuration");
 		return -EINVAL;
 	}
 	memset(r, 0, sizeof(*r));
 	s = calloc(1, sizeof(*s)); /* ~50 KB: not on the stack */
 	if (!s) {
-		snprintf(err, errlen, "sim: out of memory");
+		mxt_seterr(err, errlen, "sim: out of memory");
 		return -ENOMEM;
 	}
 	s->c = c;
@@ -802,7 +803,7 @@ int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *
 	if (!rc)
 		rc = sim_kmap_init(&s->idx, c->trace ? 1 << 20 : 1 << 16);
 	if (rc) {
-		snprintf(err, errlen, "sim: out of memory");
+		mxt_seterr(err, errlen, "sim: out of memory");
 		goto out;
 	}
 	/* derived for one CPU: the software kernel is one CPU's view */
@@ -819,7 +820,7 @@ int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *
 		if (!rc)
 			rc = sim_run_loop(s);
 		if (rc && !err[0])
-			snprintf(err, errlen, "sim: %s", strerror(-rc));
+			mxt_seterr(err, errlen, "sim: %s", strerror(-rc));
 	}
 	if (!rc) {
 		finish(s);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errfmt.h"
 #include "sim_int.h"
 #include "addr.h"
 
@@ -55,7 +56,7 @@ int sim_run_trace(struct sim *s, char *err, size_t errlen)
 	int rc = 0, offsets = -1;
 
 	if (!f) {
-		snprintf(err, errlen, "%s: %s", s->c->trace, strerror(errno));
+		mxt_seterr(err, errlen, "%s: %s", s->c->trace, strerror(errno));
 		return -errno;
 	}
 	s->r->pop[MXT_SIM_TRACE].legit = 1;
@@ -78,20 +79,20 @@ int sim_run_trace(struct sim *s, char *err, size_t errlen)
 		if (!ts || end == ts || *end || errno || !isfinite(t) || t < 0) {
 			if (n == 0 && lineno == 1)
 				continue; /* a header line */
-			snprintf(err, errlen, "%s:%u: bad time '%s'", s->c->trace, lineno, ts ? ts : "");
+			mxt_seterr(err, errlen, "%s:%u: bad time '%s'", s->c->trace, lineno, ts ? ts : "");
 			rc = -EINVAL;
 			goto out;
 		}
 		if (!as || mxt_addr_parse(trim(as), &a) || mxt_key_from_addr(&k, &a, 32, 64)) {
-			snprintf(err, errlen, "%s:%u: bad source address '%s'", s->c->trace, lineno,
-				 as ? trim(as) : "");
+			mxt_seterr(err, errlen, "%s:%u: bad source address '%s'", s->c->trace, lineno,
+				   as ? trim(as) : "");
 			rc = -EINVAL;
 			goto out;
 		}
 		if (offsets < 0)
 			offsets = t < 1e9;
 		if ((t < 1e9) != offsets) {
-			snprintf(err, errlen, "%s:%u: mixes unix times and offsets", s->c->trace, lineno);
+			mxt_seterr(err, errlen, "%s:%u: mixes unix times and offsets", s->c->trace, lineno);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -109,7 +110,7 @@ int sim_run_trace(struct sim *s, char *err, size_t errlen)
 		idx = sim_kmap_find(&s->idx, &k);
 		if (idx < 0) {
 			if (!sim_add_src(s, MXT_SIM_TRACE, &k)) {
-				snprintf(err, errlen, "%s:%u: too many sources", s->c->trace, lineno);
+				mxt_seterr(err, errlen, "%s:%u: too many sources", s->c->trace, lineno);
 				rc = -ENOSPC;
 				goto out;
 			}
@@ -124,8 +125,8 @@ int sim_run_trace(struct sim *s, char *err, size_t errlen)
 			if (strcmp(os, "syn") == 0) {
 				lines[n].syn_only = 1;
 			} else if (strcmp(os, "session") != 0 && *os) {
-				snprintf(err, errlen, "%s:%u: outcome '%s' is neither session nor syn",
-					 s->c->trace, lineno, os);
+				mxt_seterr(err, errlen, "%s:%u: outcome '%s' is neither session nor syn",
+					   s->c->trace, lineno, os);
 				rc = -EINVAL;
 				goto out;
 			}
@@ -134,7 +135,7 @@ int sim_run_trace(struct sim *s, char *err, size_t errlen)
 	}
 	s->r->trace_lines = n;
 	if (!n) {
-		snprintf(err, errlen, "%s: no attempts", s->c->trace);
+		mxt_seterr(err, errlen, "%s: no attempts", s->c->trace);
 		rc = -EINVAL;
 		goto out;
 	}

@@ -27,19 +27,11 @@
 #include "history_db.h"
 #include "history_recover.h"
 #include "model.h"
+#include "test_util.h"
 
 #define T0 1704067200ULL
 #define HOUR 3600ULL
 #define DAY 86400ULL
-
-#define CHECK(cond, ...)                                       \
-	do {                                                   \
-		if (!(cond)) {                                 \
-			print_error(__VA_ARGS__);              \
-			print_error("\n");                     \
-			fail_msg("check failed: %s", #cond);   \
-		}                                              \
-	} while (0)
 
 static char dir[256];
 static char path[300];

@@ -19,36 +19,11 @@
 #include "model.h"
 #include "model_params.h"
 #include "sim.h"
+#include "test_util.h"
 
 #define T0 1704067200ULL /* Monday 2024-01-01 00:00 UTC */
 #define HOUR 3600ULL
 #define DAY 86400ULL
-
-/* Fail with a "got X, want Y" message. */
-#define CHECK(cond, ...)                                       \
-	do {                                                   \
-		if (!(cond)) {                                 \
-			print_error(__VA_ARGS__);              \
-			print_error("\n");                     \
-			fail_msg("check failed: %s", #cond);   \
-		}                                              \
-	} while (0)
-
-/* splitmix64: deterministic test randomness. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in (0, 1). */
-static double rng_unit(uint64_t *s)
-{
-	return ((rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
-}
 
 /* An IPv4 /32 key 198.18.a.b. */
 static struct mxt_key key4(unsigned a, unsigned b)

@@ -23,15 +23,7 @@
 /* The command line lives with the tools; the tests drive it directly. */
 #define MXT_SIM_STANDALONE 1
 #include "../../tools/mxthrottle/cmd_sim.c"
-
-#define CHECK(cond, ...)                                       \
-	do {                                                   \
-		if (!(cond)) {                                 \
-			print_error(__VA_ARGS__);              \
-			print_error("\n");                     \
-			fail_msg("check failed: %s", #cond);   \
-		}                                              \
-	} while (0)
+#include "test_util.h"
 
 static struct mxt_sim_result week; /* the default synthetic week, run once */
 static int week_rc;
