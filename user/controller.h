@@ -146,10 +146,6 @@ int mxt_ctl_checkpoint(struct mxt_controller *c);
 /* Load every record from c->db into the model; returns records or -errno. */
 int mxt_ctl_restore(struct mxt_controller *c, char *err, size_t errlen);
 
-/* Explain 'key' at 'now' in words or JSON (shared with the CLI). */
-void mxt_explain_print(FILE *out, const struct mxt_key *key, const struct mxt_decision *d,
-		       const struct mxt_sender *s, uint64_t now, int json);
-
 /* The controller's time: clock() plus the test-mode offset. */
 uint64_t mxt_ctl_now(const struct mxt_controller *c);
 
