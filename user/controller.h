@@ -8,13 +8,18 @@
  *     THROTTLE / RELEASE / BLOCK events;
  *   - the policy decision (policy thread): a Postfix request is evidence of
  *     a real session and gets the model's answer;
- *   - control commands (main thread): explain, release, allowlist, ...
- *   - checkpoints: copy what changed out of the model under the lock and
- *     write it to the history database outside it.
- * One mutex guards the model; it is never held across a syscall, so the
- * policy service never waits on the kernel or on the disk.  What the
- * threads share is either under that mutex or atomic (the counters, the
- * test clock's offset); the rest belongs to the main thread alone.
+ *   - control commands (main thread, ctl_commands.c): explain, release,
+ *     allow, config set, ...
+ *   - persistence (ctl_persist.c): the connectors file, runtime_conf and
+ *     checkpoints, which copy what changed out of the model under the
+ *     lock and write it to the history database outside it.
+ * One mutex guards the model, the kernel config in force and the
+ * connectors.  Once the policy thread runs it is held for memory work
+ * only, never across a map access or a file write, so the policy service
+ * never waits on the kernel or on the disk; the one exception,
+ * mxt_ctl_restore(), reads the history under it at start-up, before that
+ * thread exists.  The counters and the test clock's offset are atomic;
+ * the rest (files, db, hooks, fleet) belongs to the main thread alone.
  */
 #ifndef MXT_CONTROLLER_H
 #define MXT_CONTROLLER_H
@@ -69,7 +74,7 @@ struct mxt_ctl_stats {
 };
 
 struct mxt_controller {
-	pthread_mutex_t lock;         /* guards everything below but 'maps' */
+	pthread_mutex_t lock;         /* guards model, kcfg, allow[], nallow, allow_gen, instances */
 	struct mxt_model *model;
 	struct mxt_config kcfg;       /* the kernel config in force (prefixes, mode) */
 	const struct mxt_maps *maps;  /* NULL: no kernel (tests, simulator) */
@@ -143,12 +148,9 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
  * one) to c->db.  Returns records written or -errno. */
 int mxt_ctl_checkpoint(struct mxt_controller *c);
 
-/* Load every record from c->db into the model; returns records or -errno. */
+/* Load every record from c->db into the model; returns records or -errno.
+ * Holds the lock across the reads: call it before the policy thread starts. */
 int mxt_ctl_restore(struct mxt_controller *c, char *err, size_t errlen);
-
-/* Explain 'key' at 'now' in words or JSON (shared with the CLI). */
-void mxt_explain_print(FILE *out, const struct mxt_key *key, const struct mxt_decision *d,
-		       const struct mxt_sender *s, uint64_t now, int json);
 
 /* The controller's time: clock() plus the test-mode offset. */
 uint64_t mxt_ctl_now(const struct mxt_controller *c);
