@@ -38,10 +38,10 @@ static void keys_set_and_checked(void **state)
 	(void)state;
 	memset(&c, 0, sizeof(c));
 	mxt_daemon_conf_defaults(&c, 2);
-	assert_int_equal(mxt_daemon_conf_set(&c, "fleet_redis", "tcp:10.0.0.5:6379", err, sizeof(err)), 0);
+	assert_int_equal(mxt_daemon_conf_set(&c, "fleet_redis", "tcp:198.18.0.5:6379", err, sizeof(err)), 0);
 	assert_int_equal(mxt_daemon_conf_set(&c, "fleet_redis", "unix:/run/redis.sock", err, sizeof(err)), 0);
 	assert_int_equal(c.fleet.nendpoints, 2);
-	assert_int_equal(mxt_daemon_conf_set(&c, "fleet_redis", "10.0.0.5", err, sizeof(err)), -EINVAL);
+	assert_int_equal(mxt_daemon_conf_set(&c, "fleet_redis", "198.18.0.5", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "fleet_redis"));
 	assert_int_equal(mxt_daemon_conf_set(&c, "fleet_name", "mx-fleet.1", err, sizeof(err)), 0);
 	assert_int_equal(mxt_daemon_conf_set(&c, "node_name", "mx1", err, sizeof(err)), 0);

@@ -65,9 +65,9 @@ static void names_checked(void **state)
 static void ring_consistent(void **state)
 {
 	static struct mxt_fleet_ring r2, r2b, r3;
-	const char *two[] = { "tcp:10.0.0.1:6379", "unix:/run/b.sock" };
-	const char *twob[] = { "unix:/run/b.sock", "tcp:10.0.0.1:6379" };
-	const char *three[] = { "tcp:10.0.0.1:6379", "unix:/run/b.sock", "tcp:10.0.0.3:6379" };
+	const char *two[] = { "tcp:198.18.0.1:6379", "unix:/run/b.sock" };
+	const char *twob[] = { "unix:/run/b.sock", "tcp:198.18.0.1:6379" };
+	const char *three[] = { "tcp:198.18.0.1:6379", "unix:/run/b.sock", "tcp:198.18.0.3:6379" };
 	unsigned int count[3] = { 0 }, moved = 0, n = 30000;
 
 	(void)state;
