@@ -61,11 +61,115 @@ void mxt_ctl_fini(struct mxt_controller *c)
 	pthread_mutex_destroy(&c->lock);
 }
 
-void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config *kcfg)
+/* Copy an optional path into one of the controller's buffers. */
+static int opt_path(char *dst, size_t len, const char *src, const char *what, char *err, size_t errlen)
+{
+	if (src && snprintf(dst, len, "%s", src) >= (int)len) {
+		mxt_seterr(err, errlen, "%s: path too long (at most %zu bytes)", what, len - 1);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+struct mxt_controller *mxt_ctl_new(const struct mxt_ctl_opts *o, char *err, size_t errlen)
+{
+	struct mxt_controller *c;
+
+	if (!o || !o->model || !o->kcfg) {
+		mxt_seterr(err, errlen, "controller: a model and a kernel config are required");
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		mxt_seterr(err, errlen, "controller: out of memory");
+		return NULL;
+	}
+	if (opt_path(c->allow_file, sizeof(c->allow_file), o->allow_file, "connectors file", err, errlen) < 0 ||
+	    opt_path(c->runtime_conf, sizeof(c->runtime_conf), o->runtime_conf, "runtime.conf", err, errlen) < 0) {
+		free(c);
+		return NULL;
+	}
+	if (pthread_mutex_init(&c->lock, NULL)) {
+		free(c);
+		mxt_seterr(err, errlen, "controller: cannot create its lock");
+		return NULL;
+	}
+	c->model = o->model;
+	c->kcfg = *o->kcfg;
+	c->maps = o->maps;
+	c->clock = o->clock ? o->clock : clock_unix;
+	c->test_mode = o->test_mode;
+	c->on_config = o->on_config;
+	c->on_config_ctx = o->on_config_ctx;
+	c->db = o->db;
+	c->scan_max = MXT_CTL_SCAN_MAX;
+	c->deltas = mxt_syn_delta_new(o->max_sources ? o->max_sources : MXT_MAX_SOURCES);
+	if (!c->deltas) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		mxt_seterr(err, errlen, "controller: out of memory for %zu sources",
+			   o->max_sources ? o->max_sources : (size_t)MXT_MAX_SOURCES);
+		return NULL;
+	}
+	return c;
+}
+
+void mxt_ctl_free(struct mxt_controller *c)
+{
+	if (!c)
+		return;
+	mxt_syn_delta_free(c->deltas);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+void mxt_ctl_set_db(struct mxt_controller *c, struct mxt_hdb *db)
+{
+	c->db = db;
+}
+
+void mxt_ctl_set_fleet(struct mxt_controller *c, struct mxt_fleet *fleet)
+{
+	c->fleet = fleet;
+}
+
+struct mxt_model *mxt_ctl_model_lock(struct mxt_controller *c)
 {
 	pthread_mutex_lock(&c->lock);
-	c->kcfg = *kcfg;
+	return c->model;
+}
+
+void mxt_ctl_model_unlock(struct mxt_controller *c)
+{
 	pthread_mutex_unlock(&c->lock);
+}
+
+void mxt_ctl_snapshot(struct mxt_controller *c, struct mxt_ctl_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&c->lock);
+	mxt_model_counts(c->model, &s->model);
+	s->kernel_sources = mxt_syn_delta_count(c->deltas);
+	pthread_mutex_unlock(&c->lock);
+#define MXT_CTL_COUNTER_COPY(name) s->counters.name = ST_GET(c, name);
+	MXT_CTL_COUNTERS(MXT_CTL_COUNTER_COPY)
+#undef MXT_CTL_COUNTER_COPY
+	s->now = mxt_ctl_now(c);
+}
+
+void mxt_ctl_kernel_config(struct mxt_controller *c, struct mxt_config *out)
+{
+	pthread_mutex_lock(&c->lock);
+	*out = c->kcfg;
+	pthread_mutex_unlock(&c->lock);
+}
+
+int mxt_ctl_key_from_addr(const struct mxt_controller *c, const struct mxt_addr *a,
+			  struct mxt_key *key)
+{
+	/* No lock: the main thread is the config's only writer, and callers
+	 * may hold the fleet's lock, which ranks below this one. */
+	return mxt_key_from_addr(key, a, c->kcfg.v4_prefix, c->kcfg.v6_prefix);
 }
 
 int mxt_ctl_refuse_fixed_key(const char *key, char *err, size_t errlen)

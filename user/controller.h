@@ -19,7 +19,8 @@
  * never waits on the kernel or on the disk; the one exception,
  * mxt_ctl_restore(), reads the history under it at start-up, before that
  * thread exists.  The counters and the test clock's offset are atomic;
- * the rest (files, db, hooks, fleet) belongs to the main thread alone.
+ * the rest (files, db, hooks) belongs to the main thread alone, and the
+ * fleet pointer does not change while the policy thread runs.
  */
 #ifndef MXT_CONTROLLER_H
 #define MXT_CONTROLLER_H
@@ -37,6 +38,46 @@
 #include "policy_proto.h"
 #include "syn_delta.h"
 
+struct mxt_hdb;
+struct mxt_fleet;
+/* To become opaque: its fields move to controller_int.h once every user
+ * outside controller.c, ctl_commands.c and ctl_persist.c goes through
+ * the functions below. */
+struct mxt_controller;
+
+/* The counters, one X(name) each: atomic inside the controller (written
+ * by both threads, each a count of its own, never read together with
+ * another as one snapshot), plain in a snapshot. */
+#define MXT_CTL_COUNTERS(X)                                                   \
+	X(ticks)                                                              \
+	X(tick_usec_last)            /* wall time of the last tick */        \
+	X(sources_read)              /* kernel entries read by the last tick */ \
+	X(sweeps)                    /* full sweeps over mxt_sources */       \
+	X(changes_written)           /* policy map updates/deletes */         \
+	X(map_errors)                /* failed map reads/writes */            \
+	X(checkpoints)                                                        \
+	X(checkpoint_usec_last)                                               \
+	X(checkpoint_lock_usec_last) /* of which the model lock was held */   \
+	X(checkpoint_records_last)                                            \
+	X(checkpoint_errors)                                                  \
+	X(decisions)                 /* policy requests decided */            \
+	X(connector_sessions)        /* ... from connectors (never deferred) */
+
+#define MXT_CTL_COUNTER_PLAIN(name) uint64_t name;
+struct mxt_ctl_counters {
+	MXT_CTL_COUNTERS(MXT_CTL_COUNTER_PLAIN)
+};
+#undef MXT_CTL_COUNTER_PLAIN
+
+/* What the daemon's status line, systemd's STATUS= and the metrics show,
+ * taken in one hold of the lock (mxt_ctl_snapshot). */
+struct mxt_ctl_snapshot {
+	struct mxt_model_counts model;
+	struct mxt_ctl_counters counters;
+	uint64_t kernel_sources;      /* mxt_sources entries seen by the sweeps */
+	uint64_t now;                 /* mxt_ctl_now() at the snapshot */
+};
+
 #define MXT_CTL_ALLOW_MAX   MXT_MAX_ALLOW
 #define MXT_CTL_INSTANCES   8192 /* recent message transactions remembered */
 /* Kernel entries read per tick: a sweep over a larger mxt_sources spans
@@ -44,9 +85,7 @@
  * bounded (under 0.2 s of CPU here even when every entry is new) and each
  * source is read once per sweep. */
 #define MXT_CTL_SCAN_MAX    65536
-
-struct mxt_hdb;
-struct mxt_fleet;
+#define MXT_CTL_PATH_MAX    (4096 + 16)
 
 /* A connector CIDR, as the controller keeps it in memory. */
 struct mxt_ctl_cidr {
@@ -54,24 +93,14 @@ struct mxt_ctl_cidr {
 	__u8 prefixlen;
 };
 
-/* Counters: written by both threads, read by "status" and the STATS
- * line without the lock, hence atomic (relaxed: each is a count of its
- * own, never read together with another as one snapshot). */
+/* The counters (controller.h's MXT_CTL_COUNTERS), atomic: written by
+ * both threads, read by "status" and the STATS line without the lock
+ * (relaxed: each is a count of its own). */
+#define MXT_CTL_COUNTER_ATOMIC(name) _Atomic uint64_t name;
 struct mxt_ctl_stats {
-	_Atomic uint64_t ticks;
-	_Atomic uint64_t tick_usec_last;      /* wall time of the last tick */
-	_Atomic uint64_t sources_read;        /* kernel entries read by the last tick */
-	_Atomic uint64_t sweeps;              /* full sweeps over mxt_sources */
-	_Atomic uint64_t changes_written;     /* policy map updates/deletes */
-	_Atomic uint64_t map_errors;          /* failed map reads/writes */
-	_Atomic uint64_t checkpoints;
-	_Atomic uint64_t checkpoint_usec_last;
-	_Atomic uint64_t checkpoint_lock_usec_last; /* of which the model lock was held */
-	_Atomic uint64_t checkpoint_records_last;
-	_Atomic uint64_t checkpoint_errors;
-	_Atomic uint64_t decisions;           /* policy requests decided */
-	_Atomic uint64_t connector_sessions;  /* ... from connectors (never deferred) */
+	MXT_CTL_COUNTERS(MXT_CTL_COUNTER_ATOMIC)
 };
+#undef MXT_CTL_COUNTER_ATOMIC
 
 struct mxt_controller {
 	pthread_mutex_t lock;         /* guards model, kcfg, allow[], nallow, allow_gen, instances */
@@ -85,14 +114,14 @@ struct mxt_controller {
 	int full_checkpoint;          /* next checkpoint rewrites every record (main thread) */
 	struct mxt_ctl_cidr allow[MXT_CTL_ALLOW_MAX];
 	int nallow;
-	char allow_file[4096 + 16];   /* runtime connectors persist here ("" = no) */
+	char allow_file[MXT_CTL_PATH_MAX]; /* runtime connectors persist here ("" = no) */
 	uint64_t allow_gen;           /* bumped on every change of allow[] */
 	uint64_t allow_saved_gen;     /* the generation in allow_file (main thread) */
 	uint64_t instances[MXT_CTL_INSTANCES];
 	struct mxt_ctl_stats st;
 	uint64_t (*clock)(void);      /* unix seconds; injectable for tests */
 	int test_mode;                /* mxthrottled -T: "clock" and "seed" commands */
-	char runtime_conf[4096 + 16]; /* "config set" through the daemon persists here */
+	char runtime_conf[MXT_CTL_PATH_MAX]; /* "config set" through the daemon persists here */
 	/* Called (main thread) after "config set" changed the kernel config. */
 	void (*on_config)(void *ctx, const struct mxt_config *kcfg);
 	void *on_config_ctx;
@@ -106,8 +135,56 @@ int mxt_ctl_init(struct mxt_controller *c, struct mxt_model *model, const struct
 		 const struct mxt_maps *maps, size_t max_sources);
 void mxt_ctl_fini(struct mxt_controller *c);
 
-/* Kernel config changed (SIGHUP): prefixes and mode. */
-void mxt_ctl_set_kernel_config(struct mxt_controller *c, const struct mxt_config *kcfg);
+/* How to build a controller (mxt_ctl_new).  Zero is the default of every
+ * field but the two required ones. */
+struct mxt_ctl_opts {
+	struct mxt_model *model;          /* required; the caller's, outlives the controller */
+	const struct mxt_config *kcfg;    /* required: the kernel config in force (copied) */
+	const struct mxt_maps *maps;      /* NULL: no kernel (tests, simulator, benches) */
+	size_t max_sources;               /* sizes the delta table (the kernel map's size); 0: MXT_MAX_SOURCES */
+	uint64_t (*clock)(void);          /* unix seconds; NULL: time(2).  Tests inject theirs. */
+	int test_mode;                    /* mxthrottled -T: "clock" and "seed" commands */
+	const char *allow_file;           /* runtime connectors persist here; NULL or "": nowhere */
+	const char *runtime_conf;         /* "config set" persists here; NULL or "": nowhere */
+	/* Called (main thread) after "config set" changed the kernel config. */
+	void (*on_config)(void *ctx, const struct mxt_config *kcfg);
+	void *on_config_ctx;
+	struct mxt_hdb *db;               /* NULL: no persistence (yet: mxt_ctl_set_db) */
+};
+
+/* A controller around opts->model, or NULL with the reason in err (a
+ * missing model or kcfg, a path too long, out of memory). */
+struct mxt_controller *mxt_ctl_new(const struct mxt_ctl_opts *opts, char *err, size_t errlen);
+/* NULL is fine.  The model, maps, db and fleet stay the caller's. */
+void mxt_ctl_free(struct mxt_controller *c);
+
+/* The history database, opened after the controller (the daemon opens
+ * it only after dropping privileges); NULL: none.  Main thread. */
+void mxt_ctl_set_db(struct mxt_controller *c, struct mxt_hdb *db);
+
+/* The fleet (fleet.h), which is started with the controller it serves;
+ * NULL: none.  Set before the policy thread starts and cleared only
+ * after it stopped, as the policy thread reads it without the lock. */
+void mxt_ctl_set_fleet(struct mxt_controller *c, struct mxt_fleet *fleet);
+
+/* The model, with the controller's lock held until mxt_ctl_model_unlock():
+ * for memory work only (the fleet thread merges other nodes' history),
+ * never across a syscall, so the policy thread never waits on one. */
+struct mxt_model *mxt_ctl_model_lock(struct mxt_controller *c);
+void mxt_ctl_model_unlock(struct mxt_controller *c);
+
+/* Model counts, counters and the kernel sources seen, in one hold of the
+ * lock; any thread. */
+void mxt_ctl_snapshot(struct mxt_controller *c, struct mxt_ctl_snapshot *s);
+
+/* A copy of the kernel config in force; any thread. */
+void mxt_ctl_kernel_config(struct mxt_controller *c, struct mxt_config *out);
+
+/* The model key of 'a' under the prefixes in force.  Main thread only
+ * (the config's one writer); takes no lock, so it may be called under
+ * the fleet's. */
+int mxt_ctl_key_from_addr(const struct mxt_controller *c, const struct mxt_addr *a,
+			  struct mxt_key *key);
 
 /* Keys that only a restart may change: the source prefixes shape every
  * key the model, the kernel maps and the history hold.  -EINVAL with the
@@ -138,6 +215,9 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, char *err, size_t errlen);
 /* Load allow_file (one CIDR per line, '#' comments); missing file is fine. */
 int mxt_ctl_allow_load(struct mxt_controller *c, char *err, size_t errlen);
+/* Adopt (and persist) the connectors in the kernel's map that are not
+ * ours: added with the CLI while no daemon ran.  Returns how many. */
+int mxt_ctl_allow_adopt(struct mxt_controller *c);
 
 /* Run one control command (argv as split by control.c); the body goes to
  * 'out'.  0, or -errno with the reason in err. */
@@ -145,10 +225,12 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 		    char *err, size_t errlen);
 
 /* Write what changed since the last checkpoint (everything after a failed
- * one) to c->db.  Returns records written or -errno. */
+ * one) to the history.  Returns records written or -errno. */
 int mxt_ctl_checkpoint(struct mxt_controller *c);
+/* The same, every record (what a checkpoint after a failed one writes). */
+int mxt_ctl_checkpoint_all(struct mxt_controller *c);
 
-/* Load every record from c->db into the model; returns records or -errno.
+/* Load every record from the history into the model; returns records or -errno.
  * Holds the lock across the reads: call it before the policy thread starts. */
 int mxt_ctl_restore(struct mxt_controller *c, char *err, size_t errlen);
 

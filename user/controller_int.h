@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * controller_int.h - what the controller's three files share and nobody
- * else needs: controller.c (tick and decisions), ctl_commands.c (the
- * control commands and their formatters) and ctl_persist.c (connectors
- * file, runtime.conf, history checkpoints).  Not for other modules.
+ * else needs: the controller itself (opaque in controller.h) for
+ * controller.c (tick and decisions), ctl_commands.c (the control commands
+ * and their formatters) and ctl_persist.c (connectors file, runtime.conf,
+ * history checkpoints).  Not for other modules: they use controller.h's
+ * functions.
  */
 #ifndef MXT_CONTROLLER_INT_H
 #define MXT_CONTROLLER_INT_H
@@ -12,7 +14,7 @@
 
 #include "controller.h"
 
-/* The counters (controller.h): relaxed atomics, any thread. */
+/* The counters: relaxed atomics, any thread. */
 #define ST_INC(c, f)    atomic_fetch_add_explicit(&(c)->st.f, 1, memory_order_relaxed)
 #define ST_SET(c, f, v) atomic_store_explicit(&(c)->st.f, (v), memory_order_relaxed)
 #define ST_GET(c, f)    atomic_load_explicit(&(c)->st.f, memory_order_relaxed)

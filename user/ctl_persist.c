@@ -187,6 +187,45 @@ int mxt_ctl_allow_load(struct mxt_controller *c, char *err, size_t errlen)
 	return rc;
 }
 
+/* 1 when 'net/plen' is one of our connectors. */
+static int allow_known(struct mxt_controller *c, const struct mxt_addr *net, __u8 plen)
+{
+	int known = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (int j = 0; j < c->nallow && !known; j++)
+		known = c->allow[j].prefixlen == plen && !memcmp(&c->allow[j].net, net, sizeof(*net));
+	pthread_mutex_unlock(&c->lock);
+	return known;
+}
+
+int mxt_ctl_allow_adopt(struct mxt_controller *c)
+{
+	struct mxt_allow_entry *e = NULL;
+	size_t n = 0;
+	int adopted = 0;
+
+	if (!c->maps || mxt_allow_dump(c->maps, &e, &n) < 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		struct mxt_addr a;
+		__u8 plen;
+		char text[MXT_ADDRSTRLEN], err[256];
+
+		if (mxt_lpm_key_to_cidr(&e[i].key, &a, &plen) < 0 || allow_known(c, &a, plen))
+			continue;
+		mxt_cidr_format(&a, plen, text, sizeof(text));
+		if (mxt_ctl_allow_add(c, text, 1, err, sizeof(err)) == 0) {
+			mxt_log_info("ALLOW [%s] adopted from the kernel map", text);
+			adopted++;
+		} else {
+			mxt_log_warnx("connector %s in the kernel map not adopted: %s", text, err);
+		}
+	}
+	free(e);
+	return adopted;
+}
+
 /* ---- runtime.conf ------------------------------------------------------- */
 
 /* Record "key = value" pairs in runtime_conf (read after the main config
@@ -307,6 +346,12 @@ int mxt_ctl_checkpoint(struct mxt_controller *c)
 	ST_SET(c, checkpoint_records_last, st.written + st.deleted);
 	ST_SET(c, checkpoint_usec_last, mxt_ctl_usec_now() - t0);
 	return (int)st.written;
+}
+
+int mxt_ctl_checkpoint_all(struct mxt_controller *c)
+{
+	c->full_checkpoint = 1;
+	return mxt_ctl_checkpoint(c);
 }
 
 int mxt_ctl_restore(struct mxt_controller *c, char *err, size_t errlen)
