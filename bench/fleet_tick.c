@@ -81,7 +81,8 @@ static long long redis_used(char eps[][MXT_FLEET_EP_MAX], int n)
 static int run(long n, char eps[][MXT_FLEET_EP_MAX], int neps, int json)
 {
 	struct mxt_model *m[NODES];
-	struct mxt_controller *c = calloc(NODES, sizeof(*c));
+	struct mxt_controller *c[NODES];
+	struct mxt_fleet *fl[NODES];
 	struct mxt_fleet_config fc;
 	struct mxt_fleet_stats st0[NODES], st[NODES];
 	struct mxt_config kcfg;
@@ -101,47 +102,52 @@ static int run(long n, char eps[][MXT_FLEET_EP_MAX], int neps, int json)
 	mem0 = redis_used(eps, neps);
 	for (int i = 0; i < NODES; i++) {
 		m[i] = mxt_model_new(NULL, (size_t)n + (size_t)n / 4 + 1024);
-		if (!m[i] || mxt_ctl_init(&c[i], m[i], &kcfg, NULL, 1024) < 0) {
+		struct mxt_ctl_opts o = { .model = m[i], .kcfg = &kcfg, .max_sources = 1024 };
+
+		if (!m[i] || !(c[i] = mxt_ctl_new(&o, err, sizeof(err)))) {
 			fprintf(stderr, "fleet_tick: out of memory\n");
 			return 1;
 		}
 		snprintf(fc.node, sizeof(fc.node), "b%d", i + 1);
-		c[i].fleet = mxt_fleet_start(&fc, &c[i], err, sizeof(err));
-		if (!c[i].fleet) {
+		fl[i] = mxt_fleet_start(&fc, c[i], err, sizeof(err));
+		if (!fl[i]) {
 			fprintf(stderr, "fleet_tick: %s\n", err);
 			return 1;
 		}
-		mxt_fleet_join_wait(c[i].fleet);
+		mxt_ctl_set_fleet(c[i], fl[i]);
+		mxt_fleet_join_wait(fl[i]);
 	}
 	/* One session per source, at one node each, as the controller's
 	 * policy path counts it. */
 	for (long i = 0; i < n; i++) {
-		struct mxt_controller *ci = &c[i % NODES];
+		struct mxt_controller *ci = c[i % NODES];
 		struct mxt_key k = key_of(i);
 		int rc;
 
-		pthread_mutex_lock(&ci->lock);
-		rc = mxt_model_admit_session(ci->model, &k, now, MXT_OBS_CONNECT, 0, 0, NULL);
+		rc = mxt_model_admit_session(mxt_ctl_model_lock(ci), &k, now, MXT_OBS_CONNECT, 0, 0, NULL);
 		if (rc >= 0)
-			mxt_fleet_note(ci->fleet, &k, now, rc ? MXT_FLEET_DSESS : MXT_FLEET_SESS, 1);
-		pthread_mutex_unlock(&ci->lock);
+			mxt_fleet_note(fl[i % NODES], &k, now, rc ? MXT_FLEET_DSESS : MXT_FLEET_SESS, 1);
+		mxt_ctl_model_unlock(ci);
 	}
 	for (int i = 0; i < NODES; i++)
-		mxt_fleet_get_stats(c[i].fleet, &st0[i]);
+		mxt_fleet_get_stats(fl[i], &st0[i]);
 	t0 = mono_us();
 	while (!done && mono_us() - t0 < 600u * 1000000u) {
 		struct timespec ts = { 0, 100 * 1000000L };
 
 		for (int i = 0; i < NODES; i++) {
-			mxt_ctl_tick(&c[i], now);
-			if (c[i].st.tick_usec_last > tick_max)
-				tick_max = c[i].st.tick_usec_last;
+			struct mxt_ctl_snapshot cs;
+
+			mxt_ctl_tick(c[i], now);
+			mxt_ctl_snapshot(c[i], &cs);
+			if (cs.counters.tick_usec_last > tick_max)
+				tick_max = cs.counters.tick_usec_last;
 		}
 		ticks++;
 		nanosleep(&ts, NULL);
 		done = 1;
 		for (int i = 0; i < NODES; i++) {
-			mxt_fleet_get_stats(c[i].fleet, &st[i]);
+			mxt_fleet_get_stats(fl[i], &st[i]);
 			if (st[i].exchanges > st0[i].exchanges) {
 				ex_sum += st[i].exchange_usec_last;
 				ex_n++;
@@ -184,12 +190,11 @@ static int run(long n, char eps[][MXT_FLEET_EP_MAX], int neps, int json)
 		(void)ex;
 	}
 	for (int i = 0; i < NODES; i++) {
-		mxt_fleet_stop(c[i].fleet);
-		c[i].fleet = NULL;
-		mxt_ctl_fini(&c[i]);
+		mxt_ctl_set_fleet(c[i], NULL);
+		mxt_fleet_stop(fl[i]);
+		mxt_ctl_free(c[i]);
 		mxt_model_free(m[i]);
 	}
-	free(c);
 	return done ? 0 : 1;
 }
 

@@ -334,6 +334,7 @@ static int build_one(void *ctx, struct mxt_fleet_ent *e)
 static void build_batches(struct mxt_fleet *f, size_t caps[MXT_FLEET_SHARDS_MAX])
 {
 	struct build_ctx b = { .f = f };
+	struct mxt_model *model;
 	int any = 0;
 
 	for (int i = 0; i < f->nsh; i++) {
@@ -351,20 +352,20 @@ static void build_batches(struct mxt_fleet *f, size_t caps[MXT_FLEET_SHARDS_MAX]
 	pthread_mutex_unlock(&f->lock);
 	for (int i = 0; i < f->nsh; i++)
 		caps[i] = b.cap[i];
-	pthread_mutex_lock(&f->c->lock);
+	model = mxt_ctl_model_lock(f->c);
 	for (int i = 0; i < f->nsh; i++) {
 		struct shard *s = b.sh[i];
 
 		if (!s)
 			continue;
 		for (size_t j = 0; j < s->bn; j++) {
-			const struct mxt_sender *rec = mxt_model_lookup(f->c->model, &s->bv[j].d.key);
+			const struct mxt_sender *rec = mxt_model_lookup(model, &s->bv[j].d.key);
 
 			s->bv[j].has_rec = rec && rec->state != MXT_STATE_NEW &&
 					   mxt_hdb_encode(rec, s->bv[j].rec, sizeof(s->bv[j].rec)) > 0;
 		}
 	}
-	pthread_mutex_unlock(&f->c->lock);
+	mxt_ctl_model_unlock(f->c);
 	for (int i = 0; i < f->nsh; i++) {
 		struct shard *s = b.sh[i];
 
@@ -638,36 +639,37 @@ static void read_nodes(struct mxt_fleet *f, const redisReply *r, uint64_t now)
 static void apply(struct mxt_fleet *f, const struct applied *a)
 {
 	struct mxt_controller *c = f->c;
+	struct mxt_model *model;
 	uint64_t now, sessions = 0, stale = 0;
 
 	if (!a->n)
 		return;
 	now = mxt_ctl_now(c);
-	pthread_mutex_lock(&c->lock);
+	model = mxt_ctl_model_lock(c);
 	for (size_t i = 0; i < a->n; i++) {
 		const struct mxt_fleet_delta *d = &a->v[i];
 
 		if (i && i % APPLY_CHUNK == 0) {
 			/* Let the policy thread in between chunks. */
-			pthread_mutex_unlock(&c->lock);
+			mxt_ctl_model_unlock(c);
 			sched_yield();
-			pthread_mutex_lock(&c->lock);
+			model = mxt_ctl_model_lock(c);
 		}
 		if (d->hour != now / 3600) {
 			stale++;
 			continue;
 		}
 		for (uint32_t k = 0; k < d->v[MXT_FLEET_SESS]; k++)
-			mxt_model_observe_session(c->model, &d->key, now, MXT_OBS_CONNECT, 0, 0);
+			mxt_model_observe_session(model, &d->key, now, MXT_OBS_CONNECT, 0, 0);
 		if (d->v[MXT_FLEET_RCPT])
-			mxt_model_observe_session(c->model, &d->key, now, MXT_OBS_RCPT, d->v[MXT_FLEET_RCPT], 0);
+			mxt_model_observe_session(model, &d->key, now, MXT_OBS_RCPT, d->v[MXT_FLEET_RCPT], 0);
 		for (uint32_t k = 0; k < d->v[MXT_FLEET_DSESS]; k++)
-			mxt_model_observe_deferred(c->model, &d->key, now, MXT_OBS_CONNECT, 0);
+			mxt_model_observe_deferred(model, &d->key, now, MXT_OBS_CONNECT, 0);
 		if (d->v[MXT_FLEET_DRCPT])
-			mxt_model_observe_deferred(c->model, &d->key, now, MXT_OBS_RCPT, d->v[MXT_FLEET_DRCPT]);
+			mxt_model_observe_deferred(model, &d->key, now, MXT_OBS_RCPT, d->v[MXT_FLEET_DRCPT]);
 		sessions += d->v[MXT_FLEET_SESS] + d->v[MXT_FLEET_DSESS];
 	}
-	pthread_mutex_unlock(&c->lock);
+	mxt_ctl_model_unlock(c);
 	pthread_mutex_lock(&f->lock);
 	f->st.deltas_applied += a->n - stale;
 	f->st.sessions_applied += sessions;
@@ -723,9 +725,8 @@ static int refill(struct mxt_fleet *f, struct shard *s, unsigned int si)
 	char key[200];
 	int rc = 0;
 
-	pthread_mutex_lock(&f->c->lock);
-	mxt_model_foreach(f->c->model, MXT_ITER_PERSIST, rec_collect, &l);
-	pthread_mutex_unlock(&f->c->lock);
+	mxt_model_foreach(mxt_ctl_model_lock(f->c), MXT_ITER_PERSIST, rec_collect, &l);
+	mxt_ctl_model_unlock(f->c);
 	for (size_t i = 0; i < l.n && !rc; i += REFILL_CHUNK) {
 		size_t end = i + REFILL_CHUNK < l.n ? i + REFILL_CHUNK : l.n;
 
@@ -789,15 +790,14 @@ static int join_shard(struct mxt_fleet *f, struct shard *s, uint64_t deadline)
 			if (v && v->type == REDIS_REPLY_STRING && hex && mxt_fleet_key_unhex(hex + 1, &k) == 0) {
 				mxt_hdb_encode_key(&k, kb);
 				if (mxt_hdb_decode(kb, sizeof(kb), (const uint8_t *)v->str, v->len, &rec) == 0) {
-					const struct mxt_sender *mine;
+					struct mxt_model *model = mxt_ctl_model_lock(f->c);
+					const struct mxt_sender *mine = mxt_model_lookup(model, &k);
 
-					pthread_mutex_lock(&f->c->lock);
-					mine = mxt_model_lookup(f->c->model, &k);
 					if (!mine || mine->last_seen < rec.last_seen) {
-						if (mxt_model_restore(f->c->model, &rec) == 0)
+						if (mxt_model_restore(model, &rec) == 0)
 							learned++;
 					}
-					pthread_mutex_unlock(&f->c->lock);
+					mxt_ctl_model_unlock(f->c);
 				}
 			}
 			if (v)
@@ -889,13 +889,14 @@ static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 	if (ntouch && (tv = calloc((size_t)ntouch, sizeof(*tv)))) {
 		/* The records as the actions left them (or gone: forget), so
 		 * that a joining node does not learn the state before them. */
-		pthread_mutex_lock(&f->c->lock);
+		struct mxt_model *model = mxt_ctl_model_lock(f->c);
+
 		for (int i = 0; i < ntouch; i++) {
-			const struct mxt_sender *rec = mxt_model_lookup(f->c->model, &touch[i]);
+			const struct mxt_sender *rec = mxt_model_lookup(model, &touch[i]);
 
 			tv[i].has = rec && mxt_hdb_encode(rec, tv[i].rec, sizeof(tv[i].rec)) > 0;
 		}
-		pthread_mutex_unlock(&f->c->lock);
+		mxt_ctl_model_unlock(f->c);
 	}
 	for (int si = 0; si < f->nsh; si++) {
 		struct shard *s = &f->sh[si];
@@ -1220,9 +1221,8 @@ void mxt_fleet_announce(struct mxt_fleet *f, int argc, char *const *argv)
 	if (argc == 2 && f->ntouch < TOUCH_MAX) {
 		struct mxt_addr a;
 
-		/* kcfg is the main thread's, and so is this call. */
 		if (mxt_addr_parse(argv[1], &a) == 0 &&
-		    mxt_key_from_addr(&f->touch[f->ntouch], &a, f->c->kcfg.v4_prefix, f->c->kcfg.v6_prefix) == 0)
+		    mxt_ctl_key_from_addr(f->c, &a, &f->touch[f->ntouch]) == 0)
 			f->ntouch++;
 	}
 	if (f->nout == OPS_MAX)
