@@ -169,10 +169,11 @@ $(BUILD)/%: tools/%.c $(LIB) | $(GEN_HDRS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
+# Benches share the tests' header-only helpers (tests/lib: fixtures, RNG).
 $(BUILD)/bench/%: bench/%.c $(LIB) $(EXTRA_BPF_OBJS) | $(GEN_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(Q)$(CC) $(ALL_CPPFLAGS) -Itests/lib $(ALL_CFLAGS) -DMXT_BUILD_DIR='"$(abspath $(BUILD))"' $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/test/%: tests/%.c $(LIB_SAN) $(TEST_HELPERS) $(wildcard tests/lib/*.h) $(HDRS) $(SKEL) $(BPF_OBJ) $(EXTRA_BPF_OBJS)
 	@mkdir -p $(@D)

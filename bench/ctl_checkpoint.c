@@ -17,68 +17,54 @@
 
 #include "cfgkeys.h"
 #include "controller.h"
+#include "ctl_fixture.h"
 #include "history_db.h"
-
-static uint64_t fixed_clock(void)
-{
-	return 1796000000; /* a Monday in 2026 */
-}
-
-/* One Postfix RCPT request from the i-th address counted from 198.18.0.0
- * (past 131072 beyond 198.18.0.0/15: these are model keys only, no packet
- * is ever sent). */
-static void request(struct mxt_controller *c, uint32_t i)
-{
-	struct mxt_policy_request r;
-	struct mxt_decision d;
-
-	memset(&r, 0, sizeof(r));
-	snprintf(r.request, sizeof(r.request), "smtpd_access_policy");
-	snprintf(r.protocol_state, sizeof(r.protocol_state), "RCPT");
-	snprintf(r.client_address, sizeof(r.client_address), "198.%u.%u.%u", 18 + (i >> 16),
-		 (i >> 8) & 255, i & 255);
-	snprintf(r.instance, sizeof(r.instance), "i%u", i);
-	mxt_ctl_decide(c, &r, &d);
-}
 
 static int run(const char *dir, uint32_t n)
 {
-	struct mxt_controller c;
+	struct mxt_controller *c;
+	struct mxt_ctl_snapshot dirty, full;
 	struct mxt_config k;
 	struct mxt_model *m;
+	struct mxt_hdb *db;
 	char path[4096], lock[4200], err[512];
-	uint64_t lock_dirty, total_dirty;
 	int rc_dirty, rc_full;
 
 	mxt_config_defaults(&k, 2);
 	m = mxt_model_new(NULL, n + n / 4 + 16);
-	if (!m || mxt_ctl_init(&c, m, &k, NULL, n + n / 4 + 16) < 0) {
+	if (!m) {
 		fprintf(stderr, "ctl_checkpoint: out of memory\n");
 		return 1;
 	}
-	c.clock = fixed_clock;
 	snprintf(path, sizeof(path), "%s/ctl_checkpoint-%u.mdb", dir, n);
 	snprintf(lock, sizeof(lock), "%s-lock", path);
 	unlink(path);
 	unlink(lock);
-	if (mxt_hdb_open(path, n, 0, fixed_clock(), &c.db, err, sizeof(err)) < 0) {
+	if (mxt_hdb_open(path, n, 0, ctl_fx_clock(), &db, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ctl_checkpoint: %s\n", err);
 		return 1;
 	}
-	for (uint32_t i = 0; i < n; i++)
-		request(&c, i);
-	rc_dirty = mxt_ctl_checkpoint(&c);
-	lock_dirty = c.st.checkpoint_lock_usec_last;
-	total_dirty = c.st.checkpoint_usec_last;
-	c.full_checkpoint = 1;
-	rc_full = mxt_ctl_checkpoint(&c);
+	c = ctl_fx_controller(m, &k, db, NULL);
+	if (!c)
+		return 1;
+	for (uint32_t i = 0; i < n; i++) {
+		struct mxt_policy_request r = ctl_fx_rcpt_nth(i);
+		struct mxt_decision d;
+
+		mxt_ctl_decide(c, &r, &d);
+	}
+	rc_dirty = mxt_ctl_checkpoint(c);
+	mxt_ctl_snapshot(c, &dirty);
+	rc_full = mxt_ctl_checkpoint_all(c);
+	mxt_ctl_snapshot(c, &full);
 	printf("BENCH ctl_checkpoint n=%u dirty_records=%d dirty_lock_us=%llu dirty_total_us=%llu "
 	       "full_records=%d full_lock_us=%llu full_total_us=%llu\n", n, rc_dirty,
-	       (unsigned long long)lock_dirty, (unsigned long long)total_dirty, rc_full,
-	       (unsigned long long)c.st.checkpoint_lock_usec_last,
-	       (unsigned long long)c.st.checkpoint_usec_last);
-	mxt_hdb_close(c.db);
-	mxt_ctl_fini(&c);
+	       (unsigned long long)dirty.counters.checkpoint_lock_usec_last,
+	       (unsigned long long)dirty.counters.checkpoint_usec_last, rc_full,
+	       (unsigned long long)full.counters.checkpoint_lock_usec_last,
+	       (unsigned long long)full.counters.checkpoint_usec_last);
+	mxt_ctl_free(c);
+	mxt_hdb_close(db);
 	mxt_model_free(m);
 	unlink(path);
 	unlink(lock);

@@ -95,16 +95,25 @@ out:
 	return err;
 }
 
+/* Full sweeps over mxt_sources the controller has made. */
+static uint64_t sweeps_done(struct mxt_controller *c)
+{
+	struct mxt_ctl_snapshot s;
+
+	mxt_ctl_snapshot(c, &s);
+	return s.counters.sweeps;
+}
+
 /* Tick until one sweep over mxt_sources completes; returns its CPU ms,
  * the largest single tick in *max_ms and the ticks it took in *ticks. */
 static double sweep(struct mxt_controller *c, uint64_t *now, double *max_ms, int *ticks)
 {
-	uint64_t sweeps = c->st.sweeps;
+	uint64_t sweeps = sweeps_done(c);
 	double total = 0;
 
 	*max_ms = 0;
 	*ticks = 0;
-	while (c->st.sweeps == sweeps && *ticks < 1000) {
+	while (sweeps_done(c) == sweeps && *ticks < 1000) {
 		double t0 = cpu_ms(), t;
 
 		mxt_ctl_tick(c, (*now)++);
@@ -122,7 +131,9 @@ static int run(long n, int json)
 	struct mxt_maps maps;
 	struct mxt_config k;
 	struct mxt_model *m;
-	struct mxt_controller c;
+	struct mxt_controller *c;
+	struct mxt_ctl_opts o = { .kcfg = &k, .maps = &maps, .max_sources = (size_t)n };
+	char err[256];
 	double first, tenth, idle, first_max, tenth_max, idle_max;
 	int ticks = 0;
 	long rss0, rss1;
@@ -155,13 +166,19 @@ static int run(long n, int json)
 	mxt_config_defaults(&k, 2);
 	rss0 = rss_bytes();
 	m = mxt_model_new(NULL, (size_t)n);
-	if (!m || mxt_ctl_init(&c, m, &k, &maps, (size_t)n) < 0)
+	if (!m)
 		return -1;
-	first = sweep(&c, &now, &first_max, &ticks);
+	o.model = m;
+	c = mxt_ctl_new(&o, err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "ctl_tick: %s\n", err);
+		return -1;
+	}
+	first = sweep(c, &now, &first_max, &ticks);
 	rss1 = rss_bytes();
 	bump(maps.fd[MXT_MAP_ID_SOURCES], n, 10, 20, 2);
-	tenth = sweep(&c, &now, &tenth_max, &ticks);
-	idle = sweep(&c, &now, &idle_max, &ticks);
+	tenth = sweep(c, &now, &tenth_max, &ticks);
+	idle = sweep(c, &now, &idle_max, &ticks);
 	if (json)
 		printf("MXT_BENCH {\"part\":\"ctl_tick\",\"sources\":%ld,\"first_ms\":%.1f,\"tenth_ms\":%.1f,"
 		       "\"idle_ms\":%.1f,\"first_tick_max_ms\":%.1f,\"tenth_tick_max_ms\":%.1f,"
@@ -173,7 +190,7 @@ static int run(long n, int json)
 		printf("%9ld  %5d  %7.1f /%7.1f  %7.1f /%7.1f  %7.1f /%7.1f  %9zu  %8.0f\n", n, ticks,
 		       first_max, first, tenth_max, tenth, idle_max, idle, mxt_model_count(m),
 		       (double)(rss1 - rss0) / (double)n);
-	mxt_ctl_fini(&c);
+	mxt_ctl_free(c);
 	mxt_model_free(m);
 	close(maps.fd[MXT_MAP_ID_SOURCES]);
 	close(maps.fd[MXT_MAP_ID_POLICY]);

@@ -35,32 +35,6 @@ uint64_t mxt_ctl_now(const struct mxt_controller *c)
 	return c->clock() + (uint64_t)atomic_load_explicit(&c->clock_offset, memory_order_relaxed);
 }
 
-int mxt_ctl_init(struct mxt_controller *c, struct mxt_model *model, const struct mxt_config *kcfg,
-		 const struct mxt_maps *maps, size_t max_sources)
-{
-	memset(c, 0, sizeof(*c));
-	if (pthread_mutex_init(&c->lock, NULL))
-		return -ENOMEM;
-	c->model = model;
-	c->kcfg = *kcfg;
-	c->maps = maps;
-	c->clock = clock_unix;
-	c->scan_max = MXT_CTL_SCAN_MAX;
-	c->deltas = mxt_syn_delta_new(max_sources ? max_sources : MXT_MAX_SOURCES);
-	if (!c->deltas) {
-		pthread_mutex_destroy(&c->lock);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-void mxt_ctl_fini(struct mxt_controller *c)
-{
-	mxt_syn_delta_free(c->deltas);
-	c->deltas = NULL;
-	pthread_mutex_destroy(&c->lock);
-}
-
 /* Copy an optional path into one of the controller's buffers. */
 static int opt_path(char *dst, size_t len, const char *src, const char *what, char *err, size_t errlen)
 {

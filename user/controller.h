@@ -25,8 +25,6 @@
 #ifndef MXT_CONTROLLER_H
 #define MXT_CONTROLLER_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -36,13 +34,12 @@
 #include "model.h"
 #include "pinned.h"
 #include "policy_proto.h"
-#include "syn_delta.h"
 
 struct mxt_hdb;
 struct mxt_fleet;
-/* To become opaque: its fields move to controller_int.h once every user
- * outside controller.c, ctl_commands.c and ctl_persist.c goes through
- * the functions below. */
+/* Opaque: its fields are private to controller.c, ctl_commands.c and
+ * ctl_persist.c (controller_int.h); everyone else uses the functions
+ * below. */
 struct mxt_controller;
 
 /* The counters, one X(name) each: atomic inside the controller (written
@@ -77,63 +74,6 @@ struct mxt_ctl_snapshot {
 	uint64_t kernel_sources;      /* mxt_sources entries seen by the sweeps */
 	uint64_t now;                 /* mxt_ctl_now() at the snapshot */
 };
-
-#define MXT_CTL_ALLOW_MAX   MXT_MAX_ALLOW
-#define MXT_CTL_INSTANCES   8192 /* recent message transactions remembered */
-/* Kernel entries read per tick: a sweep over a larger mxt_sources spans
- * several ticks (16 for a million sources), so one tick's work stays
- * bounded (under 0.2 s of CPU here even when every entry is new) and each
- * source is read once per sweep. */
-#define MXT_CTL_SCAN_MAX    65536
-#define MXT_CTL_PATH_MAX    (4096 + 16)
-
-/* A connector CIDR, as the controller keeps it in memory. */
-struct mxt_ctl_cidr {
-	struct mxt_addr net;
-	__u8 prefixlen;
-};
-
-/* The counters (controller.h's MXT_CTL_COUNTERS), atomic: written by
- * both threads, read by "status" and the STATS line without the lock
- * (relaxed: each is a count of its own). */
-#define MXT_CTL_COUNTER_ATOMIC(name) _Atomic uint64_t name;
-struct mxt_ctl_stats {
-	MXT_CTL_COUNTERS(MXT_CTL_COUNTER_ATOMIC)
-};
-#undef MXT_CTL_COUNTER_ATOMIC
-
-struct mxt_controller {
-	pthread_mutex_t lock;         /* guards model, kcfg, allow[], nallow, allow_gen, instances */
-	struct mxt_model *model;
-	struct mxt_config kcfg;       /* the kernel config in force (prefixes, mode) */
-	const struct mxt_maps *maps;  /* NULL: no kernel (tests, simulator) */
-	struct mxt_syn_delta *deltas;
-	struct mxt_scan_cursor scan;  /* the sweep over mxt_sources in progress */
-	size_t scan_max;              /* entries per tick (MXT_CTL_SCAN_MAX) */
-	struct mxt_hdb *db;           /* NULL: no persistence */
-	int full_checkpoint;          /* next checkpoint rewrites every record (main thread) */
-	struct mxt_ctl_cidr allow[MXT_CTL_ALLOW_MAX];
-	int nallow;
-	char allow_file[MXT_CTL_PATH_MAX]; /* runtime connectors persist here ("" = no) */
-	uint64_t allow_gen;           /* bumped on every change of allow[] */
-	uint64_t allow_saved_gen;     /* the generation in allow_file (main thread) */
-	uint64_t instances[MXT_CTL_INSTANCES];
-	struct mxt_ctl_stats st;
-	uint64_t (*clock)(void);      /* unix seconds; injectable for tests */
-	int test_mode;                /* mxthrottled -T: "clock" and "seed" commands */
-	char runtime_conf[MXT_CTL_PATH_MAX]; /* "config set" through the daemon persists here */
-	/* Called (main thread) after "config set" changed the kernel config. */
-	void (*on_config)(void *ctx, const struct mxt_config *kcfg);
-	void *on_config_ctx;
-	_Atomic int64_t clock_offset; /* seconds added to clock() (test mode) */
-	struct mxt_fleet *fleet;      /* NULL: no fleet (fleet.h) */
-};
-
-/* Set up a controller around 'model' (owned by the caller).  'maps' may be
- * NULL; 'max_sources' sizes the delta table (the kernel map's size). */
-int mxt_ctl_init(struct mxt_controller *c, struct mxt_model *model, const struct mxt_config *kcfg,
-		 const struct mxt_maps *maps, size_t max_sources);
-void mxt_ctl_fini(struct mxt_controller *c);
 
 /* How to build a controller (mxt_ctl_new).  Zero is the default of every
  * field but the two required ones. */

@@ -135,21 +135,23 @@ int mxt_metrics_endpoint(const struct mxt_metrics *m, char *buf, size_t len)
 	return snprintf(buf, len, "inet:[%s]:%u", host, port) < (int)len ? 0 : -ENOSPC;
 }
 
-void mxt_metrics_snapshot_take(struct mxt_controller *ctl, uint64_t kernel_capacity,
-			       uint64_t last_checkpoint, struct mxt_metrics_snapshot *s)
+void mxt_metrics_snapshot_take(struct mxt_controller *ctl, struct mxt_fleet *fleet,
+			       uint64_t kernel_capacity, uint64_t last_checkpoint,
+			       struct mxt_metrics_snapshot *s)
 {
+	struct mxt_ctl_snapshot cs;
+
 	memset(s, 0, sizeof(*s));
-	pthread_mutex_lock(&ctl->lock);
-	mxt_model_counts(ctl->model, &s->model);
-	s->ctl = ctl->st;
-	s->kernel_sources = ctl->deltas ? mxt_syn_delta_count(ctl->deltas) : 0;
-	pthread_mutex_unlock(&ctl->lock);
+	mxt_ctl_snapshot(ctl, &cs);
+	s->model = cs.model;
+	s->ctl = cs.counters;
+	s->kernel_sources = cs.kernel_sources;
+	s->now = cs.now;
 	s->kernel_capacity = kernel_capacity;
 	s->last_checkpoint = last_checkpoint;
-	s->now = mxt_ctl_now(ctl);
-	if (ctl->fleet) {
+	if (fleet) {
 		s->fleet = 1;
-		mxt_fleet_get_stats(ctl->fleet, &s->fleet_st);
+		mxt_fleet_get_stats(fleet, &s->fleet_st);
 	}
 }
 
@@ -244,7 +246,7 @@ static void render_model(FILE *f, const struct mxt_metrics_snapshot *s)
 
 static void render_ctl(FILE *f, const struct mxt_metrics_snapshot *s, uint64_t now)
 {
-	const struct mxt_ctl_stats *c = &s->ctl;
+	const struct mxt_ctl_counters *c = &s->ctl;
 
 	one(f, "mxthrottle_ticks_total", "counter", "Controller ticks.", (double)c->ticks);
 	one(f, "mxthrottle_tick_duration_seconds", "gauge", "Wall time of the last controller tick.",

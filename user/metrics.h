@@ -54,7 +54,7 @@ struct mxt_metrics;
 /* What the main thread pushes after each tick. */
 struct mxt_metrics_snapshot {
 	struct mxt_model_counts model;
-	struct mxt_ctl_stats ctl;
+	struct mxt_ctl_counters ctl;
 	uint64_t kernel_sources;       /* mxt_sources entries seen by the sweeps */
 	uint64_t kernel_capacity;      /* mxt_sources max_entries */
 	uint64_t last_checkpoint;      /* unix seconds of the last good checkpoint (or start-up) */
@@ -84,9 +84,11 @@ int mxt_metrics_endpoint(const struct mxt_metrics *m, char *buf, size_t len);
 /* Main thread: replace the controller's numbers. */
 void mxt_metrics_update(struct mxt_metrics *m, const struct mxt_metrics_snapshot *s);
 
-/* Fill a snapshot from a controller (its lock held for a struct copy). */
-void mxt_metrics_snapshot_take(struct mxt_controller *ctl, uint64_t kernel_capacity,
-			       uint64_t last_checkpoint, struct mxt_metrics_snapshot *s);
+/* Fill a snapshot from a controller (mxt_ctl_snapshot) and the fleet
+ * (NULL: none). */
+void mxt_metrics_snapshot_take(struct mxt_controller *ctl, struct mxt_fleet *fleet,
+			       uint64_t kernel_capacity, uint64_t last_checkpoint,
+			       struct mxt_metrics_snapshot *s);
 
 /* Policy thread: one decision with this code took 'seconds'.  Lock-free. */
 void mxt_metrics_observe_decision(struct mxt_metrics *m, enum mxt_code code, double seconds);

@@ -102,8 +102,8 @@ static void runtime_conf_path(const struct mxt_daemon_conf *d, char *buf, size_t
 	snprintf(buf, len, "%s/runtime.conf", dirname(tmp));
 }
 
-/* controller.c's hook after "config set": the policy service follows the
- * mode. */
+/* The controller's hook after "config set" (ctl_commands.c): the policy
+ * service follows the mode. */
 static void config_changed(void *ctx, const struct mxt_config *k)
 {
 	(void)ctx;
@@ -198,7 +198,7 @@ static int config_read(struct daemon_cfg *c, const char *path, int explicit_file
 			return -EINVAL;
 	}
 	/* Limits changed with "mxthrottle config set" while the daemon ran
-	 * (controller.c) persist beside the history and win over the file;
+	 * (ctl_commands.c, written by ctl_persist.c) persist beside the history and win over the file;
 	 * the run user writes it, so it holds runtime keys only and its bad
 	 * lines are skipped, never fatal. */
 	runtime_conf_path(&c->d, c->runtime, sizeof(c->runtime));
@@ -272,21 +272,21 @@ static struct mxt_hdb *history_start(struct mxt_controller *ctl, const char *pat
 	for (int attempt = 0; attempt < 3; attempt++) {
 		rc = mxt_hdb_check_file(path, why, sizeof(why));
 		if (rc == 0 || rc == -ENOENT)
-			rc = mxt_hdb_open(path, max, 0, ctl->clock(), &db, why, sizeof(why));
+			rc = mxt_hdb_open(path, max, 0, mxt_ctl_now(ctl), &db, why, sizeof(why));
 		if (rc == 0) {
-			ctl->db = db;
+			mxt_ctl_set_db(ctl, db);
 			rc = mxt_ctl_restore(ctl, why, sizeof(why));
 			if (rc >= 0) {
 				mxt_log_info("RESTORE %d senders from %s", rc, path);
 				return db;
 			}
-			ctl->db = NULL;
+			mxt_ctl_set_db(ctl, NULL);
 			mxt_hdb_close(db);
 			db = NULL;
 		}
 		if (rc == -ENOMEM)
 			break;
-		rc = mxt_hdb_quarantine(path, ctl->clock(), use_good, to, sizeof(to));
+		rc = mxt_hdb_quarantine(path, mxt_ctl_now(ctl), use_good, to, sizeof(to));
 		mxt_log_errorx("HISTORY damaged: %s: %s; moved aside to %s; %s%s%s", path, why, to,
 			       rc == 1 ? "restored from the last good copy " : "starting with an empty history",
 			       rc == 1 ? path : "", rc == 1 ? MXT_HDB_GOOD_SUFFIX : "");
@@ -362,12 +362,10 @@ static int metrics_decide(void *ctx, const struct mxt_policy_request *req, struc
 /* Sender counts for systemd's STATUS= line. */
 static void notify_status(struct mxt_controller *ctl)
 {
-	struct mxt_model_counts k;
+	struct mxt_ctl_snapshot s;
 
-	pthread_mutex_lock(&ctl->lock);
-	mxt_model_counts(ctl->model, &k);
-	pthread_mutex_unlock(&ctl->lock);
-	mxt_notify_status_counts(&k);
+	mxt_ctl_snapshot(ctl, &s);
+	mxt_notify_status_counts(&s.model);
 }
 
 static void *policy_thread(void *arg)
@@ -389,12 +387,11 @@ static void policy_log(void *ctx, int level, const char *msg)
 		mxt_log_debug("policy: %s", msg);
 }
 
-/* Reconcile the kernel's allowlist with ours: entries added by the CLI
- * while no daemon ran are adopted (and persisted), not lost. */
+/* Connectors from the configuration and the connectors file; the
+ * kernel's, added by the CLI while no daemon ran, are adopted (and
+ * persisted), not lost. */
 static void allow_sync(struct mxt_controller *ctl, const struct mxt_daemon_conf *d)
 {
-	struct mxt_allow_entry *e = NULL;
-	size_t n = 0;
 	char err[256];
 
 	for (int i = 0; i < d->nallow; i++)
@@ -402,39 +399,19 @@ static void allow_sync(struct mxt_controller *ctl, const struct mxt_daemon_conf 
 			mxt_log_warnx("connector %s: %s", d->allow[i], err);
 	if (mxt_ctl_allow_load(ctl, err, sizeof(err)) < 0)
 		mxt_log_warnx("%s", err);
-	if (ctl->maps && mxt_allow_dump(ctl->maps, &e, &n) == 0) {
-		for (size_t i = 0; i < n; i++) {
-			struct mxt_addr a;
-			__u8 plen;
-			char text[MXT_ADDRSTRLEN];
-			int known = 0;
-
-			if (mxt_lpm_key_to_cidr(&e[i].key, &a, &plen) < 0)
-				continue;
-			for (int j = 0; j < ctl->nallow; j++)
-				if (ctl->allow[j].prefixlen == plen && !memcmp(&ctl->allow[j].net, &a, sizeof(a)))
-					known = 1;
-			if (known)
-				continue;
-			mxt_cidr_format(&a, plen, text, sizeof(text));
-			if (mxt_ctl_allow_add(ctl, text, 1, err, sizeof(err)) == 0)
-				mxt_log_info("ALLOW [%s] adopted from the kernel map", text);
-		}
-		free(e);
-	}
+	mxt_ctl_allow_adopt(ctl);
 }
 
 /* One STATS line: model states, kernel verdicts, policy answers. */
 static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
 		      struct mxt_policy_server *ps)
 {
-	struct mxt_model_counts k;
+	struct mxt_ctl_snapshot s;
+	const struct mxt_model_counts *k = &s.model;
 	struct mxt_policy_stats p = { 0 };
 	__u64 r[MXT_R_MAX] = { 0 };
 
-	pthread_mutex_lock(&ctl->lock);
-	mxt_model_counts(ctl->model, &k);
-	pthread_mutex_unlock(&ctl->lock);
+	mxt_ctl_snapshot(ctl, &s);
 	if (ps)
 		mxt_policy_server_stats(ps, &p);
 	if (maps)
@@ -445,11 +422,11 @@ static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
 		     "policy_conn_active=%llu policy_evicted=%llu policy_idle_closed=%llu "
 		     "policy_deadline_closed=%llu policy_refused=%llu policy_protocol_errors=%llu "
 		     "policy_oversized=%llu tick_us=%llu",
-		     (unsigned long long)k.tracked, (unsigned long long)k.by_state[MXT_STATE_NEW],
-		     (unsigned long long)k.by_state[MXT_STATE_GRAYLISTED],
-		     (unsigned long long)k.by_state[MXT_STATE_ESTABLISHED],
-		     (unsigned long long)k.by_state[MXT_STATE_THROTTLED],
-		     (unsigned long long)k.by_state[MXT_STATE_BLOCKED],
+		     (unsigned long long)k->tracked, (unsigned long long)k->by_state[MXT_STATE_NEW],
+		     (unsigned long long)k->by_state[MXT_STATE_GRAYLISTED],
+		     (unsigned long long)k->by_state[MXT_STATE_ESTABLISHED],
+		     (unsigned long long)k->by_state[MXT_STATE_THROTTLED],
+		     (unsigned long long)k->by_state[MXT_STATE_BLOCKED],
 		     (unsigned long long)r[MXT_R_ADMITTED],
 		     (unsigned long long)(r[MXT_R_SOURCE_LIMIT] + r[MXT_R_BLOCKED]),
 		     (unsigned long long)r[MXT_R_GLOBAL_BUDGET], (unsigned long long)r[MXT_R_MONITOR],
@@ -460,7 +437,7 @@ static void log_stats(struct mxt_controller *ctl, const struct mxt_maps *maps,
 		     (unsigned long long)p.conn_idle_closed, (unsigned long long)p.conn_deadline_closed,
 		     (unsigned long long)p.conn_refused, (unsigned long long)p.protocol_errors,
 		     (unsigned long long)p.requests_oversized,
-		     (unsigned long long)ctl->st.tick_usec_last);
+		     (unsigned long long)s.counters.tick_usec_last);
 }
 
 /* SIGHUP: re-read the file; apply it whole or keep the running
@@ -537,7 +514,8 @@ struct daemon {
 	struct daemon_cfg cfg;
 	struct mxt_maps maps;
 	struct mxt_model *model;
-	struct mxt_controller ctl;
+	struct mxt_controller *ctl;
+	struct mxt_fleet *fleet;
 	struct mxt_hdb *db;
 	pthread_t ptid;
 	int policy_running, ctl_fd, tfd, sfd, efd, wfd;
@@ -654,7 +632,16 @@ static void attach_kernel(struct daemon *dm)
 static void build_controller(struct daemon *dm)
 {
 	struct daemon_cfg *cfg = &dm->cfg;
-	struct mxt_controller *ctl = &dm->ctl;
+	char dir[PATH_MAX], tmp[PATH_MAX], allow_file[PATH_MAX + 16], err[256];
+	struct mxt_ctl_opts o = {
+		.kcfg = &cfg->d.kernel,
+		.maps = &dm->maps,
+		.max_sources = dm->maps.max_entries[MXT_MAP_ID_SOURCES],
+		.test_mode = dm->test_mode,
+		.allow_file = allow_file,
+		.runtime_conf = cfg->runtime,
+		.on_config = config_changed,
+	};
 	uint64_t seed;
 	int rc;
 
@@ -663,11 +650,13 @@ static void build_controller(struct daemon *dm)
 		fatalx("cannot create the model: %s", strerror(errno));
 	if (getrandom(&seed, sizeof(seed), 0) == sizeof(seed))
 		mxt_model_set_hash_seed(dm->model, seed);
-	if (mxt_ctl_init(ctl, dm->model, &cfg->d.kernel, &dm->maps, dm->maps.max_entries[MXT_MAP_ID_SOURCES]) < 0)
-		fatalx("out of memory");
-	ctl->test_mode = dm->test_mode;
-	snprintf(ctl->runtime_conf, sizeof(ctl->runtime_conf), "%s", cfg->runtime);
-	ctl->on_config = config_changed;
+	o.model = dm->model;
+	snprintf(tmp, sizeof(tmp), "%s", cfg->d.state_db);
+	snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+	snprintf(allow_file, sizeof(allow_file), "%s/connectors", dir);
+	dm->ctl = mxt_ctl_new(&o, err, sizeof(err));
+	if (!dm->ctl)
+		fatalx("%s", err);
 	if (dm->test_mode)
 		mxt_log_warnx("test mode: control commands 'clock advance' and 'seed' are enabled");
 	/* The history is opened after the drop; as root, only make its
@@ -675,15 +664,8 @@ static void build_controller(struct daemon *dm)
 	 * following any name the run user may have planted there). */
 	if ((rc = make_parent(cfg->d.state_db, dm->run_uid, dm->run_gid)) < 0)
 		mxt_log_errorx("cannot create the directory of %s: %s", cfg->d.state_db, strerror(-rc));
-	{
-		char dir[PATH_MAX], tmp[PATH_MAX];
-
-		snprintf(tmp, sizeof(tmp), "%s", cfg->d.state_db);
-		snprintf(dir, sizeof(dir), "%s", dirname(tmp));
-		snprintf(ctl->allow_file, sizeof(ctl->allow_file), "%s/connectors", dir);
-		if (dm->run_uid != (uid_t)-1)
-			state_hand(cfg, dir, ctl->allow_file, dm->run_uid, dm->run_gid);
-	}
+	if (dm->run_uid != (uid_t)-1)
+		state_hand(cfg, dir, allow_file, dm->run_uid, dm->run_gid);
 }
 
 /* Sockets, while still root: privileged paths and ports. */
@@ -721,7 +703,7 @@ static void open_sockets(struct daemon *dm)
 	}
 	pcfg.mode = (int)cfg->d.kernel.mode;
 	pcfg.decide = metrics_decide;
-	pcfg.decide_ctx = &dm->ctl;
+	pcfg.decide_ctx = dm->ctl;
 	pcfg.log = policy_log;
 	if (cfg->d.npolicy_listen > 0) {
 		rc = mxt_policy_server_create(&pcfg, &g_policy);
@@ -758,9 +740,9 @@ static void open_history_and_reseed(struct daemon *dm)
 {
 	int rc;
 
-	dm->db = history_start(&dm->ctl, dm->cfg.d.state_db, dm->maps.max_entries[MXT_MAP_ID_SOURCES]);
-	allow_sync(&dm->ctl, &dm->cfg.d);
-	rc = mxt_ctl_reseed_kernel(&dm->ctl, mxt_ctl_now(&dm->ctl));
+	dm->db = history_start(dm->ctl, dm->cfg.d.state_db, dm->maps.max_entries[MXT_MAP_ID_SOURCES]);
+	allow_sync(dm->ctl, &dm->cfg.d);
+	rc = mxt_ctl_reseed_kernel(dm->ctl, mxt_ctl_now(dm->ctl));
 	mxt_log_info("RESEED %d kernel policy entries", rc);
 }
 
@@ -769,7 +751,7 @@ static void open_history_and_reseed(struct daemon *dm)
 static void start_threads(struct daemon *dm)
 {
 	struct daemon_cfg *cfg = &dm->cfg;
-	struct mxt_controller *ctl = &dm->ctl;
+	struct mxt_controller *ctl = dm->ctl;
 	char err[512];
 
 	sigemptyset(&dm->mask);
@@ -781,12 +763,13 @@ static void start_threads(struct daemon *dm)
 	if (cfg->d.fleet.nendpoints) {
 		/* Learn the shared history before answering (bounded). */
 		fleet_node_default(&cfg->d.fleet);
-		ctl->fleet = mxt_fleet_start(&cfg->d.fleet, ctl, err, sizeof(err));
-		if (!ctl->fleet)
+		dm->fleet = mxt_fleet_start(&cfg->d.fleet, ctl, err, sizeof(err));
+		if (!dm->fleet)
 			fatalx("fleet: %s", err);
+		mxt_ctl_set_fleet(ctl, dm->fleet);
 		mxt_log_info("FLEET %s node %s: %d redis endpoint(s), joining", cfg->d.fleet.fleet,
 			     cfg->d.fleet.node, cfg->d.fleet.nendpoints);
-		mxt_fleet_join_wait(ctl->fleet);
+		mxt_fleet_join_wait(dm->fleet);
 		mxt_ctl_reseed_kernel(ctl, mxt_ctl_now(ctl));
 	}
 	if (g_policy) {
@@ -802,7 +785,7 @@ static void start_threads(struct daemon *dm)
 		mxt_metrics_set_sources(g_metrics, &dm->maps, g_policy);
 		struct mxt_metrics_snapshot snap;
 
-		mxt_metrics_snapshot_take(ctl, dm->maps.max_entries[MXT_MAP_ID_SOURCES], mxt_ctl_now(ctl), &snap);
+		mxt_metrics_snapshot_take(ctl, dm->fleet, dm->maps.max_entries[MXT_MAP_ID_SOURCES], mxt_ctl_now(ctl), &snap);
 		mxt_metrics_update(g_metrics, &snap);
 		if (mxt_metrics_start(g_metrics) < 0)
 			fatalx("metrics_listen %s: cannot start the HTTP server", cfg->d.metrics_listen);
@@ -852,7 +835,7 @@ static void open_event_loop(struct daemon *dm)
 static void run_loop(struct daemon *dm)
 {
 	struct daemon_cfg *cfg = &dm->cfg;
-	struct mxt_controller *ctl = &dm->ctl;
+	struct mxt_controller *ctl = dm->ctl;
 	uint64_t last_ckpt, last_stats;
 	unsigned ckpts_since_good = 0;
 
@@ -899,7 +882,7 @@ static void run_loop(struct daemon *dm)
 				if (g_metrics) {
 					struct mxt_metrics_snapshot snap;
 
-					mxt_metrics_snapshot_take(ctl, dm->maps.max_entries[MXT_MAP_ID_SOURCES],
+					mxt_metrics_snapshot_take(ctl, dm->fleet, dm->maps.max_entries[MXT_MAP_ID_SOURCES],
 								  last_ckpt, &snap);
 					mxt_metrics_update(g_metrics, &snap);
 				}
@@ -936,11 +919,13 @@ static void shutdown_daemon(struct daemon *dm)
 		mxt_policy_server_stop(g_policy);
 		pthread_join(dm->ptid, NULL);
 	}
-	if (dm->ctl.fleet) {
-		mxt_fleet_stop(dm->ctl.fleet);
-		dm->ctl.fleet = NULL;
+	if (dm->fleet) {
+		/* The policy thread, which reads it, has stopped. */
+		mxt_ctl_set_fleet(dm->ctl, NULL);
+		mxt_fleet_stop(dm->fleet);
+		dm->fleet = NULL;
 	}
-	rc = mxt_ctl_checkpoint(&dm->ctl);
+	rc = mxt_ctl_checkpoint(dm->ctl);
 	if (rc >= 0)
 		history_save_good(dm->db, dm->cfg.d.state_db);
 	mxt_log_info("STOP checkpoint of %d senders; XDP program and maps stay pinned and enforcing", rc);
@@ -948,7 +933,7 @@ static void shutdown_daemon(struct daemon *dm)
 	close(dm->ctl_fd);
 	unlink(dm->cfg.d.control_socket);
 	mxt_hdb_close(dm->db);
-	mxt_ctl_fini(&dm->ctl);
+	mxt_ctl_free(dm->ctl);
 	mxt_model_free(dm->model);
 	mxt_maps_close(&dm->maps);
 	mxt_log_close();

@@ -17,57 +17,63 @@
 #include "addr.h"
 #include "cfgkeys.h"
 #include "controller.h"
+#include "ctl_fixture.h"
 #include "history_db.h"
 #include "model.h"
 
-static uint64_t vclock = 1796000000; /* a Monday in 2026, 00:53 UTC */
-
-static uint64_t virtual_clock(void)
-{
-	return vclock;
-}
-
 struct fx {
+	struct ctl_fx x;
 	struct mxt_model *m;
-	struct mxt_controller c;
+	struct mxt_controller *c;
 	struct mxt_config k;
 };
 
-static int setup(void **state)
+static int hook_calls;
+static void config_hook(void *ctx, const struct mxt_config *k)
+{
+	(void)ctx;
+	(void)k;
+	hook_calls++;
+}
+
+/* A controller of 4096 senders; 'flags' and 'tmpl' as ctl_fx_open's. */
+static int setup_with(void **state, unsigned flags, const struct mxt_ctl_opts *tmpl)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
-	mxt_config_defaults(&f->k, 2);
-	f->m = mxt_model_new(NULL, 4096);
-	if (!f->m || mxt_ctl_init(&f->c, f->m, &f->k, NULL, 4096) < 0)
+	if (!f || ctl_fx_open(&f->x, 4096, flags, tmpl) < 0)
 		return -1;
-	f->c.clock = virtual_clock;
+	f->m = f->x.m;
+	f->c = f->x.c;
+	f->k = f->x.k;
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_with(state, 0, NULL);
+}
+
+static int setup_test_mode(void **state)
+{
+	return setup_with(state, CTL_FX_TEST_MODE, NULL);
+}
+
+static int setup_config_hook(void **state)
+{
+	const struct mxt_ctl_opts o = { .on_config = config_hook };
+
+	return setup_with(state, 0, &o);
 }
 
 static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	mxt_ctl_fini(&f->c);
-	mxt_model_free(f->m);
+	ctl_fx_close(&f->x);
 	free(f);
 	return 0;
-}
-
-/* A Postfix RCPT request of transaction 'inst' from 'addr'. */
-static struct mxt_policy_request rcpt(const char *addr, const char *inst)
-{
-	struct mxt_policy_request r;
-
-	memset(&r, 0, sizeof(r));
-	snprintf(r.request, sizeof(r.request), "smtpd_access_policy");
-	snprintf(r.protocol_state, sizeof(r.protocol_state), "RCPT");
-	snprintf(r.client_address, sizeof(r.client_address), "%s", addr);
-	snprintf(r.instance, sizeof(r.instance), "%s", inst);
-	r.recipient_count = 0;
-	return r;
 }
 
 /* Sessions of a new sender are admitted up to the day-0 allowance, then
@@ -83,8 +89,8 @@ static void new_sender_deferred_over_allowance(void **state)
 		struct mxt_policy_request r;
 
 		snprintf(inst, sizeof(inst), "tx%d", i);
-		r = rcpt("198.18.7.1", inst);
-		assert_int_equal(mxt_ctl_decide(&f->c, &r, &d), 0);
+		r = ctl_fx_rcpt("198.18.7.1", inst);
+		assert_int_equal(mxt_ctl_decide(f->c, &r, &d), 0);
 		if (d.defer) {
 			deferred++;
 			assert_int_equal(d.state, MXT_STATE_GRAYLISTED);
@@ -108,9 +114,9 @@ static void one_transaction_is_one_session(void **state)
 	struct mxt_decision d;
 
 	for (int i = 0; i < 30; i++) {
-		struct mxt_policy_request r = rcpt("198.18.7.2", "same-tx");
+		struct mxt_policy_request r = ctl_fx_rcpt("198.18.7.2", "same-tx");
 
-		assert_int_equal(mxt_ctl_decide(&f->c, &r, &d), 0);
+		assert_int_equal(mxt_ctl_decide(f->c, &r, &d), 0);
 		if (d.defer && d.code == MXT_CODE_NEW_SENDER)
 			fail_msg("RCPT %d of one transaction: got NEW_SENDER deferral, want one session", i);
 	}
@@ -124,20 +130,20 @@ static void connector_never_deferred(void **state)
 	struct mxt_decision d;
 	char err[128], inst[32];
 
-	assert_int_equal(mxt_ctl_allow_add(&f->c, "198.18.9.0/24", 0, err, sizeof(err)), 0);
+	assert_int_equal(mxt_ctl_allow_add(f->c, "198.18.9.0/24", 0, err, sizeof(err)), 0);
 	for (int i = 0; i < 200; i++) {
 		struct mxt_policy_request r;
 
 		snprintf(inst, sizeof(inst), "c%d", i);
-		r = rcpt("198.18.9.77", inst);
-		assert_int_equal(mxt_ctl_decide(&f->c, &r, &d), 0);
+		r = ctl_fx_rcpt("198.18.9.77", inst);
+		assert_int_equal(mxt_ctl_decide(f->c, &r, &d), 0);
 		if (d.defer)
 			fail_msg("connector session %d: got defer, want accept", i);
 		assert_int_equal(d.code, MXT_CODE_OK_CONNECTOR);
 	}
-	assert_int_equal(mxt_ctl_allow_add(&f->c, "198.18.9.0/33", 0, err, sizeof(err)), -EINVAL);
-	assert_int_equal(mxt_ctl_allow_del(&f->c, "198.18.9.0/24", 0, err, sizeof(err)), 0);
-	assert_int_equal(mxt_ctl_allow_del(&f->c, "198.18.9.0/24", 0, err, sizeof(err)), -ENOENT);
+	assert_int_equal(mxt_ctl_allow_add(f->c, "198.18.9.0/33", 0, err, sizeof(err)), -EINVAL);
+	assert_int_equal(mxt_ctl_allow_del(f->c, "198.18.9.0/24", 0, err, sizeof(err)), 0);
+	assert_int_equal(mxt_ctl_allow_del(f->c, "198.18.9.0/24", 0, err, sizeof(err)), -ENOENT);
 }
 
 /* A request without a valid client address is refused, not decided. */
@@ -145,28 +151,9 @@ static void bad_address_refused(void **state)
 {
 	struct fx *f = *state;
 	struct mxt_decision d;
-	struct mxt_policy_request r = rcpt("not-an-ip", "x");
+	struct mxt_policy_request r = ctl_fx_rcpt("not-an-ip", "x");
 
-	assert_int_equal(mxt_ctl_decide(&f->c, &r, &d), -EINVAL);
-}
-
-/* Runs a control command; returns its rc and its output in 'buf'. */
-static int command(struct fx *f, char *buf, size_t len, int argc, ...)
-{
-	char *argv[8], err[256] = "";
-	FILE *out = fmemopen(buf, len, "w");
-	va_list ap;
-	int rc;
-
-	va_start(ap, argc);
-	for (int i = 0; i < argc; i++)
-		argv[i] = va_arg(ap, char *);
-	va_end(ap);
-	rc = mxt_ctl_command(&f->c, argc, argv, out, err, sizeof(err));
-	fclose(out);
-	if (rc < 0)
-		snprintf(buf, len, "%s", err);
-	return rc;
+	assert_int_equal(mxt_ctl_decide(f->c, &r, &d), -EINVAL);
 }
 
 /* explain, release, graylist list, history export and errors. */
@@ -175,26 +162,29 @@ static void control_commands(void **state)
 	struct fx *f = *state;
 	struct mxt_decision d;
 	char buf[8192];
-	struct mxt_policy_request r = rcpt("198.18.7.3", "e1");
+	struct mxt_policy_request r = ctl_fx_rcpt("198.18.7.3", "e1");
 
-	mxt_ctl_decide(&f->c, &r, &d);
-	assert_int_equal(command(f, buf, sizeof(buf), 2, "explain", "198.18.7.3"), 0);
+	mxt_ctl_decide(f->c, &r, &d);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 2, "explain", "198.18.7.3"), 0);
 	assert_non_null(strstr(buf, "graylisted"));
-	assert_int_equal(command(f, buf, sizeof(buf), 3, "explain", "198.18.7.3", "--json"), 0);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 3, "explain", "198.18.7.3", "--json"), 0);
 	assert_non_null(strstr(buf, "\"state\":\"graylisted\""));
-	assert_int_equal(command(f, buf, sizeof(buf), 2, "graylist", "list"), 0);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 2, "graylist", "list"), 0);
 	assert_non_null(strstr(buf, "198.18.7.3"));
-	assert_int_equal(command(f, buf, sizeof(buf), 3, "history", "export", "csv"), 0);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 3, "history", "export", "csv"), 0);
 	assert_non_null(strstr(buf, "source,state,"));
 	assert_non_null(strstr(buf, "198.18.7.3,graylisted,"));
-	assert_int_equal(command(f, buf, sizeof(buf), 2, "release", "198.18.7.3"), 0);
-	assert_int_equal(command(f, buf, sizeof(buf), 3, "explain", "198.18.7.3", "json"), 0);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 2, "release", "198.18.7.3"), 0);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 3, "explain", "198.18.7.3", "json"), 0);
 	if (!strstr(buf, "\"state\":\"established\""))
 		fail_msg("after release: got %s, want state established", buf);
-	assert_int_equal(command(f, buf, sizeof(buf), 2, "explain", "198.18.7.300"), -EINVAL);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 2, "explain", "198.18.7.300"), -EINVAL);
 	assert_non_null(strstr(buf, "198.18.7.300"));
-	assert_int_equal(command(f, buf, sizeof(buf), 1, "frobnicate"), -EINVAL);
-	assert_int_equal(command(f, buf, sizeof(buf), 2, "forget", "198.18.250.1"), -ENOENT);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 1, "frobnicate"), -EINVAL);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 2, "forget", "198.18.250.1"), -ENOENT);
+	/* Test-mode commands do not exist outside test mode. */
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 3, "clock", "advance", "3600"), -EINVAL);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 4, "seed", "198.18.8.8", "100", "7"), -EINVAL);
 }
 
 /* History survives a checkpoint and a new process (a new model loading
@@ -204,7 +194,8 @@ static void checkpoint_and_restore(void **state)
 	struct fx *f = *state;
 	struct mxt_decision d;
 	struct mxt_model *m2;
-	struct mxt_controller c2;
+	struct mxt_controller *c2;
+	struct mxt_hdb *db;
 	char dir[] = "/tmp/mxt-ctl-db-XXXXXX", path[64], err[256];
 	const struct mxt_sender *s;
 	struct mxt_key key;
@@ -212,32 +203,34 @@ static void checkpoint_and_restore(void **state)
 
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/history.mdb", dir);
-	assert_int_equal(mxt_hdb_open(path, 4096, 0, vclock, &f->c.db, err, sizeof(err)), 0);
+	assert_int_equal(mxt_hdb_open(path, 4096, 0, ctl_fx_vclock, &db, err, sizeof(err)), 0);
+	mxt_ctl_set_db(f->c, db);
 	for (int i = 0; i < 5; i++) {
 		char inst[16];
 		struct mxt_policy_request r;
 
 		snprintf(inst, sizeof(inst), "k%d", i);
-		r = rcpt("2001:2::42", inst);
-		mxt_ctl_decide(&f->c, &r, &d);
+		r = ctl_fx_rcpt("2001:2::42", inst);
+		mxt_ctl_decide(f->c, &r, &d);
 	}
-	assert_true(mxt_ctl_checkpoint(&f->c) >= 1);
-	mxt_hdb_close(f->c.db);
-	f->c.db = NULL;
+	assert_true(mxt_ctl_checkpoint(f->c) >= 1);
+	mxt_ctl_set_db(f->c, NULL);
+	mxt_hdb_close(db);
 
 	m2 = mxt_model_new(NULL, 4096);
-	assert_int_equal(mxt_ctl_init(&c2, m2, &f->k, NULL, 4096), 0);
-	c2.clock = virtual_clock;
-	assert_int_equal(mxt_hdb_open(path, 4096, 0, vclock, &c2.db, err, sizeof(err)), 0);
-	assert_int_equal(mxt_ctl_restore(&c2, err, sizeof(err)), 1);
+	assert_non_null(m2);
+	assert_int_equal(mxt_hdb_open(path, 4096, 0, ctl_fx_vclock, &db, err, sizeof(err)), 0);
+	c2 = ctl_fx_controller(m2, &f->k, db, NULL);
+	assert_non_null(c2);
+	assert_int_equal(mxt_ctl_restore(c2, err, sizeof(err)), 1);
 	mxt_addr_parse("2001:2::42", &a);
 	mxt_key_from_addr(&key, &a, 32, 64);
 	s = mxt_model_lookup(m2, &key);
 	assert_non_null(s);
 	assert_int_equal(s->state, MXT_STATE_GRAYLISTED);
 	assert_int_equal(s->day_sessions, 5);
-	mxt_hdb_close(c2.db);
-	mxt_ctl_fini(&c2);
+	mxt_ctl_free(c2);
+	mxt_hdb_close(db);
 	mxt_model_free(m2);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/history.mdb-lock", dir);
@@ -254,10 +247,10 @@ static void seed_then_jump(void **state)
 	struct mxt_decision d;
 	char buf[4096], inst[32];
 	int deferred_at = -1, throttled_at = -1;
+	uint64_t before;
 
-	f->c.test_mode = 1;
-	assert_int_equal(command(f, buf, sizeof(buf), 4, "seed", "198.18.8.8", "100", "7"), 0);
-	assert_int_equal(command(f, buf, sizeof(buf), 3, "explain", "198.18.8.8", "json"), 0);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 4, "seed", "198.18.8.8", "100", "7"), 0);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 3, "explain", "198.18.8.8", "json"), 0);
 	if (!strstr(buf, "\"state\":\"established\""))
 		fail_msg("after a seeded week: got %s, want established", buf);
 	/* 2000 sessions/h is 20x its 100/h: one every 1.8 s (2 s here).  The state must
@@ -267,9 +260,9 @@ static void seed_then_jump(void **state)
 		struct mxt_policy_request r;
 
 		snprintf(inst, sizeof(inst), "j%d", i);
-		r = rcpt("198.18.8.8", inst);
-		vclock += 2;
-		assert_int_equal(mxt_ctl_decide(&f->c, &r, &d), 0);
+		r = ctl_fx_rcpt("198.18.8.8", inst);
+		ctl_fx_vclock += 2;
+		assert_int_equal(mxt_ctl_decide(f->c, &r, &d), 0);
 		if (d.state == MXT_STATE_THROTTLED && throttled_at < 0)
 			throttled_at = i;
 		if (d.defer) {
@@ -282,48 +275,41 @@ static void seed_then_jump(void **state)
 	if (deferred_at < 0)
 		fail_msg("20x jump: got no 451 in %d s, want one", 300 * 2);
 	/* Seeding a known source is refused (its time cannot go back). */
-	assert_int_equal(command(f, buf, sizeof(buf), 4, "seed", "198.18.8.8", "10", "7"), -EEXIST);
-	assert_int_equal(command(f, buf, sizeof(buf), 3, "clock", "advance", "3600"), 0);
-	assert_int_equal(f->c.clock_offset, 3600);
-	f->c.test_mode = 0;
-	assert_int_equal(command(f, buf, sizeof(buf), 3, "clock", "advance", "3600"), -EINVAL);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 4, "seed", "198.18.8.8", "10", "7"), -EEXIST);
+	before = mxt_ctl_now(f->c);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 3, "clock", "advance", "3600"), 0);
+	if (mxt_ctl_now(f->c) != before + 3600)
+		fail_msg("clock advance 3600: got now %llu, want %llu", (unsigned long long)mxt_ctl_now(f->c),
+			 (unsigned long long)before + 3600);
 }
 
 /* "config set" through the daemon: all pairs or none, prefixes refused,
  * the hook told, the pairs persisted (later values replace earlier). */
-static int hook_calls;
-static void config_hook(void *ctx, const struct mxt_config *k)
-{
-	(void)ctx;
-	(void)k;
-	hook_calls++;
-}
-
 static void config_set_applies_and_persists(void **state)
 {
 	struct fx *f = *state;
-	char dir[] = "/tmp/mxt-ctl-rc-XXXXXX", buf[1024], text[512] = "";
+	char buf[1024], text[512] = "";
+	struct mxt_config k;
 	FILE *rf;
 	size_t n;
 
-	assert_non_null(mkdtemp(dir));
-	snprintf(f->c.runtime_conf, sizeof(f->c.runtime_conf), "%s/runtime.conf", dir);
-	f->c.on_config = config_hook;
 	hook_calls = 0;
-	assert_int_equal(command(f, buf, sizeof(buf), 6, "config", "set", "mode", "monitor",
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 6, "config", "set", "mode", "monitor",
 				 "throttled_burst", "9"), 0);
-	assert_int_equal(f->c.kcfg.mode, MXT_MODE_MONITOR);
-	assert_int_equal(f->c.kcfg.class_limit[MXT_CLASS_THROTTLED].burst, 9);
+	mxt_ctl_kernel_config(f->c, &k);
+	assert_int_equal(k.mode, MXT_MODE_MONITOR);
+	assert_int_equal(k.class_limit[MXT_CLASS_THROTTLED].burst, 9);
 	assert_int_equal(hook_calls, 1);
 	/* One bad pair: nothing applied. */
-	assert_true(command(f, buf, sizeof(buf), 6, "config", "set", "mode", "enforce",
+	assert_true(ctl_fx_command(f->c, buf, sizeof(buf), 6, "config", "set", "mode", "enforce",
 			    "throttled_burst", "lots") < 0);
 	assert_non_null(strstr(buf, "throttled_burst"));
-	assert_int_equal(f->c.kcfg.mode, MXT_MODE_MONITOR);
-	assert_int_equal(command(f, buf, sizeof(buf), 4, "config", "set", "v6_prefix", "48"), -EINVAL);
+	mxt_ctl_kernel_config(f->c, &k);
+	assert_int_equal(k.mode, MXT_MODE_MONITOR);
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 4, "config", "set", "v6_prefix", "48"), -EINVAL);
 	assert_non_null(strstr(buf, "restart"));
-	assert_int_equal(command(f, buf, sizeof(buf), 4, "config", "set", "mode", "enforce"), 0);
-	rf = fopen(f->c.runtime_conf, "r");
+	assert_int_equal(ctl_fx_command(f->c, buf, sizeof(buf), 4, "config", "set", "mode", "enforce"), 0);
+	rf = fopen(f->x.runtime_conf, "r");
 	assert_non_null(rf);
 	n = fread(text, 1, sizeof(text) - 1, rf);
 	text[n] = '\0';
@@ -332,8 +318,6 @@ static void config_set_applies_and_persists(void **state)
 	    strstr(text, "monitor"))
 		fail_msg("runtime.conf: got '%s', want mode = enforce and throttled_burst = 9 once", text);
 	assert_int_equal(hook_calls, 2);
-	unlink(f->c.runtime_conf);
-	rmdir(dir);
 }
 
 /* Run a control command into a string (caller frees). */
@@ -344,7 +328,7 @@ static char *command_out(struct fx *f, int argc, char **argv)
 	FILE *out = open_memstream(&buf, &len);
 
 	assert_non_null(out);
-	if (mxt_ctl_command(&f->c, argc, argv, out, err, sizeof(err)))
+	if (mxt_ctl_command(f->c, argc, argv, out, err, sizeof(err)))
 		fail_msg("%s: %s", argv[0], err);
 	fclose(out);
 	return buf;
@@ -360,7 +344,7 @@ static void throttle_reported_alike(void **state)
 	char why[160], logf[] = "/tmp/mxt-ctl-log-XXXXXX", line[4096], *ex, *csv;
 	char *argv_ex[] = { "explain", "198.18.7.9" };
 	char *argv_hist[] = { "history", "export", "csv" };
-	uint64_t t0 = vclock, t;
+	uint64_t t0 = ctl_fx_vclock, t;
 	int fd, saved, found = 0;
 	FILE *lf;
 
@@ -387,7 +371,7 @@ static void throttle_reported_alike(void **state)
 	fflush(stderr);
 	saved = dup(2);
 	dup2(fd, 2);
-	mxt_ctl_tick(&f->c, t);
+	mxt_ctl_tick(f->c, t);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
@@ -401,7 +385,7 @@ static void throttle_reported_alike(void **state)
 	unlink(logf);
 	if (!found)
 		fail_msg("no THROTTLE line with '%s'", why);
-	vclock = t;
+	ctl_fx_vclock = t;
 	ex = command_out(f, 2, argv_ex);
 	csv = command_out(f, 3, argv_hist);
 	if (!strstr(ex, why))
@@ -410,7 +394,60 @@ static void throttle_reported_alike(void **state)
 		fail_msg("history export lacks '%s': %s", why, csv);
 	free(ex);
 	free(csv);
-	vclock = t0;
+	ctl_fx_vclock = t0;
+}
+
+/* mxt_ctl_new refuses what it cannot build, with the reason. */
+static void new_refuses_bad_options(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_ctl_opts o = { .model = f->m };
+	struct mxt_controller *c;
+	char err[256] = "", longpath[5000];
+
+	assert_null(mxt_ctl_new(NULL, err, sizeof(err)));
+	assert_null(mxt_ctl_new(&o, err, sizeof(err)));
+	if (!strstr(err, "required"))
+		fail_msg("no kernel config: got '%s', want '... required'", err);
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	o.kcfg = &f->k;
+	o.allow_file = longpath;
+	err[0] = '\0';
+	assert_null(mxt_ctl_new(&o, err, sizeof(err)));
+	if (!strstr(err, "connectors file: path too long"))
+		fail_msg("long allow_file: got '%s', want 'connectors file: path too long'", err);
+	o.allow_file = NULL;
+	c = mxt_ctl_new(&o, err, sizeof(err));
+	assert_non_null(c);
+	mxt_ctl_free(c);
+	mxt_ctl_free(NULL);
+}
+
+/* One snapshot: the model's counts, the counters, the controller's time. */
+static void snapshot_counts(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_policy_request r = ctl_fx_rcpt("198.18.7.5", "s1");
+	struct mxt_ctl_snapshot s;
+	struct mxt_decision d;
+	char err[128];
+
+	assert_int_equal(mxt_ctl_decide(f->c, &r, &d), 0);
+	assert_int_equal(mxt_ctl_allow_add(f->c, "198.18.9.0/24", 0, err, sizeof(err)), 0);
+	r = ctl_fx_rcpt("198.18.9.1", "s2");
+	assert_int_equal(mxt_ctl_decide(f->c, &r, &d), 0);
+	mxt_ctl_tick(f->c, ctl_fx_vclock);
+	mxt_ctl_snapshot(f->c, &s);
+	if (s.counters.decisions != 2 || s.counters.connector_sessions != 1 || s.counters.ticks != 1)
+		fail_msg("counters: got decisions %llu, connector sessions %llu, ticks %llu; want 2, 1, 1",
+			 (unsigned long long)s.counters.decisions,
+			 (unsigned long long)s.counters.connector_sessions,
+			 (unsigned long long)s.counters.ticks);
+	assert_int_equal(s.model.tracked, 2);
+	assert_int_equal(s.model.capacity, 4096);
+	assert_int_equal(s.now, ctl_fx_vclock);
 }
 
 static void event_names(void **state)
@@ -433,9 +470,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(bad_address_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(control_commands, setup, teardown),
 		cmocka_unit_test_setup_teardown(checkpoint_and_restore, setup, teardown),
-		cmocka_unit_test_setup_teardown(seed_then_jump, setup, teardown),
-		cmocka_unit_test_setup_teardown(config_set_applies_and_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(seed_then_jump, setup_test_mode, teardown),
+		cmocka_unit_test_setup_teardown(config_set_applies_and_persists, setup_config_hook, teardown),
 		cmocka_unit_test_setup_teardown(throttle_reported_alike, setup, teardown),
+		cmocka_unit_test_setup_teardown(new_refuses_bad_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_counts, setup, teardown),
 		cmocka_unit_test(event_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

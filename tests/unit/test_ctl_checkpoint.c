@@ -29,6 +29,7 @@
 
 #include "cfgkeys.h"
 #include "controller.h"
+#include "ctl_fixture.h"
 #include "history_db.h"
 #include "model.h"
 
@@ -36,38 +37,24 @@
 #define CAPACITY  131072u
 #define SAFETY_S  30        /* never reached when the lock is free */
 
-static uint64_t vclock = 1796000000; /* a Monday in 2026, 00:53 UTC */
-
-static uint64_t virtual_clock(void)
-{
-	return vclock;
-}
-
 struct fx {
+	struct ctl_fx x;
 	struct mxt_model *m;
-	struct mxt_controller c;
+	struct mxt_controller *c;
 	struct mxt_config k;
-	char dir[32], path[64];
+	struct mxt_hdb *db;
 };
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	char err[256];
 
-	if (!f)
+	if (!f || ctl_fx_open(&f->x, CAPACITY, CTL_FX_HISTORY, NULL) < 0)
 		return -1;
-	mxt_config_defaults(&f->k, 2);
-	f->m = mxt_model_new(NULL, CAPACITY);
-	if (!f->m || mxt_ctl_init(&f->c, f->m, &f->k, NULL, CAPACITY) < 0)
-		return -1;
-	f->c.clock = virtual_clock;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/mxt-ckpt-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/history.mdb", f->dir);
-	if (mxt_hdb_open(f->path, CAPACITY, 0, vclock, &f->c.db, err, sizeof(err)) < 0)
-		return -1;
+	f->m = f->x.m;
+	f->c = f->x.c;
+	f->k = f->x.k;
+	f->db = f->x.db;
 	*state = f;
 	return 0;
 }
@@ -75,15 +62,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char lock[80];
 
-	mxt_hdb_close(f->c.db);
-	mxt_ctl_fini(&f->c);
-	mxt_model_free(f->m);
-	unlink(f->path);
-	snprintf(lock, sizeof(lock), "%s-lock", f->path);
-	unlink(lock);
-	rmdir(f->dir);
+	ctl_fx_close(&f->x);
 	free(f);
 	return 0;
 }
@@ -91,15 +71,9 @@ static int teardown(void **state)
 /* A Postfix RCPT request from the i-th address of 198.18.0.0/15. */
 static int decide_nth(struct fx *f, uint32_t i, struct mxt_decision *d)
 {
-	struct mxt_policy_request r;
+	struct mxt_policy_request r = ctl_fx_rcpt_nth(i);
 
-	memset(&r, 0, sizeof(r));
-	snprintf(r.request, sizeof(r.request), "smtpd_access_policy");
-	snprintf(r.protocol_state, sizeof(r.protocol_state), "RCPT");
-	snprintf(r.client_address, sizeof(r.client_address), "198.%u.%u.%u", 18 + (i >> 16),
-		 (i >> 8) & 255, i & 255);
-	snprintf(r.instance, sizeof(r.instance), "i%u", i);
-	return mxt_ctl_decide(&f->c, &r, d);
+	return mxt_ctl_decide(f->c, &r, d);
 }
 
 /* 'n' senders, one session each: every one a dirty history record. */
@@ -150,7 +124,7 @@ static void *ckpt_thread(void *arg)
 {
 	struct ckpt_run *r = arg;
 
-	r->rc = mxt_ctl_checkpoint(&r->f->c);
+	r->rc = mxt_ctl_checkpoint(r->f->c);
 	atomic_store(&r->done, 1);
 	return NULL;
 }
@@ -165,12 +139,13 @@ static void policy_answered_during_checkpoint(void **state)
 	struct mxt_decision d;
 	struct timespec ts;
 	pthread_t t;
+	struct mxt_ctl_snapshot snap;
 	int answered_before_end, rc;
 
 	fill(f, NREC);
 	assert_int_equal(sem_init(&g.writing, 0, 0), 0);
 	assert_int_equal(sem_init(&g.answered, 0, 0), 0);
-	mxt_hdb_set_put_hook(f->c.db, gate_hook, &g);
+	mxt_hdb_set_put_hook(f->db, gate_hook, &g);
 	assert_int_equal(pthread_create(&t, NULL, ckpt_thread, &run), 0);
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -190,17 +165,18 @@ static void policy_answered_during_checkpoint(void **state)
 			 g.timed_out ? " (the write waited for it in vain)" : "");
 	if (run.rc != (int)NREC)
 		fail_msg("checkpoint: got %d records written, want %u", run.rc, NREC);
+	mxt_ctl_snapshot(f->c, &snap);
 	print_message("# checkpoint of %u records: model lock held %llu us of %llu us\n", NREC,
-		      (unsigned long long)f->c.st.checkpoint_lock_usec_last,
-		      (unsigned long long)f->c.st.checkpoint_usec_last);
-	if (f->c.st.checkpoint_lock_usec_last >= f->c.st.checkpoint_usec_last)
+		      (unsigned long long)snap.counters.checkpoint_lock_usec_last,
+		      (unsigned long long)snap.counters.checkpoint_usec_last);
+	if (snap.counters.checkpoint_lock_usec_last >= snap.counters.checkpoint_usec_last)
 		fail_msg("lock held %llu us: got the whole checkpoint (%llu us), want the copy only",
-			 (unsigned long long)f->c.st.checkpoint_lock_usec_last,
-			 (unsigned long long)f->c.st.checkpoint_usec_last);
+			 (unsigned long long)snap.counters.checkpoint_lock_usec_last,
+			 (unsigned long long)snap.counters.checkpoint_usec_last);
 
 	/* What changed during the write (the one new sender) is dirty still. */
-	mxt_hdb_set_put_hook(f->c.db, NULL, NULL);
-	rc = mxt_ctl_checkpoint(&f->c);
+	mxt_hdb_set_put_hook(f->db, NULL, NULL);
+	rc = mxt_ctl_checkpoint(f->c);
 	if (rc != 1)
 		fail_msg("next checkpoint: got %d records, want 1 (the sender added during the write)", rc);
 	sem_destroy(&g.writing);
@@ -218,51 +194,34 @@ static int cancel_hook(void *ctx, uint64_t written)
 static void failed_write_makes_next_full(void **state)
 {
 	struct fx *f = *state;
-	struct mxt_controller c2;
+	struct mxt_controller *c2;
+	struct mxt_ctl_snapshot snap;
 	struct mxt_model *m2;
 	char err[256];
 	int rc;
 
 	fill(f, 1000);
-	assert_int_equal(mxt_ctl_checkpoint(&f->c), 1000);
+	assert_int_equal(mxt_ctl_checkpoint(f->c), 1000);
 	fill(f, 1500); /* 500 new, 1000 touched again */
-	mxt_hdb_set_put_hook(f->c.db, cancel_hook, NULL);
-	rc = mxt_ctl_checkpoint(&f->c);
+	mxt_hdb_set_put_hook(f->db, cancel_hook, NULL);
+	rc = mxt_ctl_checkpoint(f->c);
 	assert_int_equal(rc, -ECANCELED);
-	assert_int_equal(f->c.st.checkpoint_errors, 1);
-	mxt_hdb_set_put_hook(f->c.db, NULL, NULL);
-	rc = mxt_ctl_checkpoint(&f->c);
+	mxt_ctl_snapshot(f->c, &snap);
+	assert_int_equal(snap.counters.checkpoint_errors, 1);
+	mxt_hdb_set_put_hook(f->db, NULL, NULL);
+	rc = mxt_ctl_checkpoint(f->c);
 	if (rc != 1500)
 		fail_msg("checkpoint after a failed one: got %d records, want 1500 (full)", rc);
 
 	m2 = mxt_model_new(NULL, CAPACITY);
 	assert_non_null(m2);
-	assert_int_equal(mxt_ctl_init(&c2, m2, &f->k, NULL, CAPACITY), 0);
-	c2.db = f->c.db;
-	rc = mxt_ctl_restore(&c2, err, sizeof(err));
+	c2 = ctl_fx_controller(m2, &f->k, f->db, NULL);
+	assert_non_null(c2);
+	rc = mxt_ctl_restore(c2, err, sizeof(err));
 	if (rc != 1500)
 		fail_msg("restored: got %d, want 1500", rc);
-	mxt_ctl_fini(&c2);
+	mxt_ctl_free(c2);
 	mxt_model_free(m2);
-}
-
-/* Run one control command; its output in buf. */
-static int command(struct fx *f, char *buf, size_t len, int argc, ...)
-{
-	char *argv[16], err[256] = "";
-	va_list ap;
-	FILE *out = fmemopen(buf, len, "w");
-	int rc;
-
-	va_start(ap, argc);
-	for (int i = 0; i < argc; i++)
-		argv[i] = va_arg(ap, char *);
-	va_end(ap);
-	rc = mxt_ctl_command(&f->c, argc, argv, out, err, sizeof(err));
-	fclose(out);
-	if (rc)
-		snprintf(buf, len, "%s", err);
-	return rc;
 }
 
 /* SIGHUP with another prefix: "config set"'s refusal, word for word, and
@@ -273,6 +232,7 @@ static void reload_refuses_prefix_change(void **state)
 	struct mxt_model_params mp = *mxt_model_get_params(f->m), before = mp;
 	struct mxt_config next = f->k;
 	char set_err[512], hup_err[512];
+	struct mxt_config now;
 
 	for (int v6 = 0; v6 < 2; v6++) {
 		next = f->k;
@@ -282,21 +242,23 @@ static void reload_refuses_prefix_change(void **state)
 		else
 			next.v4_prefix = 24;
 		mp.baseline_days = before.baseline_days + 1;
-		assert_int_equal(command(f, set_err, sizeof(set_err), 4, "config", "set",
+		assert_int_equal(ctl_fx_command(f->c, set_err, sizeof(set_err), 4, "config", "set",
 					 v6 ? "v6_prefix" : "v4_prefix", v6 ? "48" : "24"), -EINVAL);
-		assert_int_equal(mxt_ctl_reload(&f->c, &next, &mp, hup_err, sizeof(hup_err)), -EINVAL);
+		assert_int_equal(mxt_ctl_reload(f->c, &next, &mp, hup_err, sizeof(hup_err)), -EINVAL);
 		if (strcmp(set_err, hup_err))
 			fail_msg("reload refusal: got '%s', want config set's '%s'", hup_err, set_err);
-		assert_int_equal(f->c.kcfg.v4_prefix, f->k.v4_prefix);
-		assert_int_equal(f->c.kcfg.v6_prefix, f->k.v6_prefix);
-		assert_int_equal(f->c.kcfg.mode, f->k.mode);
+		mxt_ctl_kernel_config(f->c, &now);
+		assert_int_equal(now.v4_prefix, f->k.v4_prefix);
+		assert_int_equal(now.v6_prefix, f->k.v6_prefix);
+		assert_int_equal(now.mode, f->k.mode);
 		assert_int_equal(mxt_model_get_params(f->m)->baseline_days, before.baseline_days);
 	}
 	/* The same file without the prefix change applies whole. */
 	next = f->k;
 	next.mode = MXT_MODE_MONITOR;
-	assert_int_equal(mxt_ctl_reload(&f->c, &next, &mp, hup_err, sizeof(hup_err)), 0);
-	assert_int_equal(f->c.kcfg.mode, MXT_MODE_MONITOR);
+	assert_int_equal(mxt_ctl_reload(f->c, &next, &mp, hup_err, sizeof(hup_err)), 0);
+	mxt_ctl_kernel_config(f->c, &now);
+	assert_int_equal(now.mode, MXT_MODE_MONITOR);
 	assert_int_equal(mxt_model_get_params(f->m)->baseline_days, before.baseline_days + 1);
 }
 
