@@ -30,6 +30,7 @@
 
 #include "model.h"
 #include "history_db.h"
+#include "test_rng.h" /* tests/lib: rng_next */
 
 #define NOW0 1704096000ULL /* Monday 2024-01-01 08:00 UTC */
 #define HOUR 3600ULL
@@ -67,16 +68,6 @@ static size_t rss_bytes(void)
 			break;
 	fclose(f);
 	return kb * 1024;
-}
-
-/* splitmix64. */
-static uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 /* Key of source i: IPv4 for most, an IPv6 /64 for every 8th. */

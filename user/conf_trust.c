@@ -16,19 +16,19 @@ int mxt_conf_stat_trusted(const struct stat *st, int is_dir, char *why, size_t w
 	const char *what = is_dir ? "directory" : "file";
 
 	if (is_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
-		snprintf(why, whylen, "not a %s", is_dir ? "directory" : "regular file");
+		mxt_seterr(why, whylen, "not a %s", is_dir ? "directory" : "regular file");
 		return -EPERM;
 	}
 	if (st->st_uid != 0) {
-		snprintf(why, whylen, "%s owned by uid %u, not root (chown root)", what,
-			 (unsigned)st->st_uid);
+		mxt_seterr(why, whylen, "%s owned by uid %u, not root (chown root)", what,
+			  (unsigned)st->st_uid);
 		return -EPERM;
 	}
 	/* A sticky directory keeps root's entries root's. */
 	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(is_dir && (st->st_mode & S_ISVTX))) {
-		snprintf(why, whylen, "%s writable by %s (mode %04o; chmod go-w)", what,
-			 (st->st_mode & S_IWOTH) ? "everyone" : "its group",
-			 (unsigned)(st->st_mode & 07777));
+		mxt_seterr(why, whylen, "%s writable by %s (mode %04o; chmod go-w)", what,
+			  (st->st_mode & S_IWOTH) ? "everyone" : "its group",
+			  (unsigned)(st->st_mode & 07777));
 		return -EPERM;
 	}
 	return 0;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "errfmt.h"
 
 /* Fill a sockaddr_un; -ENAMETOOLONG when the path does not fit. */
 static int control_addr(const char *path, struct sockaddr_un *sun)
@@ -201,8 +202,7 @@ int mxt_control_call(const char *path, int argc, char *const *argv, FILE *out,
 			*nl = '\0';
 			if (strncmp(buf, "error: ", 7) == 0) {
 				failed = 1;
-				if (errbuf && errlen)
-					snprintf(errbuf, errlen, "%s", buf + 7);
+				mxt_seterr(errbuf, errlen, "%s", buf + 7);
 			} else if (strcmp(buf, "ok") != 0) {
 				err = -EPROTO;
 				goto out;

@@ -153,8 +153,8 @@ int mxt_ctl_refuse_fixed_key(const char *key, char *err, size_t errlen)
 	/* One set of runtime keys for config set, SIGHUP and runtime.conf. */
 	if (!k || mxt_cfgkey_runtime(k))
 		return 0;
-	snprintf(err, errlen, "%s: the source prefix shapes every key held; it changes only "
-		 "with a restart of mxthrottled", key);
+	mxt_seterr(err, errlen, "%s: the source prefix shapes every key held; it changes only "
+		  "with a restart of mxthrottled", key);
 	return -EINVAL;
 }
 
@@ -170,11 +170,11 @@ int mxt_ctl_reload(struct mxt_controller *c, const struct mxt_config *kcfg,
 	if (kcfg->v6_prefix != c->kcfg.v6_prefix)
 		return mxt_ctl_refuse_fixed_key("v6_prefix", err, errlen);
 	if (mxt_model_params_check(mp, e, sizeof(e)) < 0) {
-		snprintf(err, errlen, "model parameters: %s", e);
+		mxt_seterr(err, errlen, "model parameters: %s", e);
 		return -EINVAL;
 	}
 	if (c->maps && (rc = mxt_maps_config_write(c->maps, kcfg)) < 0) {
-		snprintf(err, errlen, "cannot write the kernel config: %s", strerror(-rc));
+		mxt_seterr(err, errlen, "cannot write the kernel config: %s", strerror(-rc));
 		return rc;
 	}
 	/* The policy thread reads the parameters on every decision: they
@@ -185,7 +185,7 @@ int mxt_ctl_reload(struct mxt_controller *c, const struct mxt_config *kcfg,
 		c->kcfg = *kcfg;
 	pthread_mutex_unlock(&c->lock);
 	if (rc)
-		snprintf(err, errlen, "model parameters refused: %s", strerror(-rc));
+		mxt_seterr(err, errlen, "model parameters refused: %s", strerror(-rc));
 	return rc;
 }
 

@@ -121,7 +121,7 @@ static int ctl_key(struct mxt_controller *c, const char *text, struct mxt_key *k
 	struct mxt_addr a;
 
 	if (mxt_addr_parse(text, &a) < 0) {
-		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", text);
+		mxt_seterr(err, errlen, "'%s' is not an IPv4 or IPv6 address", text);
 		return -EINVAL;
 	}
 	mxt_key_from_addr(key, &a, c->kcfg.v4_prefix, c->kcfg.v6_prefix);
@@ -309,7 +309,7 @@ static int config_set(struct mxt_controller *c, int argc, char **argv, FILE *out
 	char val[128];
 
 	if (argc < 4 || (argc - 2) % 2 || n > 16) {
-		snprintf(err, errlen, "config set KEY VALUE [KEY VALUE ...] (at most 16 pairs)");
+		mxt_seterr(err, errlen, "config set KEY VALUE [KEY VALUE ...] (at most 16 pairs)");
 		return -EINVAL;
 	}
 	for (int i = 0; i < n; i++) {
@@ -325,7 +325,7 @@ static int config_set(struct mxt_controller *c, int argc, char **argv, FILE *out
 	if (rc)
 		return rc;
 	if (c->maps && (rc = mxt_maps_config_write(c->maps, &next)) < 0) {
-		snprintf(err, errlen, "cannot write the kernel config: %s", strerror(-rc));
+		mxt_seterr(err, errlen, "cannot write the kernel config: %s", strerror(-rc));
 		return rc;
 	}
 	pthread_mutex_lock(&c->lock);
@@ -335,7 +335,7 @@ static int config_set(struct mxt_controller *c, int argc, char **argv, FILE *out
 		c->on_config(c->on_config_ctx, &next);
 	rc = mxt_ctl_runtime_conf_save(c, n, keys, vals);
 	if (rc) {
-		snprintf(err, errlen, "applied, but not persisted to %s: %s", c->runtime_conf, strerror(-rc));
+		mxt_seterr(err, errlen, "applied, but not persisted to %s: %s", c->runtime_conf, strerror(-rc));
 		return rc;
 	}
 	for (int i = 0; i < n; i++) {
@@ -410,8 +410,8 @@ static int cmd_sender(const struct ctl_req *r)
 	pthread_mutex_unlock(&c->lock);
 	mxt_key_format(&key, who, sizeof(who));
 	if (rc) {
-		snprintf(r->err, r->errlen, "%s %s: %s", verb, who,
-			 rc == -ENOENT ? "not tracked" : strerror(-rc));
+		mxt_seterr(r->err, r->errlen, "%s %s: %s", verb, who,
+			  rc == -ENOENT ? "not tracked" : strerror(-rc));
 		return rc;
 	}
 	/* Operator actions are logged as such; the kernel follows at once. */
@@ -436,7 +436,7 @@ static int cmd_history_export(const struct ctl_req *r)
 	int csv = r->argc == 3 && !strcmp(r->argv[2], "csv");
 
 	if (r->argc == 3 && !csv && strcmp(r->argv[2], "json")) {
-		snprintf(r->err, r->errlen, "history export: format '%s' is not csv or json", r->argv[2]);
+		mxt_seterr(r->err, r->errlen, "history export: format '%s' is not csv or json", r->argv[2]);
 		return -EINVAL;
 	}
 	return list_records(r->c, r->out, -1, r->json || (r->argc == 3 && !csv) || r->argc == 2, csv);
@@ -478,7 +478,7 @@ static int cmd_config_set(const struct ctl_req *r)
 static int cmd_fleet_status(const struct ctl_req *r)
 {
 	if (!r->c->fleet) {
-		snprintf(r->err, r->errlen, "no fleet: fleet_redis is not set in mxthrottle.conf");
+		mxt_seterr(r->err, r->errlen, "no fleet: fleet_redis is not set in mxthrottle.conf");
 		return -ENOENT;
 	}
 	mxt_fleet_status(r->c->fleet, r->out, r->json);
@@ -496,7 +496,7 @@ static int cmd_checkpoint(const struct ctl_req *r)
 	int rc = mxt_ctl_checkpoint(r->c);
 
 	if (rc < 0) {
-		snprintf(r->err, r->errlen, "checkpoint failed: %s", strerror(-rc));
+		mxt_seterr(r->err, r->errlen, "checkpoint failed: %s", strerror(-rc));
 		return rc;
 	}
 	fprintf(r->out, "checkpoint: %d records written\n", rc);
@@ -509,7 +509,7 @@ static int cmd_clock_advance(const struct ctl_req *r)
 	__u32 secs;
 
 	if (mxt_parse_u32(r->argv[2], 1, 366u * 86400u, &secs) < 0) {
-		snprintf(r->err, r->errlen, "clock advance: '%s' is not 1..31622400 seconds", r->argv[2]);
+		mxt_seterr(r->err, r->errlen, "clock advance: '%s' is not 1..31622400 seconds", r->argv[2]);
 		return -EINVAL;
 	}
 	atomic_fetch_add_explicit(&c->clock_offset, (int64_t)secs, memory_order_relaxed);
@@ -529,12 +529,12 @@ static int cmd_seed(const struct ctl_req *r)
 	if ((rc = ctl_key(c, r->argv[1], &key, r->err, r->errlen)))
 		return rc;
 	if (mxt_parse_u32(r->argv[2], 1, 3600, &per_hour) < 0 || mxt_parse_u32(r->argv[3], 1, 60, &days) < 0) {
-		snprintf(r->err, r->errlen, "seed ADDR SESSIONS_PER_HOUR(1..3600) DAYS(1..60)");
+		mxt_seterr(r->err, r->errlen, "seed ADDR SESSIONS_PER_HOUR(1..3600) DAYS(1..60)");
 		return -EINVAL;
 	}
 	rc = mxt_ctl_seed(c, &key, per_hour, days, r->now);
 	if (rc < 0) {
-		snprintf(r->err, r->errlen, "seed: %s", strerror(-rc));
+		mxt_seterr(r->err, r->errlen, "seed: %s", strerror(-rc));
 		return rc;
 	}
 	/* A tick, not a re-seed: the changes of other senders that it
@@ -602,12 +602,12 @@ int mxt_ctl_command(struct mxt_controller *c, int argc, char **argv, FILE *out,
 	r.json = take_json(&argc, argv);
 	r.argc = argc;
 	if (argc < 1) {
-		snprintf(err, errlen, "empty command");
+		mxt_seterr(err, errlen, "empty command");
 		return -EINVAL;
 	}
 	k = command_find(c, argc, argv);
 	if (!k) {
-		snprintf(err, errlen, "unknown command '%s' (or wrong arguments)", argv[0]);
+		mxt_seterr(err, errlen, "unknown command '%s' (or wrong arguments)", argv[0]);
 		return -EINVAL;
 	}
 	return k->run(&r);

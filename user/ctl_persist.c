@@ -74,7 +74,7 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 	int rc = 0, dup = 0;
 
 	if (mxt_cidr_parse(cidr, &x.net, &x.prefixlen, NULL) < 0) {
-		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 CIDR", cidr);
+		mxt_seterr(err, errlen, "'%s' is not an IPv4 or IPv6 CIDR", cidr);
 		return -EINVAL;
 	}
 	if (c->maps) {
@@ -83,12 +83,12 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 		if (rc == -EEXIST)
 			rc = 0; /* already in the pinned map (restart): keep its hits */
 		if (rc) {
-			snprintf(err, errlen, "cannot add %s to mxt_allow: %s", cidr, strerror(-rc));
+			mxt_seterr(err, errlen, "cannot add %s to mxt_allow: %s", cidr, strerror(-rc));
 			return rc;
 		}
 	}
 	if (persist && !(copy = malloc(sizeof(*copy)))) {
-		snprintf(err, errlen, "cannot record connector %s: out of memory", cidr);
+		mxt_seterr(err, errlen, "cannot record connector %s: out of memory", cidr);
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&c->lock);
@@ -110,7 +110,7 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 		rc = allow_save(c, copy);
 	free(copy);
 	if (rc)
-		snprintf(err, errlen, "cannot record connector %s: %s", cidr, strerror(-rc));
+		mxt_seterr(err, errlen, "cannot record connector %s: %s", cidr, strerror(-rc));
 	return rc;
 }
 
@@ -122,11 +122,11 @@ int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, c
 	int rc = -ENOENT;
 
 	if (mxt_cidr_parse(cidr, &x.net, &x.prefixlen, NULL) < 0) {
-		snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 CIDR", cidr);
+		mxt_seterr(err, errlen, "'%s' is not an IPv4 or IPv6 CIDR", cidr);
 		return -EINVAL;
 	}
 	if (persist && !(copy = malloc(sizeof(*copy)))) {
-		snprintf(err, errlen, "%s: out of memory", cidr);
+		mxt_seterr(err, errlen, "%s: out of memory", cidr);
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&c->lock);
@@ -153,7 +153,7 @@ int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, c
 			rc = 0; /* only in the kernel (added with the CLI alone) */
 	}
 	if (rc)
-		snprintf(err, errlen, "%s: %s", cidr, rc == -ENOENT ? "not a connector" : strerror(-rc));
+		mxt_seterr(err, errlen, "%s: %s", cidr, rc == -ENOENT ? "not a connector" : strerror(-rc));
 	return rc;
 }
 
@@ -179,7 +179,7 @@ int mxt_ctl_allow_load(struct mxt_controller *c, char *err, size_t errlen)
 			continue;
 		rc = mxt_ctl_allow_add(c, p, 0, e, sizeof(e));
 		if (rc) {
-			snprintf(err, errlen, "%s:%d: %s", c->allow_file, lineno, e);
+			mxt_seterr(err, errlen, "%s:%d: %s", c->allow_file, lineno, e);
 			break;
 		}
 	}
@@ -365,7 +365,7 @@ int mxt_ctl_restore(struct mxt_controller *c, char *err, size_t errlen)
 	rc = mxt_hdb_load(c->db, c->model, &st);
 	pthread_mutex_unlock(&c->lock);
 	if (rc < 0) {
-		snprintf(err, errlen, "%s", mxt_hdb_error(c->db));
+		mxt_seterr(err, errlen, "%s", mxt_hdb_error(c->db));
 		return rc;
 	}
 	if (st.skipped_full || st.skipped_bad)

@@ -277,12 +277,12 @@ static int conf_handler(void *user, const char *section, const char *name, const
 	if (p->failed)
 		return 0;
 	if (section && *section) {
-		snprintf(p->err, sizeof(p->err), "sections are not used ([%s])", section);
+		mxt_seterr(p->err, sizeof(p->err), "sections are not used ([%s])", section);
 		p->failed = 1;
 		return 0;
 	}
 	if (!value || !*value) {
-		snprintf(p->err, sizeof(p->err), "%s: empty value", name);
+		mxt_seterr(p->err, sizeof(p->err), "%s: empty value", name);
 		p->failed = 1;
 		return 0;
 	}
@@ -380,12 +380,12 @@ static int rt_line(struct mxt_config *cfg, char *line, size_t len, char *why, si
 	char *eq, *name, *value;
 
 	if (len >= MXT_RUNTIME_LINE_MAX) {
-		snprintf(why, whylen, "line longer than %d bytes", MXT_RUNTIME_LINE_MAX - 1);
+		mxt_seterr(why, whylen, "line longer than %d bytes", MXT_RUNTIME_LINE_MAX - 1);
 		return -E2BIG;
 	}
 	for (size_t i = 0; i < len; i++)
 		if (((unsigned char)line[i] < 0x20 && line[i] != '\t') || line[i] == 0x7f) {
-			snprintf(why, whylen, "control character in line");
+			mxt_seterr(why, whylen, "control character in line");
 			return -EINVAL;
 		}
 	line = rt_trim(line);
@@ -393,24 +393,24 @@ static int rt_line(struct mxt_config *cfg, char *line, size_t len, char *why, si
 		return 0;
 	eq = strchr(line, '=');
 	if (!eq) {
-		snprintf(why, whylen, "syntax error (want name = value)");
+		mxt_seterr(why, whylen, "syntax error (want name = value)");
 		return -EINVAL;
 	}
 	*eq = '\0';
 	name = rt_trim(line);
 	value = rt_trim(eq + 1);
 	if (!rt_name_printable(name)) {
-		snprintf(why, whylen, "syntax error (want name = value)");
+		mxt_seterr(why, whylen, "syntax error (want name = value)");
 		return -EINVAL;
 	}
 	k = mxt_cfgkey_find(name);
 	if (!mxt_cfgkey_runtime(k)) {
-		snprintf(why, whylen, "%s: not a runtime key: refused (only the keys of "
-			 "'mxthrottle config set' may be here; set it in mxthrottle.conf)", name);
+		mxt_seterr(why, whylen, "%s: not a runtime key: refused (only the keys of "
+			  "'mxthrottle config set' may be here; set it in mxthrottle.conf)", name);
 		return -EPERM;
 	}
 	if (!*value) {
-		snprintf(why, whylen, "%s: empty value", name);
+		mxt_seterr(why, whylen, "%s: empty value", name);
 		return -EINVAL;
 	}
 	return k->set(cfg, k, value, why, whylen) < 0 ? -EINVAL : 1;

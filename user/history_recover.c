@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "errfmt.h"
 #include "history_recover.h"
 
 /* LMDB 0.9's on-disk layout (mdb.c): a 16-byte page header (pgno, pad,
@@ -64,31 +65,31 @@ static int check_meta(const uint8_t *page, int which, uint32_t psize, uint64_t s
 	uint64_t roots[2] = { rd64(m + META_FREE_ROOT), rd64(m + META_MAIN_ROOT) };
 
 	if (rd32(m + META_MAGIC) != LMDB_MAGIC) {
-		snprintf(why, whylen, "meta page %d: not an LMDB file (magic 0x%08x)", which,
-			 rd32(m + META_MAGIC));
+		mxt_seterr(why, whylen, "meta page %d: not an LMDB file (magic 0x%08x)", which,
+			  rd32(m + META_MAGIC));
 		return -EBADMSG;
 	}
 	if (rd32(m + META_VERSION) != LMDB_DATA_VERSION) {
-		snprintf(why, whylen, "meta page %d: LMDB data version %u, want %u", which,
-			 rd32(m + META_VERSION), LMDB_DATA_VERSION);
+		mxt_seterr(why, whylen, "meta page %d: LMDB data version %u, want %u", which,
+			  rd32(m + META_VERSION), LMDB_DATA_VERSION);
 		return -EBADMSG;
 	}
 	if (!(rd16(page + LMDB_FLAGS_OFF) & LMDB_P_META) || rd32(m + META_PSIZE) != psize) {
-		snprintf(why, whylen, "meta page %d: not a meta page of %u-byte pages", which, psize);
+		mxt_seterr(why, whylen, "meta page %d: not a meta page of %u-byte pages", which, psize);
 		return -EBADMSG;
 	}
 	last = rd64(m + META_LAST_PG);
 	if (last >= pages) {
-		snprintf(why, whylen, "truncated: meta page %d needs %llu pages of %u bytes "
-			 "(%llu bytes), the file has %llu bytes", which,
-			 (unsigned long long)last + 1, psize,
-			 (unsigned long long)(last + 1) * psize, (unsigned long long)size);
+		mxt_seterr(why, whylen, "truncated: meta page %d needs %llu pages of %u bytes "
+			  "(%llu bytes), the file has %llu bytes", which,
+			  (unsigned long long)last + 1, psize,
+			  (unsigned long long)(last + 1) * psize, (unsigned long long)size);
 		return -EBADMSG;
 	}
 	for (int i = 0; i < 2; i++)
 		if (roots[i] != LMDB_P_INVALID && (roots[i] > last || roots[i] < 2)) {
-			snprintf(why, whylen, "meta page %d: root page %llu outside pages 2..%llu",
-				 which, (unsigned long long)roots[i], (unsigned long long)last);
+			mxt_seterr(why, whylen, "meta page %d: root page %llu outside pages 2..%llu",
+				  which, (unsigned long long)roots[i], (unsigned long long)last);
 			return -EBADMSG;
 		}
 	return 0;
@@ -104,23 +105,23 @@ int mxt_hdb_check_image(const uint8_t *buf, size_t len, uint64_t size, char *why
 	if (len > size)
 		len = (size_t)size;
 	if (len < LMDB_PAGEHDR + META_LEN) {
-		snprintf(why, whylen, "%llu bytes: shorter than an LMDB meta page",
-			 (unsigned long long)size);
+		mxt_seterr(why, whylen, "%llu bytes: shorter than an LMDB meta page",
+			  (unsigned long long)size);
 		return -EBADMSG;
 	}
 	psize = rd32(buf + LMDB_PAGEHDR + META_PSIZE);
 	if (psize < 512 || psize > 65536 || (psize & (psize - 1))) {
 		if (rd32(buf + LMDB_PAGEHDR + META_MAGIC) != LMDB_MAGIC)
-			snprintf(why, whylen, "meta page 0: not an LMDB file (magic 0x%08x)",
-				 rd32(buf + LMDB_PAGEHDR + META_MAGIC));
+			mxt_seterr(why, whylen, "meta page 0: not an LMDB file (magic 0x%08x)",
+				  rd32(buf + LMDB_PAGEHDR + META_MAGIC));
 		else
-			snprintf(why, whylen, "meta page 0: page size %u is not a power of two "
-				 "in 512..65536", psize);
+			mxt_seterr(why, whylen, "meta page 0: page size %u is not a power of two "
+				  "in 512..65536", psize);
 		return -EBADMSG;
 	}
 	if (size < 2ull * psize || len < (size_t)psize + LMDB_PAGEHDR + META_LEN) {
-		snprintf(why, whylen, "truncated: %llu bytes, shorter than its two meta pages "
-			 "of %u bytes", (unsigned long long)size, psize);
+		mxt_seterr(why, whylen, "truncated: %llu bytes, shorter than its two meta pages "
+			  "of %u bytes", (unsigned long long)size, psize);
 		return -EBADMSG;
 	}
 	rc = check_meta(buf, 0, psize, size, why, whylen);
@@ -140,14 +141,14 @@ int mxt_hdb_check_file(const char *path, char *why, size_t whylen)
 	if (fd < 0) {
 		rc = -errno;
 		if (rc == -ELOOP) {
-			snprintf(why, whylen, "a symbolic link, not the history file");
+			mxt_seterr(why, whylen, "a symbolic link, not the history file");
 			return -EBADMSG;
 		}
-		snprintf(why, whylen, "%s", strerror(-rc));
+		mxt_seterr(why, whylen, "%s", strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		snprintf(why, whylen, "not a regular file");
+		mxt_seterr(why, whylen, "not a regular file");
 		close(fd);
 		return -EBADMSG;
 	}

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * mxthrottled.c - the controller daemon's main(): thin glue around the
- * controller (controller.c), the model (model.c), the history database
- * (history_db.c), the Postfix policy service (policy_server.c) and the
- * kernel half (loader.c, pinned.c).
+ * controller (controller.c, ctl_commands.c, ctl_persist.c), the model
+ * (model.c), the history database (history_db.c), the Postfix policy
+ * service (policy_server.c) and the kernel half (loader.c, pinned.c).
  *
  *   mxthrottled [-dnv] [-f file] [-i iface ...]
  *     -d  foreground, log to stderr (else daemonise and log to syslog, mail)
