@@ -19,23 +19,10 @@
 
 #include "cfgkeys.h"
 #include "daemon_conf.h"
+#include "harness.h"
 
-static char dir[64], path[96];
+static char path[96];
 static int fd = -1;
-
-/* Aborts with a message: libFuzzer reports it and keeps the input. */
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "fuzz_config: %s: %s\n", what, detail);
-	abort();
-}
-
-/* Removes the temporary file at exit. */
-static void cleanup(void)
-{
-	unlink(path);
-	rmdir(dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -43,14 +30,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	snprintf(dir, sizeof(dir), "/tmp/mxt-fuzz-config.XXXXXX");
-	if (!mkdtemp(dir))
-		die("mkdtemp", strerror(errno));
-	snprintf(path, sizeof(path), "%s/mxthrottle.conf", dir);
+	snprintf(path, sizeof(path), "%s/mxthrottle.conf", fz_tmpdir("config"));
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		die("open", strerror(errno));
-	atexit(cleanup);
 	return 0;
 }
 

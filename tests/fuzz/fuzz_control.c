@@ -19,25 +19,10 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "harness.h"
 
-static char dir[64], path[96];
+static char path[96];
 static int lfd = -1;
-
-/* Aborts with a message: libFuzzer reports it and keeps the input. */
-static void die(const char *what)
-{
-	fprintf(stderr, "fuzz_control: %s\n", what);
-	abort();
-}
-
-/* Removes the socket at exit. */
-static void cleanup(void)
-{
-	if (lfd >= 0)
-		close(lfd);
-	unlink(path);
-	rmdir(dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -45,14 +30,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	snprintf(dir, sizeof(dir), "/tmp/mxt-fuzz-control.XXXXXX");
-	if (!mkdtemp(dir))
-		die("mkdtemp");
-	snprintf(path, sizeof(path), "%s/control.sock", dir);
+	snprintf(path, sizeof(path), "%s/control.sock", fz_tmpdir("control"));
 	lfd = mxt_control_listen(path, (uid_t)-1);
 	if (lfd < 0)
-		die("mxt_control_listen");
-	atexit(cleanup);
+		die("mxt_control_listen", strerror(-lfd));
 	return 0;
 }
 
@@ -63,12 +44,12 @@ static int client_send(const uint8_t *data, size_t size)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
-		die("socket");
+		die("socket", NULL);
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		die("connect");
+		die("connect", NULL);
 	if (size && send(fd, data, size, MSG_NOSIGNAL) != (ssize_t)size)
-		die("send");
+		die("send", NULL);
 	shutdown(fd, SHUT_WR);
 	return fd;
 }
@@ -81,16 +62,16 @@ static void check_words(int argc, char **argv, const char *line, size_t len)
 	int n = 0;
 
 	if (argc < 1 || argc > MXT_CONTROL_ARGS_MAX)
-		die("argc out of range");
+		die("argc out of range", NULL);
 	for (int i = 0; i < argc; i++) {
 		size_t wl = strlen(argv[i]);
 
 		if (argv[i] < line || argv[i] + wl >= line + len)
-			die("a word outside the line buffer");
+			die("a word outside the line buffer", NULL);
 		if (wl == 0 || strpbrk(argv[i], " \t"))
-			die("an empty word or a word with a blank");
+			die("an empty word or a word with a blank", NULL);
 		if (off + wl + 1 > sizeof(joined))
-			die("words longer than the line");
+			die("words longer than the line", NULL);
 		memcpy(joined + off, argv[i], wl);
 		off += wl;
 		joined[off++] = ' ';
@@ -99,11 +80,11 @@ static void check_words(int argc, char **argv, const char *line, size_t len)
 	for (char *save = NULL, *w = strtok_r(joined, " \t", &save); w;
 	     w = strtok_r(NULL, " \t", &save)) {
 		if (n >= argc || strcmp(w, argv[n]) != 0)
-			die("words do not survive join and split");
+			die("words do not survive join and split", NULL);
 		n++;
 	}
 	if (n != argc)
-		die("join and split lost words");
+		die("join and split lost words", NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -28,27 +28,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "history_db.h"
 #include "history_recover.h"
 #include "model.h"
 
-static char dir[64], path[96], lock[112];
+static char path[96], lock[112];
 static struct mxt_model *model;
-
-/* Aborts with a message: libFuzzer reports it and keeps the input. */
-static void die(const char *what, const char *detail)
-{
-	fprintf(stderr, "fuzz_hdb_file: %s: %s\n", what, detail);
-	abort();
-}
-
-/* Removes the temporary files at exit. */
-static void cleanup(void)
-{
-	unlink(path);
-	unlink(lock);
-	rmdir(dir);
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
@@ -56,15 +42,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	snprintf(dir, sizeof(dir), "/tmp/mxt-fuzz-hdb.XXXXXX");
-	if (!mkdtemp(dir))
-		die("mkdtemp", strerror(errno));
-	snprintf(path, sizeof(path), "%s/history.mdb", dir);
+	snprintf(path, sizeof(path), "%s/history.mdb", fz_tmpdir("hdb"));
 	snprintf(lock, sizeof(lock), "%s-lock", path);
 	model = mxt_model_new(NULL, 4096);
 	if (!model)
 		die("mxt_model_new", "failed");
-	atexit(cleanup);
 	return 0;
 }
 

@@ -307,6 +307,89 @@ bg_stop() {
 	return 0
 }
 
+# --- the daemon under test (mxthrottled in the gateway namespace) ------------------
+# For the scripts that start the daemon themselves: they set CONF (its
+# file), and CTL and PIN (for mxc) first.  One daemon at a time: D_PID,
+# and its log of this start, D_LOG (each start logs to its own file).
+D_PID=
+D_LOG=
+D_N=0
+RUN_USER=mxthrottle # the default of the "user" key
+MXT_MADE_USER=0
+
+# run_user_ensure: the user the daemon drops to, made when absent (as
+# scripts/setup.sh does) and then removed again at exit; sets RUN_UID
+# and RUN_GID and makes daemon_cleanup the EXIT trap.
+run_user_ensure() {
+	if ! getent passwd "$RUN_USER" >/dev/null; then
+		adduser --system --group --no-create-home --home /var/lib/mxthrottle "$RUN_USER" >/dev/null ||
+			{ fail setup "user $RUN_USER: got adduser failure, want the system user"; exit 1; }
+		MXT_MADE_USER=1
+	fi
+	RUN_UID=$(id -u "$RUN_USER")
+	RUN_GID=$(id -g "$RUN_USER")
+	trap daemon_cleanup EXIT
+}
+
+# daemon_cleanup (EXIT): stop the daemon, remove the user if this script
+# made it, then mxt_cleanup (which exits with the script's status).
+daemon_cleanup() {
+	local rc=$?
+	[ -n "$D_PID" ] && bg_stop "$D_PID" TERM
+	if [ "$MXT_MADE_USER" = 1 ]; then
+		userdel "$RUN_USER" 2>/dev/null || note "userdel $RUN_USER failed"
+		getent group "$RUN_USER" >/dev/null && groupdel "$RUN_USER"
+	fi
+	(exit "$rc")
+	mxt_cleanup
+}
+
+# daemon_start: mxthrottled -d -T with $CONF in the gateway namespace;
+# waits (bounded) for its START line.
+daemon_start() {
+	D_N=$((D_N + 1))
+	D_LOG=$MXT_WORK/daemon.$D_N.log
+	bg "$GW" "$D_LOG" "$MXT_DAEMON" -d -T -f "$CONF"
+	D_PID=$BG_PID
+	if ! wait_until 10 grep -q "START mxthrottled" "$D_LOG"; then
+		note "daemon start $D_N: $(tr '\n' ' ' <"$D_LOG" | cut -c1-400)"
+		return 1
+	fi
+	kill -0 "$D_PID" 2>/dev/null
+}
+
+# daemon_alive: the daemon started last still runs.
+daemon_alive() {
+	kill -0 "$D_PID" 2>/dev/null && [ "$(cat "/proc/$D_PID/comm" 2>/dev/null)" = mxthrottled ]
+}
+
+# daemon_stop: SIGTERM (checkpoint, exit), bounded.
+daemon_stop() {
+	[ -n "$D_PID" ] && bg_stop "$D_PID" TERM
+	D_PID=
+}
+
+# dlog_has PATTERN: the current daemon's log matches the extended regex.
+dlog_has() {
+	grep -aEq -- "$1" "$D_LOG"
+}
+
+# dlog_wait SECONDS PATTERN: dlog_has, waited for (bounded): for lines the
+# daemon writes a tick or a log flush after the event that causes them.
+dlog_wait() {
+	wait_until "$1" dlog_has "$2"
+}
+
+# dlog_tail: the end of the current daemon log, on one line (for messages).
+dlog_tail() {
+	tail -n 6 "$D_LOG" 2>/dev/null | tr '\n' '|' | cut -c1-600
+}
+
+# mxc ARGS...: the CLI with the daemon's control socket.
+mxc() {
+	mxt "$PIN" --control "$CTL" "$@"
+}
+
 # --- the listener (mxt-listen in the gateway namespace) -----------------------------
 
 # listener_start NAME LISTEN...: start mxt-listen with -l LISTEN...; waits

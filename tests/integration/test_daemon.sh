@@ -59,44 +59,19 @@ ETC=$MXT_WORK/etc
 STATE=$MXT_WORK/state
 CONF=$ETC/mxthrottle.conf
 CTL=$MXT_WORK/run/control.sock
-RUN_USER=mxthrottle  # the default of the "user" key
 SEED4=198.18.1.7     # seeded (ctl seed) into ESTABLISHED
 SEED6=2001:2:0:2::1
 OVER=198.18.1.5      # over its SYN limit
 CONN_CIDR=198.18.1.6/32
 POOL=3               # senders made by mxt-policy-load
 POOL_ADDRS=()
-D_PID=
-D_LOG=
-D_N=0
 # Every sender this run made, and what "explain" and "history export"
 # said of it before kill -9.
 declare -A EXPLAIN_BEFORE=() CSV_BEFORE=()
 
-# The daemon drops to this user; scripts/setup.sh creates it.  Made here
-# (as setup.sh does) when absent, and then removed again at exit.
-MADE_USER=0
-if ! getent passwd "$RUN_USER" >/dev/null; then
-	adduser --system --group --no-create-home --home /var/lib/mxthrottle "$RUN_USER" >/dev/null ||
-		{ fail setup "user $RUN_USER: got adduser failure, want the system user"; exit 1; }
-	MADE_USER=1
-fi
-RUN_UID=$(id -u "$RUN_USER")
+# The daemon drops to the default user (lib.sh: made when absent).
+run_user_ensure
 XMODE=          # the XDP mode the daemon's "attach_mode = auto" chose
-
-# EXIT: stop the daemon, remove the user if this script made it, then
-# lib.sh's cleanup (which exits with the script's status).
-d_cleanup() {
-	local rc=$?
-	[ -n "$D_PID" ] && bg_stop "$D_PID" TERM
-	if [ "$MADE_USER" = 1 ]; then
-		userdel "$RUN_USER" 2>/dev/null || note "userdel $RUN_USER failed"
-		getent group "$RUN_USER" >/dev/null && groupdel "$RUN_USER"
-	fi
-	(exit "$rc")
-	mxt_cleanup
-}
-trap d_cleanup EXIT
 
 # After the privilege drop the daemon re-reads its file (SIGHUP) and
 # rewrites its connectors file by path as $RUN_USER: the private workdir
@@ -141,47 +116,10 @@ conf_write() {
 
 # --- the daemon ---------------------------------------------------------------
 
-# daemon_start: start mxthrottled -d -T in the gateway namespace with
-# $CONF; waits (bounded) for its START line.  Each start logs to its own
-# file, $D_LOG.
-daemon_start() {
-	D_N=$((D_N + 1))
-	D_LOG=$MXT_WORK/daemon.$D_N.log
-	bg "$GW" "$D_LOG" "$MXT_DAEMON" -d -T -f "$CONF"
-	D_PID=$BG_PID
-	if ! wait_until 10 grep -q "START mxthrottled" "$D_LOG"; then
-		note "daemon start $D_N: $(tr '\n' ' ' <"$D_LOG" | cut -c1-400)"
-		return 1
-	fi
-	kill -0 "$D_PID" 2>/dev/null
-}
-
-# daemon_alive: the daemon we started last still runs.
-daemon_alive() {
-	kill -0 "$D_PID" 2>/dev/null && [ "$(cat "/proc/$D_PID/comm" 2>/dev/null)" = mxthrottled ]
-}
-
-# daemon_stop: SIGTERM (checkpoint, exit), bounded.
-daemon_stop() {
-	bg_stop "$D_PID" TERM
-}
-
-# dlog_has PATTERN: the current daemon's log matches the extended regex.
-dlog_has() {
-	grep -Eq -- "$1" "$D_LOG"
-}
-
-# dlog_tail: the end of the current daemon log, on one line (for messages).
-dlog_tail() {
-	tail -n 5 "$D_LOG" 2>/dev/null | tr '\n' '|' | cut -c1-400
-}
+# daemon_start, daemon_alive, daemon_stop, dlog_has, dlog_wait, dlog_tail
+# and mxc: lib.sh.
 
 # --- the CLI, the control socket, the policy service -------------------------
-
-# mxc ARGS...: the CLI with the daemon's control socket.
-mxc() {
-	mxt "$PIN" --control "$CTL" "$@"
-}
 
 # dstatus FIELD: a field of the daemon's "status --json" (control socket).
 dstatus() {

@@ -62,33 +62,10 @@ HDB=$STATE/history.mdb
 RT=$STATE/runtime.conf
 CONF=$ETC/mxthrottle.conf
 CTL=$MXT_WORK/run/control.sock
-RUN_USER=mxthrottle
 SEED4=198.18.1.7
 CAP_BPF_ONLY=0000008000000000
-D_PID=
-D_LOG=
-D_N=0
 
-MADE_USER=0
-if ! getent passwd "$RUN_USER" >/dev/null; then
-	adduser --system --group --no-create-home --home /var/lib/mxthrottle "$RUN_USER" >/dev/null ||
-		{ fail setup "user $RUN_USER: got adduser failure, want the system user"; exit 1; }
-	MADE_USER=1
-fi
-RUN_UID=$(id -u "$RUN_USER")
-RUN_GID=$(id -g "$RUN_USER")
-
-d_cleanup() {
-	local rc=$?
-	[ -n "$D_PID" ] && bg_stop "$D_PID" TERM
-	if [ "$MADE_USER" = 1 ]; then
-		userdel "$RUN_USER" 2>/dev/null || note "userdel $RUN_USER failed"
-		getent group "$RUN_USER" >/dev/null && groupdel "$RUN_USER"
-	fi
-	(exit "$rc")
-	mxt_cleanup
-}
-trap d_cleanup EXIT
+run_user_ensure # lib.sh: RUN_USER, RUN_UID, RUN_GID
 
 # The run user must reach its state directory, as under /var/lib.
 chmod 0711 "$MXT_WORK"
@@ -116,39 +93,7 @@ as_run_user() {
 	setpriv --reuid="$RUN_UID" --regid="$RUN_GID" --clear-groups -- "$@"
 }
 
-# daemon_start: mxthrottled -d -T with $CONF, waits for its START line.
-daemon_start() {
-	D_N=$((D_N + 1))
-	D_LOG=$MXT_WORK/daemon.$D_N.log
-	bg "$GW" "$D_LOG" "$MXT_DAEMON" -d -T -f "$CONF"
-	D_PID=$BG_PID
-	if ! wait_until 10 grep -q "START mxthrottled" "$D_LOG"; then
-		note "daemon start $D_N: $(tr '\n' ' ' <"$D_LOG" | cut -c1-400)"
-		return 1
-	fi
-	kill -0 "$D_PID" 2>/dev/null
-}
-
-daemon_alive() {
-	kill -0 "$D_PID" 2>/dev/null && [ "$(cat "/proc/$D_PID/comm" 2>/dev/null)" = mxthrottled ]
-}
-
-daemon_stop() {
-	[ -n "$D_PID" ] && bg_stop "$D_PID" TERM
-	D_PID=
-}
-
-dlog_has() {
-	grep -aEq -- "$1" "$D_LOG"
-}
-
-dlog_tail() {
-	tail -n 6 "$D_LOG" 2>/dev/null | tr '\n' '|' | cut -c1-600
-}
-
-mxc() {
-	mxt "$PIN" --control "$CTL" "$@"
-}
+# daemon_start, daemon_alive, daemon_stop, dlog_has, dlog_tail, mxc: lib.sh.
 
 # policy_answers: answers of one second of policy requests from 3 senders.
 policy_answers() {
