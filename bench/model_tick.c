@@ -30,7 +30,7 @@
 
 #include "model.h"
 #include "history_db.h"
-#include "test_rng.h" /* tests/lib: rng_next */
+#include "rng.h"
 
 #define NOW0 1704096000ULL /* Monday 2024-01-01 08:00 UTC */
 #define HOUR 3600ULL
@@ -94,8 +94,8 @@ static struct mxt_key key_of(uint32_t i)
 /* A plausible record for source i at 'now'. */
 static void make_record(struct mxt_sender *s, uint32_t i, uint64_t now, uint64_t *rng)
 {
-	unsigned h, kind = (unsigned)(rng_next(rng) % 100);
-	double peak = 2 + (double)(rng_next(rng) % 400);
+	unsigned h, kind = (unsigned)(mxt_rng_next(rng) % 100);
+	double peak = 2 + (double)(mxt_rng_next(rng) % 400);
 
 	memset(s, 0, sizeof(*s));
 	s->key = key_of(i);
@@ -103,7 +103,7 @@ static void make_record(struct mxt_sender *s, uint32_t i, uint64_t now, uint64_t
 	s->anchor_hour = (uint32_t)((now - 30 * DAY) / HOUR);
 	s->hour = (uint32_t)(now / HOUR);
 	s->rate_t = (uint32_t)now;
-	s->last_seen = (uint32_t)(now - rng_next(rng) % HOUR);
+	s->last_seen = (uint32_t)(now - mxt_rng_next(rng) % HOUR);
 	s->rps = 1.5f;
 	if (kind < 80) { /* established, learned */
 		s->state = MXT_STATE_ESTABLISHED;
@@ -128,7 +128,7 @@ static void make_record(struct mxt_sender *s, uint32_t i, uint64_t now, uint64_t
 		s->code = MXT_CODE_OK_PROBATION;
 		s->kclass = MXT_CLASS_GRAYLISTED;
 		s->krate = 10;
-		s->anchor_hour = (uint32_t)(now / HOUR - rng_next(rng) % 24);
+		s->anchor_hour = (uint32_t)(now / HOUR - mxt_rng_next(rng) % 24);
 		s->first_seen = s->anchor_hour * (uint32_t)HOUR;
 		s->last_session = s->last_seen;
 		s->state_since = s->first_seen;

@@ -87,7 +87,7 @@ static double next_arrival(uint64_t *rng, double t, rate_fn f, double mult)
 			t = hour_end;
 			continue;
 		}
-		gap = -log(rng_unit(rng)) / lambda;
+		gap = -log(mxt_rng_unit(rng)) / lambda;
 		if (t + gap < hour_end)
 			return t + gap;
 		t = hour_end;
@@ -772,8 +772,8 @@ static void test_spoofed_syns_never_promote(void **state)
 	/* 2M SYNs from random addresses, 1 or 2 per address per tick. */
 	for (t = T0; t < T0 + 200; t++) {
 		for (i = 0; i < 10000; i++) {
-			struct mxt_key k = key_u32((uint32_t)rng_next(&rng));
-			uint64_t n = 1 + (rng_next(&rng) & 1);
+			struct mxt_key k = key_u32((uint32_t)mxt_rng_next(&rng));
+			uint64_t n = 1 + (mxt_rng_next(&rng) & 1);
 
 			assert_int_equal(mxt_model_observe_syns(m, &k, t, n, 0), 0);
 			total += n;
@@ -841,8 +841,8 @@ static void test_syn_batch_equivalent(void **state)
 	(void)state;
 	for (t = T0; t < T0 + 300; t += 10) {
 		for (i = 0; i < 5000; i++) {
-			obs[i].key = key4(40 + (unsigned)(rng_next(&rng) % 12), (unsigned)(rng_next(&rng) % 250));
-			obs[i].syns = rng_next(&rng) % 4 ? 1 + rng_next(&rng) % 3 : 5 + rng_next(&rng) % 400;
+			obs[i].key = key4(40 + (unsigned)(mxt_rng_next(&rng) % 12), (unsigned)(mxt_rng_next(&rng) % 250));
+			obs[i].syns = mxt_rng_next(&rng) % 4 ? 1 + mxt_rng_next(&rng) % 3 : 5 + mxt_rng_next(&rng) % 400;
 			obs[i].dropped = obs[i].syns / 2;
 		}
 		obs[17].key.family = 9; /* one invalid key */
@@ -1193,11 +1193,11 @@ static size_t mixed_run(uint64_t tick, struct mxt_sender *out)
 			mxt_model_release(m, &k, T0 - 3 * DAY);
 	}
 	for (t = T0 - 3 * DAY; t < T0 + 5 * DAY; t += 37) {
-		unsigned i2 = (unsigned)(rng_next(&rng) % 20);
+		unsigned i2 = (unsigned)(mxt_rng_next(&rng) % 20);
 		struct mxt_key k = key4(30, i2);
 		double r = i2 < 10 ? steady_rate(t) / 40 : 4;
 
-		if (rng_unit(&rng) < r / 97.0)
+		if (mxt_rng_unit(&rng) < r / 97.0)
 			mxt_model_admit_session(m, &k, t, MXT_OBS_CONNECT, 0, 0, NULL);
 		if (t % tick < 37)
 			mxt_model_tick(m, t, NULL, NULL);
