@@ -66,12 +66,34 @@ static int allow_save(struct mxt_controller *c, const struct allow_copy *a)
 	return 0;
 }
 
+/* Index of the connector 'x' in allow[], or -1 (lock held). */
+static int allow_index_locked(const struct mxt_controller *c, const struct mxt_ctl_cidr *x)
+{
+	for (int i = 0; i < c->nallow; i++)
+		if (c->allow[i].prefixlen == x->prefixlen && !memcmp(&c->allow[i].net, &x->net, sizeof(x->net)))
+			return i;
+	return -1;
+}
+
+/* End a change of allow[] whose result is 'rc': copy (when persisting),
+ * unlock, then write the copy outside the lock.  Frees 'copy'. */
+static int allow_unlock_save(struct mxt_controller *c, struct allow_copy *copy, int rc)
+{
+	if (!rc && copy)
+		allow_copy_locked(c, copy);
+	pthread_mutex_unlock(&c->lock);
+	if (!rc && copy)
+		rc = allow_save(c, copy);
+	free(copy);
+	return rc;
+}
+
 int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, char *err, size_t errlen)
 {
 	struct allow_copy *copy = NULL;
 	struct mxt_ctl_cidr x;
 	struct mxt_lpm_key lk;
-	int rc = 0, dup = 0;
+	int rc = 0;
 
 	if (mxt_cidr_parse(cidr, &x.net, &x.prefixlen, NULL) < 0) {
 		mxt_seterr(err, errlen, "'%s' is not an IPv4 or IPv6 CIDR", cidr);
@@ -92,10 +114,7 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&c->lock);
-	for (int i = 0; i < c->nallow; i++)
-		if (c->allow[i].prefixlen == x.prefixlen && !memcmp(&c->allow[i].net, &x.net, sizeof(x.net)))
-			dup = 1;
-	if (!dup) {
+	if (allow_index_locked(c, &x) < 0) {
 		if (c->nallow == MXT_CTL_ALLOW_MAX) {
 			rc = -ENOSPC;
 		} else {
@@ -103,12 +122,7 @@ int mxt_ctl_allow_add(struct mxt_controller *c, const char *cidr, int persist, c
 			c->allow_gen++;
 		}
 	}
-	if (!rc && copy)
-		allow_copy_locked(c, copy);
-	pthread_mutex_unlock(&c->lock);
-	if (!rc && copy)
-		rc = allow_save(c, copy);
-	free(copy);
+	rc = allow_unlock_save(c, copy, rc);
 	if (rc)
 		mxt_seterr(err, errlen, "cannot record connector %s: %s", cidr, strerror(-rc));
 	return rc;
@@ -119,7 +133,7 @@ int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, c
 	struct allow_copy *copy = NULL;
 	struct mxt_ctl_cidr x;
 	struct mxt_lpm_key lk;
-	int rc = -ENOENT;
+	int rc = -ENOENT, i;
 
 	if (mxt_cidr_parse(cidr, &x.net, &x.prefixlen, NULL) < 0) {
 		mxt_seterr(err, errlen, "'%s' is not an IPv4 or IPv6 CIDR", cidr);
@@ -130,20 +144,12 @@ int mxt_ctl_allow_del(struct mxt_controller *c, const char *cidr, int persist, c
 		return -ENOMEM;
 	}
 	pthread_mutex_lock(&c->lock);
-	for (int i = 0; i < c->nallow; i++) {
-		if (c->allow[i].prefixlen == x.prefixlen && !memcmp(&c->allow[i].net, &x.net, sizeof(x.net))) {
-			c->allow[i] = c->allow[--c->nallow];
-			c->allow_gen++;
-			rc = 0;
-			break;
-		}
+	if ((i = allow_index_locked(c, &x)) >= 0) {
+		c->allow[i] = c->allow[--c->nallow];
+		c->allow_gen++;
+		rc = 0;
 	}
-	if (!rc && copy)
-		allow_copy_locked(c, copy);
-	pthread_mutex_unlock(&c->lock);
-	if (!rc && copy)
-		rc = allow_save(c, copy);
-	free(copy);
+	rc = allow_unlock_save(c, copy, rc);
 	if (c->maps) {
 		int krc;
 
@@ -187,14 +193,13 @@ int mxt_ctl_allow_load(struct mxt_controller *c, char *err, size_t errlen)
 	return rc;
 }
 
-/* 1 when 'net/plen' is one of our connectors. */
-static int allow_known(struct mxt_controller *c, const struct mxt_addr *net, __u8 plen)
+/* 1 when 'x' is one of our connectors. */
+static int allow_known(struct mxt_controller *c, const struct mxt_ctl_cidr *x)
 {
-	int known = 0;
+	int known;
 
 	pthread_mutex_lock(&c->lock);
-	for (int j = 0; j < c->nallow && !known; j++)
-		known = c->allow[j].prefixlen == plen && !memcmp(&c->allow[j].net, net, sizeof(*net));
+	known = allow_index_locked(c, x) >= 0;
 	pthread_mutex_unlock(&c->lock);
 	return known;
 }
@@ -208,13 +213,13 @@ int mxt_ctl_allow_adopt(struct mxt_controller *c)
 	if (!c->maps || mxt_allow_dump(c->maps, &e, &n) < 0)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
-		struct mxt_addr a;
-		__u8 plen;
+		struct mxt_ctl_cidr x;
 		char text[MXT_ADDRSTRLEN], err[256];
 
-		if (mxt_lpm_key_to_cidr(&e[i].key, &a, &plen) < 0 || allow_known(c, &a, plen))
+		memset(&x, 0, sizeof(x));
+		if (mxt_lpm_key_to_cidr(&e[i].key, &x.net, &x.prefixlen) < 0 || allow_known(c, &x))
 			continue;
-		mxt_cidr_format(&a, plen, text, sizeof(text));
+		mxt_cidr_format(&x.net, x.prefixlen, text, sizeof(text));
 		if (mxt_ctl_allow_add(c, text, 1, err, sizeof(err)) == 0) {
 			mxt_log_info("ALLOW [%s] adopted from the kernel map", text);
 			adopted++;
