@@ -20,8 +20,9 @@
 #                          re-attaches and re-seeds mxt_policy from history
 #   sighup_reload          a bad file is refused, a good one applies
 #   control_socket         allow add through the daemon persists across a
-#                          restart that lost the kernel entry; non-root
-#                          users are refused
+#                          restart that lost the kernel entry; one added
+#                          with the CLI alone while no daemon ran is
+#                          adopted; non-root users are refused
 #   policy_malformed       a malformed request closes its connection only
 #   policy_long_helo       a graylisted sender with a 2000-byte EHLO name
 #                          and sender still gets its 451 (issue 9, hole 4)
@@ -63,6 +64,7 @@ SEED4=198.18.1.7     # seeded (ctl seed) into ESTABLISHED
 SEED6=2001:2:0:2::1
 OVER=198.18.1.5      # over its SYN limit
 CONN_CIDR=198.18.1.6/32
+ADOPT_CIDR=198.18.1.10/32 # added with the CLI alone while no daemon runs
 POOL=3               # senders made by mxt-policy-load
 POOL_ADDRS=()
 # Every sender this run made, and what "explain" and "history export"
@@ -522,9 +524,19 @@ t_control_socket() {
 	rc=$?
 	expect_eq "allow del on the maps, daemon stopped: exit ($out)" "$rc" 0
 	expect_true "kernel allowlist lost $CONN_CIDR" "still listed" allow_absent "$CONN_CIDR"
+	# ... and gain one the daemon has never heard of: adopted at start.
+	out=$(mxc allow add "$ADOPT_CIDR" 2>&1)
+	rc=$?
+	expect_eq "allow add on the maps, daemon stopped: exit ($out)" "$rc" 0
 	expect_true "daemon restarts" "no START line ($(dlog_tail))" daemon_start || return
 	expect_true "allow list after the restart has $CONN_CIDR" "absent" wait_until 3 allow_listed "$CONN_CIDR"
 	expect_true "connectors file still has $CONN_CIDR" "absent" grep -qx "$CONN_CIDR" "$STATE/connectors"
+	expect_true "$ADOPT_CIDR adopted from the kernel map" "'$(dlog_tail)'" \
+		dlog_has "ALLOW \[$ADOPT_CIDR\] adopted from the kernel map"
+	expect_true "connectors file has $ADOPT_CIDR" "absent" grep -qx "$ADOPT_CIDR" "$STATE/connectors"
+	out=$(mxc allow del "$ADOPT_CIDR" 2>&1)
+	expect_true "allow del $ADOPT_CIDR through the daemon" "'$out'" grep -q "through mxthrottled" <<<"$out"
+	expect_true "connectors file lost $ADOPT_CIDR" "still there" sh -c "! grep -qx '$ADOPT_CIDR' '$STATE/connectors'"
 	burst "${CONN_CIDR%/*}" 20 20
 	expect_eq "connector ${CONN_CIDR%/*}: 20 at once all pass" "$C_OK" 20
 
