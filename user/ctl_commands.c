@@ -250,35 +250,35 @@ static int list_records(struct mxt_controller *c, FILE *out, int only_state, int
 
 static void status_print(struct mxt_controller *c, FILE *out, int json)
 {
-	struct mxt_model_counts k;
+	struct mxt_ctl_snapshot snap;
+	const struct mxt_model_counts *k = &snap.model;
+	const struct mxt_ctl_counters *n = &snap.counters;
 
-	pthread_mutex_lock(&c->lock);
-	mxt_model_counts(c->model, &k);
-	pthread_mutex_unlock(&c->lock);
+	mxt_ctl_snapshot(c, &snap);
 	if (json) {
 		struct mxt_jw w;
 
 		mxt_jw_init(&w, out);
 		mxt_jw_obj_open(&w);
-		mxt_jw_ku64(&w, "tracked", k.tracked);
-		mxt_jw_ku64(&w, "capacity", k.capacity);
+		mxt_jw_ku64(&w, "tracked", k->tracked);
+		mxt_jw_ku64(&w, "capacity", k->capacity);
 		mxt_jw_key(&w, "states");
 		mxt_jw_obj_open(&w);
 		for (int s = 0; s < MXT_STATE_MAX; s++)
-			mxt_jw_ku64(&w, mxt_state_name(s), k.by_state[s]);
+			mxt_jw_ku64(&w, mxt_state_name(s), k->by_state[s]);
 		mxt_jw_obj_close(&w);
-		mxt_jw_ku64(&w, "throttles", k.throttles);
-		mxt_jw_ku64(&w, "established", k.established);
-		mxt_jw_ku64(&w, "blocks", k.blocks);
-		mxt_jw_ku64(&w, "admitted", k.admitted);
-		mxt_jw_ku64(&w, "ticks", ST_GET(c, ticks));
-		mxt_jw_ku64(&w, "tick_usec_last", ST_GET(c, tick_usec_last));
-		mxt_jw_ku64(&w, "decisions", ST_GET(c, decisions));
-		mxt_jw_ku64(&w, "checkpoints", ST_GET(c, checkpoints));
-		mxt_jw_ku64(&w, "checkpoint_errors", ST_GET(c, checkpoint_errors));
-		mxt_jw_ku64(&w, "checkpoint_usec_last", ST_GET(c, checkpoint_usec_last));
-		mxt_jw_ku64(&w, "checkpoint_lock_usec_last", ST_GET(c, checkpoint_lock_usec_last));
-		mxt_jw_ku64(&w, "map_errors", ST_GET(c, map_errors));
+		mxt_jw_ku64(&w, "throttles", k->throttles);
+		mxt_jw_ku64(&w, "established", k->established);
+		mxt_jw_ku64(&w, "blocks", k->blocks);
+		mxt_jw_ku64(&w, "admitted", k->admitted);
+		mxt_jw_ku64(&w, "ticks", n->ticks);
+		mxt_jw_ku64(&w, "tick_usec_last", n->tick_usec_last);
+		mxt_jw_ku64(&w, "decisions", n->decisions);
+		mxt_jw_ku64(&w, "checkpoints", n->checkpoints);
+		mxt_jw_ku64(&w, "checkpoint_errors", n->checkpoint_errors);
+		mxt_jw_ku64(&w, "checkpoint_usec_last", n->checkpoint_usec_last);
+		mxt_jw_ku64(&w, "checkpoint_lock_usec_last", n->checkpoint_lock_usec_last);
+		mxt_jw_ku64(&w, "map_errors", n->map_errors);
 		mxt_jw_ku64(&w, "connectors", (uint64_t)c->nallow);
 		if (c->fleet) {
 			mxt_jw_key(&w, "fleet");
@@ -288,13 +288,13 @@ static void status_print(struct mxt_controller *c, FILE *out, int json)
 		mxt_jw_finish(&w); /* ends the line */
 		return;
 	}
-	fprintf(out, "tracked %llu of %llu:", (unsigned long long)k.tracked, (unsigned long long)k.capacity);
+	fprintf(out, "tracked %llu of %llu:", (unsigned long long)k->tracked, (unsigned long long)k->capacity);
 	for (int s = 0; s < MXT_STATE_MAX; s++)
-		fprintf(out, " %s=%llu", mxt_state_name(s), (unsigned long long)k.by_state[s]);
+		fprintf(out, " %s=%llu", mxt_state_name(s), (unsigned long long)k->by_state[s]);
 	fprintf(out, "\nticks %llu (last %llu us), decisions %llu, checkpoints %llu (%llu errors), connectors %d\n",
-		(unsigned long long)ST_GET(c, ticks), (unsigned long long)ST_GET(c, tick_usec_last),
-		(unsigned long long)ST_GET(c, decisions), (unsigned long long)ST_GET(c, checkpoints),
-		(unsigned long long)ST_GET(c, checkpoint_errors), c->nallow);
+		(unsigned long long)n->ticks, (unsigned long long)n->tick_usec_last,
+		(unsigned long long)n->decisions, (unsigned long long)n->checkpoints,
+		(unsigned long long)n->checkpoint_errors, c->nallow);
 	if (c->fleet)
 		mxt_fleet_status_brief(c->fleet, out, NULL);
 }
