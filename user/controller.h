@@ -42,9 +42,10 @@ struct mxt_fleet;
  * below. */
 struct mxt_controller;
 
-/* The counters, one X(name) each: atomic inside the controller (written
- * by both threads, each a count of its own, never read together with
- * another as one snapshot), plain in a snapshot. */
+/* The counters, one X(name) each: atomic inside the controller (both
+ * threads write them, relaxed: each is a count of its own, and a
+ * snapshot reads them one by one, not as one consistent set), plain in
+ * a snapshot. */
 #define MXT_CTL_COUNTERS(X)                                                   \
 	X(ticks)                                                              \
 	X(tick_usec_last)            /* wall time of the last tick */        \
