@@ -256,9 +256,23 @@ static void thr_close(struct sim *s, struct sim_src *x, double t)
 	x->thr_since = -1;
 }
 
-/* Model tick callback of a node: write its policy map; note throttled
- * time (as the first node sees it: the same for all in a fleet that
- * shares its evidence). */
+/* Source x's throttled time, from the first node's policy changes (the
+ * nodes of a fleet that shares its evidence agree on it). */
+static void note_thr(struct sim *s, struct sim_src *x, int state)
+{
+	int thr = state == MXT_STATE_THROTTLED || state == MXT_STATE_BLOCKED;
+
+	if (thr && x->thr_since < 0) {
+		x->thr_since = s->now;
+		if (state == MXT_STATE_THROTTLED && s->now >= s->start)
+			x->throttles++;
+	} else if (!thr) {
+		thr_close(s, x, s->now);
+	}
+}
+
+/* Model tick callback of a node: write its policy map; note when the node
+ * throttled a jump, and a source's throttled time. */
 void sim_on_change(void *ctx, const struct mxt_model_change *c)
 {
 	struct sim_node *n = ctx;
@@ -269,20 +283,12 @@ void sim_on_change(void *ctx, const struct mxt_model_change *c)
 	n->r->kernel_changes++;
 	if (xi >= 0) {
 		struct sim_src *x = &s->src[s->idx.e[xi].idx];
-		int thr = c->state == MXT_STATE_THROTTLED || c->state == MXT_STATE_BLOCKED;
 
 		if (c->state == MXT_STATE_THROTTLED && x->jump_at > 0 && s->now >= x->jump_at &&
 		    n->jump_thr_at < 0)
 			n->jump_thr_at = s->now - x->jump_at;
-		if (n != &s->node[0]) {
-			/* the source's figures are the first node's */
-		} else if (thr && x->thr_since < 0) {
-			x->thr_since = s->now;
-			if (c->state == MXT_STATE_THROTTLED && s->now >= s->start)
-				x->throttles++;
-		} else if (!thr) {
-			thr_close(s, x, s->now);
-		}
+		if (n == &s->node[0])
+			note_thr(s, x, c->state);
 	}
 	if (is_spoofed(&c->key) && c->klass != MXT_CLASS_UNKNOWN && c->klass != MXT_CLASS_BLOCKED)
 		n->spoof_promoted++;
