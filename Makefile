@@ -33,7 +33,10 @@ endif
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CFLAGS  ?= -O2 -g
 MXT_CFLAGS   := $(WARN) -std=gnu11 -fstack-protector-strong
-MXT_CPPFLAGS := -D_GNU_SOURCE -Imaps -Iuser -I$(BUILD)
+# user/ in layers (HACKING.md), lowest first: each folder is an include
+# path, so a source names its headers without a folder ("addr.h").
+USER_DIRS    := user/shared user/core user/kernel user/daemon user/sim
+MXT_CPPFLAGS := -D_GNU_SOURCE -Imaps $(addprefix -I,$(USER_DIRS)) -I$(BUILD)
 # glibc's fortify needs an optimising build (it #warns, and -Werror fails,
 # without one): on when the user's CFLAGS optimise.
 ifneq ($(filter -O1 -O2 -O3 -Os -Og -Ofast -Oz,$(CFLAGS)),)
@@ -63,7 +66,15 @@ EXTRA_BPF_SRCS := $(wildcard bench/*.bpf.c)
 EXTRA_BPF_OBJS := $(patsubst bench/%.bpf.c,$(BUILD)/%.bpf.o,$(EXTRA_BPF_SRCS)) \
 		  $(BUILD)/mxthrottle_testclock.bpf.o $(BUILD)/mxthrottle_testclock.skel.h
 
-LIB_SRCS  := $(filter-out user/mxthrottled.c,$(wildcard user/*.c))
+# A source left in user/ itself (a merge from before the layers) would be
+# silently out of the library: say where it belongs instead.
+STRAY     := $(wildcard user/*.c user/*.h)
+ifneq ($(STRAY),)
+ifneq ($(MAKECMDGOALS),clean)
+$(error $(STRAY): move into the layer folder it belongs to (HACKING.md, "Layers of user/"), with git mv)
+endif
+endif
+LIB_SRCS  := $(filter-out user/daemon/mxthrottled.c,$(wildcard $(addsuffix /*.c,$(USER_DIRS))))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 LIB_SOBJS := $(patsubst user/%.c,$(BUILD)/san/%.o,$(LIB_SRCS))
 LIB       := $(BUILD)/libmxthrottle.a
@@ -85,7 +96,7 @@ BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 TEST_BINS := $(patsubst tests/%.c,$(BUILD)/test/%,$(UNIT_SRCS) $(BPFT_SRCS))
 TEST_HELPERS := $(wildcard tests/lib/*.c)
 
-HDRS := $(wildcard maps/*.h user/*.h tools/mxthrottle/*.h)
+HDRS := $(wildcard maps/*.h $(addsuffix /*.h,$(USER_DIRS)) tools/mxthrottle/*.h)
 
 all: $(BPF_OBJ) $(EXTRA_BPF_OBJS) $(SKEL) $(LIB) $(BUILD)/mxthrottled $(BUILD)/mxthrottle $(TOOLS)
 
@@ -145,7 +156,7 @@ $(LIB_TSAN): $(LIB_TOBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(DAEMON_TSAN): user/mxthrottled.c $(LIB_TSAN) | $(GEN_HDRS)
+$(DAEMON_TSAN): user/daemon/mxthrottled.c $(LIB_TSAN) | $(GEN_HDRS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(TSAN_CFLAGS) $(DEPFLAGS) -o $@ $< $(LIB_TSAN) $(LDLIBS)
 
@@ -160,7 +171,7 @@ $(BUILD)/mxthrottle: $(CLI_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mxthrottled: user/mxthrottled.c $(LIB) | $(GEN_HDRS)
+$(BUILD)/mxthrottled: user/daemon/mxthrottled.c $(LIB) | $(GEN_HDRS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

@@ -2,7 +2,7 @@
 /*
  * mxt_syn_verdict.h - the decision on one counted SYN (right port, bare
  * SYN, source not allowlisted), shared verbatim by the XDP program and the
- * simulator (user/sim.c), so the simulator runs the kernel's checks in the
+ * simulator (user/sim/sim.c), so the simulator runs the kernel's checks in the
  * kernel's order.  No BPF helper and no map inside: the caller finds the
  * state and the policy and passes them with the time.
  *

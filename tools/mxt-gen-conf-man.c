@@ -79,7 +79,7 @@ static const char model_intro[] =
 	".El\n"
 	".Ss Model\n"
 	"See the top of\n"
-	".Pa user/model.h\n"
+	".Pa user/core/model.h\n"
 	"for the states, the transitions and the formulas these tune.\n"
 	".Bl -tag -width Ds\n";
 static const char tail[] =

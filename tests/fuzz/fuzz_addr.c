@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * fuzz_addr.c - libFuzzer harness for the strict parsers of user/addr.c
- * and the numbers of user/cfgkeys.c: addresses, CIDRs, plain decimals,
+ * fuzz_addr.c - libFuzzer harness for the strict parsers of user/core/addr.c
+ * and the numbers of user/core/cfgkeys.c: addresses, CIDRs, plain decimals,
  * rates, and the key conversions.  Whatever parses must format and parse
  * back to the same value (the CLI prints what the daemon stores, and an
  * operator pastes it back), must agree with inet_pton(3) / a reference

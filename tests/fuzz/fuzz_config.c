@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * fuzz_config.c - libFuzzer harness for the configuration loaders: the
- * kernel keys (user/cfgkeys.c, mxt_config_load_file) and the daemon's file
- * (user/daemon_conf.c through inih, mxt_daemon_conf_load).  The input is
+ * kernel keys (user/core/cfgkeys.c, mxt_config_load_file) and the daemon's file
+ * (user/daemon/daemon_conf.c through inih, mxt_daemon_conf_load).  The input is
  * written to a private temporary file (0600 in a 0700 directory, as a
  * trusted config would be) and loaded both ways.  A file that loads must
  * give a config that passes mxt_config_check, and every key's value must

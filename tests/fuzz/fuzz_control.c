@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * fuzz_control.c - libFuzzer harness for the control socket's request
- * reader (user/control.c, mxt_control_accept): the real code, over a real
+ * reader (user/daemon/control.c, mxt_control_accept): the real code, over a real
  * unix socket in a private directory.  Each input is sent by a client that
  * then shuts down its write side, as the CLI does.  The reader must answer
  * with argv words that are non-empty, without blanks or NULs, at most

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * fuzz_hdb_record.c - libFuzzer harness for the history record decoder
- * (user/history_db.c, mxt_hdb_decode): the first MXT_HDB_KEY_LEN bytes are
+ * (user/daemon/history_db.c, mxt_hdb_decode): the first MXT_HDB_KEY_LEN bytes are
  * the key, the rest the value, as LMDB would hand them over from a file
  * the run user can write.  A record that decodes must be one the model can
  * take (mxt_model_restore on a small model must not crash, whatever it

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * fuzz_policy_proto.c - libFuzzer harness for the policy request parser
- * (user/policy_proto.c).  The input is fed three ways: in one piece, byte by
+ * (user/core/policy_proto.c).  The input is fed three ways: in one piece, byte by
  * byte, and in chunks whose sizes come from the input's first 8 bytes; the
  * three outcomes (every completed request, then the error or the pending
  * state) must be identical: one input, one verdict, however it arrives

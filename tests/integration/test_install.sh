@@ -57,12 +57,12 @@ mk() {
 
 t_cflags_kept() {
 	local cmd f
-	cmd=$(mk -n -B V=1 CFLAGS=-O0 CPPFLAGS=-DMXT_USER_FLAG "$BUILD/obj/addr.o" | grep -- ' -c user/addr.c')
+	cmd=$(mk -n -B V=1 CFLAGS=-O0 CPPFLAGS=-DMXT_USER_FLAG "$BUILD/obj/core/addr.o" | grep -- ' -c user/core/addr.c')
 	for f in -std=gnu11 -D_GNU_SOURCE -Werror -Wall -Wextra -MMD -O0 -DMXT_USER_FLAG -Imaps; do
 		expect_true "compile line has $f" "'$cmd'" grep -qe " $f" <<<"$cmd"
 	done
 	expect_true "no _FORTIFY_SOURCE at -O0" "'$cmd'" sh -c "! printf '%s' '$cmd' | grep -q FORTIFY"
-	cmd=$(mk -n -B V=1 "$BUILD/obj/addr.o" | grep -- ' -c user/addr.c')
+	cmd=$(mk -n -B V=1 "$BUILD/obj/core/addr.o" | grep -- ' -c user/core/addr.c')
 	expect_true "default build: -O2 and _FORTIFY_SOURCE" "'$cmd'" \
 		sh -c "printf '%s' '$cmd' | grep -q -- '-O2' && printf '%s' '$cmd' | grep -q FORTIFY_SOURCE=2"
 }
@@ -71,13 +71,13 @@ t_header_deps() {
 	local b=$W/hdr
 	# A fresh build directory: the test must not depend on the state of
 	# the tree's own build/.
-	expect_ok "one object into a fresh build dir" mk BUILD="$b" "$b/obj/addr.o"
-	expect_true "addr.d lists addr.h" "$(head -c 200 "$b/obj/addr.d" 2>/dev/null | tr '\n' ' ')" \
-		grep -q 'user/addr.h' "$b/obj/addr.d"
-	expect_true "-MP: addr.h is a target of its own" "missing" grep -q '^user/addr.h:' "$b/obj/addr.d"
+	expect_ok "one object into a fresh build dir" mk BUILD="$b" "$b/obj/core/addr.o"
+	expect_true "addr.d lists addr.h" "$(head -c 200 "$b/obj/core/addr.d" 2>/dev/null | tr '\n' ' ')" \
+		grep -q 'user/core/addr.h' "$b/obj/core/addr.d"
+	expect_true "-MP: addr.h is a target of its own" "missing" grep -q '^user/core/addr.h:' "$b/obj/core/addr.d"
 	# Right after a build nothing is compiled again (the version header
 	# is rewritten only when the version changes).
-	expect_eq "second make compiles" "$(mk BUILD="$b" "$b/obj/addr.o" 2>&1 | grep -cE '^  (CC|LINK|AR|BPF)')" 0
+	expect_eq "second make compiles" "$(mk BUILD="$b" "$b/obj/core/addr.o" 2>&1 | grep -cE '^  (CC|LINK|AR|BPF)')" 0
 }
 
 t_destdir() {

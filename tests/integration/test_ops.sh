@@ -279,7 +279,7 @@ t_rules_dashboard() {
 	# looked up in the exporter's source instead.
 	for n in $names; do
 		case $n in
-		mxthrottle_fleet_*) grep -q "\"$n\"" "$MXT_ROOT/user/metrics.c" || missing+=("$n") ;;
+		mxthrottle_fleet_*) grep -q "\"$n\"" "$MXT_ROOT/user/daemon/metrics.c" || missing+=("$n") ;;
 		*) grep -qE "^# TYPE $n " "$MXT_WORK/metrics.txt" || missing+=("$n") ;;
 		esac
 	done

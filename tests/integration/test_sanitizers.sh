@@ -42,12 +42,13 @@ t_tests_instrumented() {
 	report sanitizers.tests_instrumented "${errs[@]}"
 }
 
-# Every user/*.c but the daemon's main() is in both sanitizer libraries.
+# Every user/LAYER/*.c but the daemon's main() is in both sanitizer libraries.
 t_library_instrumented() {
 	local errs=() src base
-	for src in "$ROOT"/user/*.c; do
-		base=$(basename "$src" .c)
-		[ "$base" = mxthrottled ] && continue
+	for src in "$ROOT"/user/*/*.c; do
+		base=${src#"$ROOT"/user/}
+		base=${base%.c}
+		[ "$base" = daemon/mxthrottled ] && continue
 		instrumented "$BUILD/san/$base.o" '__asan_' ||
 			errs+=("san/$base.o: got missing or without ASan, want ASan+UBSan")
 		instrumented "$BUILD/tsan/$base.o" '__tsan_' ||

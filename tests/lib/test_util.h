@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * test_util.h - scaffolding shared by the cmocka unit tests: CHECK, an
- * assertion that prints a "got X, want Y" message, and (user/rng.h)
+ * assertion that prints a "got X, want Y" message, and (user/shared/rng.h)
  * splitmix64, the deterministic randomness the model tests drive senders
  * with.  Include after <cmocka.h>.
  */

@@ -2,7 +2,7 @@
 /*
  * test_addr.c - strict parsing of addresses, CIDRs and numbers, masking of
  * source keys and allowlist keys, and formatting round trips
- * (user/addr.c).  No privileges needed.
+ * (user/core/addr.c).  No privileges needed.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * test_cfgkeys.c - the configuration key table (user/cfgkeys.c): defaults
+ * test_cfgkeys.c - the configuration key table (user/core/cfgkeys.c): defaults
  * are valid and what the table says, every key round-trips, bad values and
  * unknown keys are rejected with a message naming the key, a failed set
  * changes nothing, rate 0 needs burst 0, ports parsing, config files.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * test_daemon_conf.c - mxthrottled's configuration file (user/daemon_conf.c):
+ * test_daemon_conf.c - mxthrottled's configuration file (user/daemon/daemon_conf.c):
  * the defaults are valid, every daemon key is parsed into its field, the
  * repeatable keys append and stop at their bound, kernel keys are range
  * checked per line but cross-checked only after the file (so "rate 0" and

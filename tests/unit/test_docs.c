@@ -2,7 +2,7 @@
 /*
  * test_docs.c - the README documents the same tables the code uses: every
  * verdict reason (maps/mxt_reasons.h) and every reply code
- * (user/reply_codes.h) must appear in README.md's tables, so docs cannot
+ * (user/core/reply_codes.h) must appear in README.md's tables, so docs cannot
  * silently drift from the code.  Runs from the repository root.
  */
 #include <stdarg.h>

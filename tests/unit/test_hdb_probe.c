@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * test_hdb_probe.c - a damaged history file is refused, not mapped
- * (user/hdb_probe.c through mxt_hdb_open): a history cut short, which made
+ * (user/daemon/hdb_probe.c through mxt_hdb_open): a history cut short, which made
  * LMDB raise SIGBUS in the daemon (issue 9, hole 2), and a file whose
  * meta page points past its end.  A sound file still opens.
  */

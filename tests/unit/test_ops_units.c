@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * test_ops_units.c - the operations modules without a kernel: the minimum
- * kernel verdict (user/kernel_req.c), the program's XDP run configuration
+ * kernel verdict (user/kernel/kernel_req.c), the program's XDP run configuration
  * as libxdp reads it, the metrics_listen key, and the
- * Prometheus endpoint (user/metrics.c): histogram buckets, the exposition
+ * Prometheus endpoint (user/daemon/metrics.c): histogram buckets, the exposition
  * text, and the HTTP server's manners over a real loopback socket.  No
  * privileges needed.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * test_policy_proto.c - the policy request parser (user/policy_proto.c):
+ * test_policy_proto.c - the policy request parser (user/core/policy_proto.c):
  * every attribute Postfix sends, CRLF, byte-by-byte feeds, pipelined
  * requests, each way a request can be malformed (a decision attribute's line
  * too long, missing '=', empty name, NUL byte, empty request, no request

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * test_policy_reply.c - the policy answer formatter (user/policy_reply.c):
+ * test_policy_reply.c - the policy answer formatter (user/core/policy_reply.c):
  * every deferring code of reply_codes.h becomes a 451 with its status, text,
  * bracketed address and AS tag; the rest DUNNO; monitor mode a PREPEND;
  * every byte printable ASCII and the line bounded.

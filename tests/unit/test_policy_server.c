@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * test_policy_server.c - the policy server (user/policy_server.c) in a
+ * test_policy_server.c - the policy server (user/daemon/policy_server.c) in a
  * thread, on a unix socket in a private temporary directory (and once on
  * inet 127.0.0.1 with an ephemeral port), with a stub decide() callback
  * standing in for the model: IPv4 clients with an odd last octet are

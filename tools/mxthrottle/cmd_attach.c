@@ -2,7 +2,7 @@
 /*
  * cmd_attach.c - "mxthrottle attach IFACE [--mode native|skb]
  * [--max-sources N]" and "mxthrottle detach IFACE".  The work is in
- * user/loader.c; this file parses, reports, and maps errors to one line.
+ * user/kernel/loader.c; this file parses, reports, and maps errors to one line.
  */
 #include <getopt.h>
 #include <stdio.h>

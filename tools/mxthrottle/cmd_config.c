@@ -2,7 +2,7 @@
 /*
  * cmd_config.c - "mxthrottle config get [KEY] [--json]" and "config set KEY
  * VALUE [KEY VALUE ...]" over the config map, through the key table of
- * user/cfgkeys.c.  A set validates the whole resulting config (every limit
+ * user/core/cfgkeys.c.  A set validates the whole resulting config (every limit
  * re-derived) before the single map write; several pairs are applied
  * together, which is how a class moves to rate 0 / burst 0.
  *

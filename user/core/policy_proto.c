@@ -29,7 +29,7 @@ struct field_desc {
 #define FIELD(n, a, f, k, d) { #n, sizeof(#n) - 1, a, k, d, \
 	offsetof(struct mxt_policy_request, f), sizeof(((struct mxt_policy_request *)0)->f) }
 
-/* The decision attributes (d = 1) are those user/controller.c's
+/* The decision attributes (d = 1) are those user/daemon/controller.c's
  * mxt_ctl_decide() and the server read; keep the two in step. */
 static const struct field_desc fields[] = {
 	FIELD(request, MXT_POLICY_A_REQUEST, request, FK_STR, 1),

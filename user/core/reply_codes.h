@@ -40,7 +40,7 @@ struct mxt_code_info {
 	const char *text;     /* reason in words */
 };
 
-/* Row for 'code', or NULL when out of range. (user/reply_codes.c) */
+/* Row for 'code', or NULL when out of range. (user/core/reply_codes.c) */
 const struct mxt_code_info *mxt_code_info(enum mxt_code code);
 
 #endif /* MXT_REPLY_CODES_H */
