@@ -16,7 +16,7 @@
 #include "mxt_reasons.h"
 
 /* Bump on any change to a struct below, a map's type, or the reason order. */
-#define MXT_ABI_VERSION 3
+#define MXT_ABI_VERSION 4
 
 #define MXT_PIN_ROOT "/sys/fs/bpf"
 #define MXT_PIN_DIR  MXT_PIN_ROOT "/mxthrottle"
@@ -179,27 +179,40 @@ struct mxt_global_state {
 };
 
 /*
- * mxt_front (per-CPU array of MXT_FRONT_SETS sets, MXT_FRONT_WAYS ways
+ * mxt_front (array of MXT_FRONT_SETS sets per CPU, MXT_FRONT_WAYS ways
  * each): recently refused IPv4 sources, "drop until", so that a flood of
- * over-limit SYNs is refused without the mxt_sources hash lookup.  Set
- * index: mxt_front_set_of() (mxt_keyhash.h).  A way is valid while the
- * set's gen equals mxt_gen.policy_gen ^ mxt_gen.allow_gen (any policy,
- * allowlist or config change empties the cache) and now < until_ns.  A
- * refusal under GCRA does not move tat_ns, so the source is refused until
- * exactly tat_ns - tolerance: the cache decides what mxt_sources would.
- * until_ns MXT_FRONT_BLOCKED: class blocked (reason BLOCKED, not
- * SOURCE_LIMIT).  pending counts the SYNs the way refused since its last
- * flush into mxt_sources (syns and dropped); the program flushes it on
- * the source's next slow-path SYN and when it evicts the way.  The
- * address is the masked v4 key address, network order; 0 = empty.
+ * over-limit SYNs is refused without the mxt_sources hash lookup.  A plain
+ * mmapable array, not a per-CPU one: CPU c owns entries c * MXT_FRONT_SETS
+ * to (c + 1) * MXT_FRONT_SETS - 1 (max_entries is MXT_FRONT_SETS x the
+ * possible CPUs, set by whoever loads the program: mxt_front_entries()),
+ * so a probe is one load from an address computed from the CPU number,
+ * without the per-CPU pointer table's load, and a set (64 bytes, values
+ * page-aligned) is exactly one cache line.  A CPU beyond max_entries has
+ * no front cache (every SYN takes the full path: slower, same decision).
+ * Set index: mxt_front_set_of() (mxt_keyhash.h).  A way is valid while
+ * the set's gen equals mxt_gen.policy_gen ^ mxt_gen.allow_gen (any
+ * policy, allowlist or config change empties the cache) and now <
+ * until_ns.  A refusal under GCRA does not move tat_ns, so the source is
+ * refused until exactly tat_ns - tolerance: the cache decides what
+ * mxt_sources would.  until_ns MXT_FRONT_BLOCKED: class blocked (reason
+ * BLOCKED, not SOURCE_LIMIT).  pending: MXT_FRONT_COUNT bits count the
+ * SYNs the way refused since its last flush into mxt_sources (syns and
+ * dropped); the program flushes them on the source's next slow-path SYN,
+ * when it evicts the way, and before the count would overflow.
+ * MXT_FRONT_NOPOL: the source has no policy, so each of its SYNs is
+ * charged to the global budget first, as on the full path (and refused
+ * under GLOBAL_BUDGET when that is spent).  The address is the masked v4
+ * key address, network order; 0 = empty.
  */
 #define MXT_FRONT_SETS 4096
 #define MXT_FRONT_WAYS 4
 #define MXT_FRONT_BLOCKED 0xffffffffffffffffULL
+#define MXT_FRONT_COUNT 0x7fff   /* pending: refusals not yet flushed */
+#define MXT_FRONT_NOPOL 0x8000   /* pending: the source has no policy */
 struct mxt_front_set {
 	__u64 gen;
 	__u32 addr[MXT_FRONT_WAYS];
-	__u32 pending[MXT_FRONT_WAYS];
+	__u16 pending[MXT_FRONT_WAYS];
 	__u64 until_ns[MXT_FRONT_WAYS];
 };
 
@@ -238,12 +251,20 @@ struct mxt_front_set {
 _Static_assert(sizeof(struct mxt_limit) == 24, "mxt_limit layout");
 _Static_assert(sizeof(struct mxt_key) == 20, "mxt_key layout");
 _Static_assert(sizeof(struct mxt_source) == 88, "mxt_source layout");
-_Static_assert(sizeof(struct mxt_front_set) == 72, "mxt_front_set layout");
+_Static_assert(sizeof(struct mxt_front_set) == 64, "mxt_front_set layout: one cache line");
 _Static_assert(sizeof(struct mxt_global_state) == 24, "mxt_global_state layout");
 _Static_assert(sizeof(struct mxt_policy) == 40, "mxt_policy layout");
 _Static_assert(sizeof(struct mxt_lpm_key) == 24, "mxt_lpm_key layout");
 _Static_assert(sizeof(struct mxt_allow) == 16, "mxt_allow layout");
 _Static_assert(sizeof(struct mxt_config) == 40 + 24 * (MXT_CLASS_MAX + 1), "mxt_config layout");
+#endif
+
+#ifndef __bpf__
+/* max_entries of mxt_front for 'ncpus' possible CPUs. */
+static inline __u32 mxt_front_entries(int ncpus)
+{
+	return MXT_FRONT_SETS * (__u32)(ncpus > 0 ? ncpus : 1);
+}
 #endif
 
 #endif /* MXT_ABI_H */

@@ -47,8 +47,8 @@ static const struct mxt_map_spec specs[MXT_MAP_ID_MAX] = {
 				 sizeof(__u64), MXT_GEN_MAX },
 	[MXT_MAP_ID_SOURCES4] = { MXT_STR(MXT_MAP_SOURCES4), BPF_MAP_TYPE_LRU_HASH, sizeof(__u32),
 				 sizeof(struct mxt_source), 0 },
-	[MXT_MAP_ID_FRONT]   = { MXT_STR(MXT_MAP_FRONT), BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
-				 sizeof(struct mxt_front_set), MXT_FRONT_SETS },
+	[MXT_MAP_ID_FRONT]   = { MXT_STR(MXT_MAP_FRONT), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 sizeof(struct mxt_front_set), 0 },
 	[MXT_MAP_ID_POLMARK] = { MXT_STR(MXT_MAP_POLMARK), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 				 sizeof(__u64), MXT_POLMARK_WORDS },
 };
@@ -159,6 +159,10 @@ void mxt_maps_close(struct mxt_maps *m)
 	if (m->polmark)
 		munmap(m->polmark, MXT_POLMARK_WORDS * sizeof(__u64));
 	m->polmark = NULL;
+	if (m->front)
+		munmap((void *)m->front, (size_t)m->front_sets * sizeof(struct mxt_front_set));
+	m->front = NULL;
+	m->front_sets = 0;
 	for (int i = 0; i < MXT_MAP_ID_MAX; i++) {
 		if (m->fd[i] >= 0)
 			close(m->fd[i]);
@@ -299,6 +303,16 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 				MAP_SHARED, m->fd[MXT_MAP_ID_POLMARK], 0);
 
 		m->polmark = pm == MAP_FAILED ? NULL : pm;
+	}
+	/* Read-only: userspace only adds up the pending counts. */
+	if (m->max_entries[MXT_MAP_ID_FRONT]) {
+		size_t sz = (size_t)m->max_entries[MXT_MAP_ID_FRONT] * sizeof(struct mxt_front_set);
+		void *fm = mmap(NULL, sz, PROT_READ, MAP_SHARED, m->fd[MXT_MAP_ID_FRONT], 0);
+
+		if (fm != MAP_FAILED) {
+			m->front = fm;
+			m->front_sets = m->max_entries[MXT_MAP_ID_FRONT];
+		}
 	}
 	return 0;
 fail:
@@ -541,50 +555,59 @@ static int fp_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Add way w of set fs to fp[k] if it holds pending refusals. */
+static int front_pending_add(const struct mxt_front_set *fs, struct front_pending **fp,
+			     size_t *cap, size_t *k)
+{
+	for (int w = 0; w < MXT_FRONT_WAYS; w++) {
+		unsigned int count = fs->pending[w] & MXT_FRONT_COUNT;
+
+		if (!count || !fs->addr[w])
+			continue;
+		if (*k == *cap) {
+			size_t nc = *cap ? *cap * 2 : 256;
+			void *t = realloc(*fp, nc * sizeof(**fp));
+
+			if (!t)
+				return -ENOMEM;
+			*fp = t;
+			*cap = nc;
+		}
+		(*fp)[*k].addr = fs->addr[w];
+		(*fp)[*k].count = count;
+		(*k)++;
+	}
+	return 0;
+}
+
 /* Every way of mxt_front with pending refusals, sorted by address, equal
- * addresses (other CPUs) merged; *out malloc'ed. */
+ * addresses (other CPUs) merged; *out malloc'ed.  Read through the
+ * mapping when there is one, else set by set. */
 static int front_pending_read(const struct mxt_maps *m, struct front_pending **out, size_t *n)
 {
-	size_t vsz = (sizeof(struct mxt_front_set) + 7) / 8 * 8, cap = 0, k = 0;
-	int fd = m->fd[MXT_MAP_ID_FRONT], ncpu = m->nr_cpus > 0 ? m->nr_cpus : 1, ret = 0;
+	int fd = m->fd[MXT_MAP_ID_FRONT], ret = 0;
 	struct front_pending *fp = NULL;
-	char *vals;
+	struct bpf_map_info info;
+	__u32 len = sizeof(info), nsets;
+	size_t cap = 0, k = 0;
 
 	*out = NULL;
 	*n = 0;
-	vals = malloc((size_t)ncpu * vsz);
-	if (!vals)
-		return -ENOMEM;
-	for (__u32 set = 0; set < MXT_FRONT_SETS; set++) {
-		if (bpf_map_lookup_elem(fd, &set, vals)) {
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	nsets = info.max_entries;
+	for (__u32 set = 0; set < nsets && !ret; set++) {
+		struct mxt_front_set fs;
+
+		if (m->front && set < m->front_sets) {
+			fs = m->front[set];
+		} else if (bpf_map_lookup_elem(fd, &set, &fs)) {
 			ret = -errno;
 			break;
 		}
-		for (int c = 0; c < ncpu; c++) {
-			const struct mxt_front_set *fs = (const void *)(vals + (size_t)c * vsz);
-
-			for (int w = 0; w < MXT_FRONT_WAYS; w++) {
-				if (!fs->pending[w] || !fs->addr[w])
-					continue;
-				if (k == cap) {
-					size_t nc = cap ? cap * 2 : 256;
-					void *t = realloc(fp, nc * sizeof(*fp));
-
-					if (!t) {
-						ret = -ENOMEM;
-						goto out;
-					}
-					fp = t;
-					cap = nc;
-				}
-				fp[k].addr = fs->addr[w];
-				fp[k].count = fs->pending[w];
-				k++;
-			}
-		}
+		ret = front_pending_add(&fs, &fp, &cap, &k);
 	}
-out:
-	free(vals);
 	if (ret) {
 		free(fp);
 		return ret;

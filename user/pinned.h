@@ -58,6 +58,8 @@ struct mxt_maps {
 			       * process that dropped root can still lock it */
 	int nr_cpus;          /* possible CPUs (per-CPU value count) */
 	__u64 *polmark;       /* mxt_polmark mapped (mxt_policy_put), or NULL */
+	const struct mxt_front_set *front; /* mxt_front mapped read-only, or NULL */
+	__u32 front_sets;     /* entries of that mapping */
 };
 
 /* Flags of mxt_maps_open(). */
