@@ -169,13 +169,24 @@ struct mxt_config {
 };
 
 /* Value of mxt_global (per-CPU array, key 0): this CPU's share of the
- * global budget, and its clock cache: the coarse clock only moves at a
- * tick, when jiffies do, so the program reads jiffies (an inlined load)
- * and calls the clock only when they moved. */
+ * global budget; its clock cache: the coarse clock only moves at a tick,
+ * when jiffies do, so the program reads jiffies (an inlined load) and
+ * calls the clock only when they moved; and which sets of this CPU's
+ * slice of mxt_front may hold a way valid under generation front_gen
+ * (one bit per set, set by the program when it fills a way, all cleared
+ * when the generation changes), so that a SYN of a source that cannot be
+ * in the front cache (a spoofed one) skips the probe: a bit test in a
+ * line it reads anyway instead of a cache miss.  A clear bit with a valid
+ * way (userspace zeroed the map) only costs that way its shortcut. */
+#define MXT_FRONT_SETS 4096      /* per CPU (mxt_front, below) */
+#define MXT_FRONT_WAYS 4
+#define MXT_FRONT_LIVE_WORDS (MXT_FRONT_SETS / 64)
 struct mxt_global_state {
 	__u64 tat_ns;
 	__u64 clk_jiffies;   /* jiffies when clk_ns was read */
 	__u64 clk_ns;        /* bpf_ktime_get_coarse_ns() then */
+	__u64 front_gen;     /* mxt_gen.policy_gen ^ allow_gen of front_live */
+	__u64 front_live[MXT_FRONT_LIVE_WORDS];
 };
 
 /*
@@ -204,8 +215,6 @@ struct mxt_global_state {
  * under GLOBAL_BUDGET when that is spent).  The address is the masked v4
  * key address, network order; 0 = empty.
  */
-#define MXT_FRONT_SETS 4096
-#define MXT_FRONT_WAYS 4
 #define MXT_FRONT_BLOCKED 0xffffffffffffffffULL
 #define MXT_FRONT_COUNT 0x7fff   /* pending: refusals not yet flushed */
 #define MXT_FRONT_NOPOL 0x8000   /* pending: the source has no policy */
@@ -252,7 +261,7 @@ _Static_assert(sizeof(struct mxt_limit) == 24, "mxt_limit layout");
 _Static_assert(sizeof(struct mxt_key) == 20, "mxt_key layout");
 _Static_assert(sizeof(struct mxt_source) == 88, "mxt_source layout");
 _Static_assert(sizeof(struct mxt_front_set) == 64, "mxt_front_set layout: one cache line");
-_Static_assert(sizeof(struct mxt_global_state) == 24, "mxt_global_state layout");
+_Static_assert(sizeof(struct mxt_global_state) == 32 + MXT_FRONT_SETS / 8, "mxt_global_state layout");
 _Static_assert(sizeof(struct mxt_policy) == 40, "mxt_policy layout");
 _Static_assert(sizeof(struct mxt_lpm_key) == 24, "mxt_lpm_key layout");
 _Static_assert(sizeof(struct mxt_allow) == 16, "mxt_allow layout");
