@@ -146,6 +146,18 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } MXT_MAP_POLMARK SEC(".maps");
 
+/* Policy keys per mxt_polmark bit, kept by userspace (mxt_abi.h); the
+ * program never reads it, it is declared here so that it is created and
+ * pinned with the others. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, MXT_POLCOUNT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_POLCOUNT SEC(".maps");
+
 /* What userspace publishes for the fast path (mxt_abi.h, MXT_GEN_*). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -539,8 +551,6 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		charged = 1;
 	}
 
-	if (v4)
-		mxt_source_key(&key, cfg, pkt, addr4);
 	src = mxt_source_find(v4, &addr4, &key);
 	/* An empty allowlist (allow_gen 0) costs no trie lookup, nor does a
 	 * source already checked under this allowlist. */
@@ -552,8 +562,11 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		pc.class = src->policy_class;
 		pc.flags = src->policy_flags;
 	} else {
-		if (!charged)  /* charged: no mark, so no policy */
+		if (!charged) {  /* charged: no mark, so no policy */
+			if (v4)  /* the one use of an IPv4 source's key */
+				mxt_source_key(&key, cfg, pkt, addr4);
 			mxt_policy_read(&key, &pc);
+		}
 		if (src) {
 			src->policy_gen = pgen;
 			src->policy_class = pc.class;

@@ -33,6 +33,7 @@
 #define MXT_MAP_GEN     mxt_gen
 #define MXT_MAP_FRONT   mxt_front
 #define MXT_MAP_POLMARK mxt_polmark
+#define MXT_MAP_POLCOUNT mxt_polcount
 #define MXT_STR_(x) #x
 #define MXT_STR(x) MXT_STR_(x)
 
@@ -227,16 +228,27 @@ struct mxt_front_set {
 
 /*
  * mxt_polmark (array of MXT_POLMARK_WORDS __u64, mmapable): one bit per
- * hash of a key (mxt_polmark_bit(), mxt_keyhash.h), set (atomically) by
- * userspace before it writes that key's mxt_policy entry and by the
- * program before it creates that key's mxt_sources entry; never cleared.
- * A clear bit proves the source has neither, so a SYN of a spoofed flood
- * is charged to the global budget without a hash lookup in mxt_sources
- * or mxt_policy; a set bit only means "look".  Bits of keys gone from
- * both maps stay set: over a long life the shortcut is taken less often
- * (2^21 bits against at most 2^18 + 2^18 live keys by default).
+ * hash of a key (mxt_polmark_bit(), mxt_keyhash.h).  A clear bit proves
+ * the key has no mxt_policy entry, so a SYN of a spoofed flood is charged
+ * to the global budget without a hash lookup in mxt_sources or
+ * mxt_policy; a set bit only means "look".  Set (atomically) by userspace
+ * before it writes a key's mxt_policy entry, and cleared by userspace
+ * when the last policy entry on the bit goes (it counts them in
+ * mxt_polcount).  The program sets the bit of a key before it creates
+ * that key's mxt_sources entry, and again when it meets such an entry
+ * under a clear bit: there the bit is only a hint (the source then takes
+ * the front cache and its refused SYNs are counted in its entry), since
+ * for a source without policy the shortcut decides what the full path
+ * would.
+ *
+ * mxt_polcount (array of MXT_POLCOUNT_WORDS __u64, mmapable, userspace
+ * only: the program never reads it): one byte per mxt_polmark bit (byte
+ * word * 64 + bit), the number of mxt_policy keys on that bit; 255 sticks
+ * (the bit is then never cleared).
  */
 #define MXT_POLMARK_WORDS (1u << 15)   /* 2^21 bits, 256 KiB */
+#define MXT_POLCOUNT_WORDS (MXT_POLMARK_WORDS * 8)  /* a byte per bit, 2 MiB */
+#define MXT_POLCOUNT_STICKY 255
 
 /* mxt_gen (array of MXT_GEN_MAX __u64, one writer-owned word each, so that
  * writers never overwrite each other's word): what userspace publishes so

@@ -51,6 +51,8 @@ static const struct mxt_map_spec specs[MXT_MAP_ID_MAX] = {
 				 sizeof(struct mxt_front_set), 0 },
 	[MXT_MAP_ID_POLMARK] = { MXT_STR(MXT_MAP_POLMARK), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 				 sizeof(__u64), MXT_POLMARK_WORDS },
+	[MXT_MAP_ID_POLCOUNT] = { MXT_STR(MXT_MAP_POLCOUNT), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 sizeof(__u64), MXT_POLCOUNT_WORDS },
 };
 
 const struct mxt_map_spec *mxt_map_spec(enum mxt_map_id id)
@@ -159,6 +161,9 @@ void mxt_maps_close(struct mxt_maps *m)
 	if (m->polmark)
 		munmap(m->polmark, MXT_POLMARK_WORDS * sizeof(__u64));
 	m->polmark = NULL;
+	if (m->polcount)
+		munmap(m->polcount, MXT_POLCOUNT_WORDS * sizeof(__u64));
+	m->polcount = NULL;
 	if (m->front)
 		munmap((void *)m->front, (size_t)m->front_sets * sizeof(struct mxt_front_set));
 	m->front = NULL;
@@ -303,6 +308,9 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 				MAP_SHARED, m->fd[MXT_MAP_ID_POLMARK], 0);
 
 		m->polmark = pm == MAP_FAILED ? NULL : pm;
+		pm = mmap(NULL, MXT_POLCOUNT_WORDS * sizeof(__u64), PROT_READ | PROT_WRITE,
+			  MAP_SHARED, m->fd[MXT_MAP_ID_POLCOUNT], 0);
+		m->polcount = pm == MAP_FAILED ? NULL : pm;
 	}
 	/* Read-only: userspace only adds up the pending counts. */
 	if (m->max_entries[MXT_MAP_ID_FRONT]) {
@@ -913,19 +921,91 @@ static int polmark_set(const struct mxt_maps *m, const struct mxt_key *k)
 	return bpf_map_update_elem(m->fd[MXT_MAP_ID_POLMARK], &word, &w, BPF_ANY) ? -errno : 0;
 }
 
+/* k's counter in mxt_polcount, or NULL when either map is not mapped
+ * (then nothing is counted and no bit is ever cleared). */
+static __u8 *polcount_of(const struct mxt_maps *m, const struct mxt_key *k)
+{
+	__u64 mask;
+	__u32 word;
+
+	if (!m->polcount || !m->polmark)
+		return NULL;
+	mxt_polmark_bit(k, &word, &mask);
+	return &m->polcount[(size_t)word * 64 + (size_t)__builtin_ctzll(mask)];
+}
+
+/* Add 'delta' (+1 or -1) to a counter; a counter at
+ * MXT_POLCOUNT_STICKY (or 0, for -1) stays.  Returns the new value. */
+static unsigned int polcount_add(__u8 *c, int delta)
+{
+	__u8 v = __atomic_load_n(c, __ATOMIC_SEQ_CST);
+
+	for (;;) {
+		if (v == MXT_POLCOUNT_STICKY || (delta < 0 && v == 0))
+			return v;
+		if (__atomic_compare_exchange_n(c, &v, (__u8)(v + delta), 0, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return (__u8)(v + delta);
+	}
+}
+
+/* One policy key less on k's bit: when it was the last, clear the bit.
+ * A writer that counted itself in meanwhile set the bit before its
+ * insert: the count is read again after the clear and the bit restored
+ * when it moved (the window left is a SYN of a key whose policy is not
+ * yet announced: what any policy write races with). */
+static void polcount_put(const struct mxt_maps *m, const struct mxt_key *k)
+{
+	__u8 *c = polcount_of(m, k);
+	__u64 mask;
+	__u32 word;
+
+	if (!c || polcount_add(c, -1) != 0)
+		return;
+	mxt_polmark_bit(k, &word, &mask);
+	__atomic_fetch_and(&m->polmark[word], ~mask, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(c, __ATOMIC_SEQ_CST) != 0)
+		__atomic_fetch_or(&m->polmark[word], mask, __ATOMIC_SEQ_CST);
+}
+
 int mxt_policy_put(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v)
 {
-	/* The mark first: the program must never skip a policy that exists. */
-	int ret = polmark_set(m, k);
+	int fd = m->fd[MXT_MAP_ID_POLICY], ret;
+	__u8 *c = polcount_of(m, k);
 
-	if (ret)
-		return ret;
-	return bpf_map_update_elem(m->fd[MXT_MAP_ID_POLICY], k, v, BPF_ANY) ? -errno : 0;
+	if (!c) {
+		/* The mark first: the program must never skip a policy that exists. */
+		ret = polmark_set(m, k);
+		if (ret)
+			return ret;
+		return bpf_map_update_elem(fd, k, v, BPF_ANY) ? -errno : 0;
+	}
+	/* Counted: a new key adds one to its bit's count (before its mark,
+	 * before its insert); an existing key is replaced in place.  A key
+	 * deleted between the two attempts is tried again. */
+	for (int tries = 0; tries < 8; tries++) {
+		polcount_add(c, +1);
+		ret = polmark_set(m, k);
+		if (!ret && bpf_map_update_elem(fd, k, v, BPF_NOEXIST) == 0)
+			return 0;
+		ret = ret ? ret : -errno;
+		polcount_put(m, k);
+		if (ret != -EEXIST)
+			return ret;
+		if (bpf_map_update_elem(fd, k, v, BPF_EXIST) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -errno;
+	}
+	return -EAGAIN;
 }
 
 int mxt_policy_remove(const struct mxt_maps *m, const struct mxt_key *k)
 {
-	return bpf_map_delete_elem(m->fd[MXT_MAP_ID_POLICY], k) ? -errno : 0;
+	if (bpf_map_delete_elem(m->fd[MXT_MAP_ID_POLICY], k))
+		return -errno;
+	polcount_put(m, k);
+	return 0;
 }
 
 int mxt_policy_update(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v)
