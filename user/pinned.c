@@ -935,14 +935,16 @@ static __u8 *polcount_of(const struct mxt_maps *m, const struct mxt_key *k)
 }
 
 /* Add 'delta' (+1 or -1) to a counter; a counter at
- * MXT_POLCOUNT_STICKY (or 0, for -1) stays.  Returns the new value. */
+ * MXT_POLCOUNT_STICKY stays, and so does one at 0 for -1 (a key written
+ * uncounted, by a writer without the mapping: its bit must stay).
+ * Returns the new value, MXT_POLCOUNT_STICKY when it did not move. */
 static unsigned int polcount_add(__u8 *c, int delta)
 {
 	__u8 v = __atomic_load_n(c, __ATOMIC_SEQ_CST);
 
 	for (;;) {
 		if (v == MXT_POLCOUNT_STICKY || (delta < 0 && v == 0))
-			return v;
+			return MXT_POLCOUNT_STICKY;
 		if (__atomic_compare_exchange_n(c, &v, (__u8)(v + delta), 0, __ATOMIC_SEQ_CST,
 						__ATOMIC_SEQ_CST))
 			return (__u8)(v + delta);

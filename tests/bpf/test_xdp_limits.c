@@ -928,7 +928,8 @@ static void colliding_key(const struct mxt_key *k, struct mxt_key *out, char *te
 /* Deleting the last policy on a mxt_polmark bit clears it, not before:
  * a key sharing the bit keeps it set and keeps its policy applied; a
  * source whose entry outlives its policy's bit is judged as without
- * policy (what the full path decides) and marked again. */
+ * policy (what the full path decides) and marked again; a key that was
+ * never counted keeps its bit. */
 static void test_polmark_cleared(void **state)
 {
 	const char *a = "198.18.23.1", *c = "198.18.23.3";
@@ -936,7 +937,13 @@ static void test_polmark_cleared(void **state)
 	char b[64];
 
 	(void)state;
+	/* A key written by a writer without the mapping is not counted:
+	 * deleting it later must leave its bit alone. */
+	assert_int_equal(mxt_fx_key(&kc, "198.18.23.4", 32), 0);
+	put_policy("198.18.23.4", 32, MXT_CLASS_BLOCKED, 0, NULL);
 	map_marks();
+	assert_int_equal(mxt_policy_delete(&fx.maps, &kc), 0);
+	assert_true(mark_of(&kc));
 	assert_int_equal(mxt_fx_key(&ka, a, 32), 0);
 	assert_int_equal(mxt_fx_key(&kc, c, 32), 0);
 	colliding_key(&ka, &kb, b, sizeof(b));
