@@ -633,12 +633,12 @@ static void read_nodes(struct mxt_fleet *f, const redisReply *r, uint64_t now)
 }
 
 /* Other nodes' events into the model (controller's lock, memory only).
- * Only the current hour's: a delta of a past hour (merged after an
- * outage) is in Redis's totals but would count twice in this hour. */
+ * A delta of a past hour (merged after an outage) goes to that hour's
+ * counts in the model (mxt_model_merge_hour), not to the current one. */
 static void apply(struct mxt_fleet *f, const struct applied *a)
 {
 	struct mxt_controller *c = f->c;
-	uint64_t now, sessions = 0, stale = 0;
+	uint64_t now, sessions = 0, past = 0;
 
 	if (!a->n)
 		return;
@@ -646,6 +646,10 @@ static void apply(struct mxt_fleet *f, const struct applied *a)
 	pthread_mutex_lock(&c->lock);
 	for (size_t i = 0; i < a->n; i++) {
 		const struct mxt_fleet_delta *d = &a->v[i];
+		struct mxt_hour_counts hc = {
+			.sessions = d->v[MXT_FLEET_SESS], .rcpts = d->v[MXT_FLEET_RCPT],
+			.dsessions = d->v[MXT_FLEET_DSESS], .drcpts = d->v[MXT_FLEET_DRCPT],
+		};
 
 		if (i && i % APPLY_CHUNK == 0) {
 			/* Let the policy thread in between chunks. */
@@ -653,25 +657,19 @@ static void apply(struct mxt_fleet *f, const struct applied *a)
 			sched_yield();
 			pthread_mutex_lock(&c->lock);
 		}
-		if (d->hour != now / 3600) {
-			stale++;
+		/* A node whose clock runs ahead sends a future hour: counted
+		 * in ours (the hours of a fleet's clocks agree within seconds). */
+		if (mxt_model_merge_hour(c->model, &d->key, now, d->hour > now / 3600 ? (uint32_t)(now / 3600)
+										       : d->hour, &hc) < 0)
 			continue;
-		}
-		for (uint32_t k = 0; k < d->v[MXT_FLEET_SESS]; k++)
-			mxt_model_observe_session(c->model, &d->key, now, MXT_OBS_CONNECT, 0, 0);
-		if (d->v[MXT_FLEET_RCPT])
-			mxt_model_observe_session(c->model, &d->key, now, MXT_OBS_RCPT, d->v[MXT_FLEET_RCPT], 0);
-		for (uint32_t k = 0; k < d->v[MXT_FLEET_DSESS]; k++)
-			mxt_model_observe_deferred(c->model, &d->key, now, MXT_OBS_CONNECT, 0);
-		if (d->v[MXT_FLEET_DRCPT])
-			mxt_model_observe_deferred(c->model, &d->key, now, MXT_OBS_RCPT, d->v[MXT_FLEET_DRCPT]);
-		sessions += d->v[MXT_FLEET_SESS] + d->v[MXT_FLEET_DSESS];
+		past += d->hour < now / 3600;
+		sessions += hc.sessions + hc.dsessions;
 	}
 	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_lock(&f->lock);
-	f->st.deltas_applied += a->n - stale;
+	f->st.deltas_applied += a->n;
 	f->st.sessions_applied += sessions;
-	f->st.stale += stale;
+	f->st.stale += past;
 	pthread_mutex_unlock(&f->lock);
 }
 

@@ -47,7 +47,7 @@ struct mxt_fleet_stats {
 	uint64_t entries_read;      /* log entries of other nodes applied */
 	uint64_t deltas_applied;    /* source-hours of other nodes applied */
 	uint64_t sessions_applied;  /* sessions (admitted + deferred) of other nodes */
-	uint64_t stale;             /* deltas of a past hour: in Redis, not in the rates */
+	uint64_t stale;             /* deltas of a past hour (merged late), into that hour */
 	uint64_t dups;              /* log entries seen twice (a re-sent batch) */
 	uint64_t bad;               /* undecodable entries */
 	uint64_t outages;           /* shard connections lost or refused */
