@@ -46,6 +46,7 @@
 #define TOUCH_MAX        256      /* records to rewrite after an operator action */
 #define REFILL_CHUNK     1000
 #define APPLY_CHUNK      256      /* deltas applied per hold of the model's lock */
+#define BLOCKS_MAX       256      /* SYN-flood blocks followed (this node's, the fleet's) */
 
 /* One source-hour of a batch, with what the hash and the record get. */
 struct brec {
@@ -116,6 +117,13 @@ struct mxt_fleet {
 	char inc[24];            /* this process, in every log entry */
 	struct node_view nodes[NODES_MAX];
 	int nnodes;
+	/* SYN-flood blocks (main thread only): this node's, announced with
+	 * the time they end; the fleet's, applied here (not announced again) */
+	struct blk {
+		struct mxt_key key;
+		uint32_t until;
+	} lblk[BLOCKS_MAX], rblk[BLOCKS_MAX];
+	int nlblk, nrblk;
 	struct mxt_fleet_stats st;
 };
 
@@ -1163,10 +1171,142 @@ void mxt_fleet_note(struct mxt_fleet *f, const struct mxt_key *key, uint64_t now
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* ---- SYN-flood blocks ------------------------------------------------------ */
+
+/* Queue one line on the ops stream (f->lock held). */
+static void op_enqueue(struct mxt_fleet *f, const char *line)
+{
+	if (f->nout == OPS_MAX)
+		f->st.ops_dropped++;
+	else
+		snprintf(f->out_ops[f->nout++], OP_LEN, "%s", line);
+	f->kick = 1;
+	pthread_cond_signal(&f->cond);
+}
+
+/* Announce this node's block of 'key' until 'until'. */
+static void block_announce(struct mxt_fleet *f, const struct mxt_key *key, uint32_t until)
+{
+	char hex[MXT_FLEET_KEY_HEX + 1], line[OP_LEN];
+
+	mxt_fleet_key_hex(key, hex);
+	snprintf(line, sizeof(line), "block %s %u", hex, until);
+	pthread_mutex_lock(&f->lock);
+	op_enqueue(f, line);
+	f->st.blocks_sent++;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* The entry of 'key' in a block list, or NULL. */
+static struct blk *blk_find(struct blk *v, int n, const struct mxt_key *key)
+{
+	for (int i = 0; i < n; i++)
+		if (!memcmp(&v[i].key, key, sizeof(*key)))
+			return &v[i];
+	return NULL;
+}
+
+/* Remember 'key' until 'until' in a block list (a full list forgets the
+ * entry that ends first). */
+static void blk_put(struct blk *v, int *n, const struct mxt_key *key, uint32_t until)
+{
+	struct blk *b = blk_find(v, *n, key);
+
+	if (!b && *n < BLOCKS_MAX) {
+		b = &v[(*n)++];
+	} else if (!b) {
+		b = &v[0];
+		for (int i = 1; i < *n; i++)
+			if (v[i].until < b->until)
+				b = &v[i];
+	}
+	b->key = *key;
+	b->until = until;
+}
+
+void mxt_fleet_changes(struct mxt_fleet *f, const struct mxt_model_change *v, size_t n, uint64_t now)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct blk *r;
+		uint32_t until;
+
+		if (v[i].state != MXT_STATE_BLOCKED)
+			continue;
+		r = blk_find(f->rblk, f->nrblk, &v[i].key);
+		if (r && r->until > now)
+			continue; /* the fleet's block, applied here */
+		pthread_mutex_lock(&f->c->lock);
+		until = mxt_model_block_until(f->c->model, &v[i].key);
+		pthread_mutex_unlock(&f->c->lock);
+		if (!until)
+			continue;
+		blk_put(f->lblk, &f->nlblk, &v[i].key, until);
+		block_announce(f, &v[i].key, until);
+	}
+}
+
+/* This node's blocks that last longer than announced (the flood goes on)
+ * are announced again before the other nodes' copies end; ended ones are
+ * dropped. */
+static void blocks_renew(struct mxt_fleet *f)
+{
+	uint32_t half;
+
+	if (!f->nlblk)
+		return;
+	pthread_mutex_lock(&f->c->lock);
+	half = mxt_model_get_params(f->c->model)->block_cooldown / 2;
+	for (int i = 0; i < f->nlblk; i++) {
+		uint32_t until = mxt_model_block_until(f->c->model, &f->lblk[i].key);
+
+		if (!until) {
+			f->lblk[i--] = f->lblk[--f->nlblk];
+		} else if (until >= f->lblk[i].until + half) {
+			f->lblk[i].until = until;
+			block_announce(f, &f->lblk[i].key, until);
+		}
+	}
+	pthread_mutex_unlock(&f->c->lock);
+}
+
+/* "block KEYHEX UNTIL" of another node: BLOCKED here too; 1 when applied. */
+static int block_apply(struct mxt_fleet *f, char **argv, uint64_t now)
+{
+	struct mxt_key key;
+	char *end, who[64];
+	unsigned long long until;
+	int rc;
+
+	errno = 0;
+	until = strtoull(argv[2], &end, 10);
+	if (mxt_fleet_key_unhex(argv[1], &key) < 0 || errno || *end || until > UINT32_MAX) {
+		mxt_log_warnx("FLEET ignored a block from the fleet: '%.40s %.20s'", argv[1], argv[2]);
+		return 0;
+	}
+	if (until <= now)
+		return 0; /* over already */
+	pthread_mutex_lock(&f->c->lock);
+	rc = mxt_model_block(f->c->model, &key, now, (uint32_t)until);
+	pthread_mutex_unlock(&f->c->lock);
+	mxt_key_format(&key, who, sizeof(who));
+	if (rc < 0) {
+		mxt_log_warnx("FLEET block [%s] from the fleet not applied: %s", who, strerror(-rc));
+		return 0;
+	}
+	blk_put(f->rblk, &f->nrblk, &key, (uint32_t)until);
+	mxt_log_info("FLEET block [%s] from the fleet until %llu", who, until);
+	pthread_mutex_lock(&f->lock);
+	f->st.blocks_applied++;
+	pthread_mutex_unlock(&f->lock);
+	return 1;
+}
+
 void mxt_fleet_tick(struct mxt_fleet *f, uint64_t now)
 {
 	char ops[OPS_MAX][OP_LEN];
-	int n;
+	int n, blocks = 0;
 
 	if (!f || f->remote)
 		return;
@@ -1178,6 +1318,7 @@ void mxt_fleet_tick(struct mxt_fleet *f, uint64_t now)
 	memcpy(ops, f->in_ops, sizeof(ops[0]) * (size_t)n);
 	f->nin = 0;
 	pthread_mutex_unlock(&f->lock);
+	blocks_renew(f);
 	/* Actions of other nodes, run here as if typed here, but not
 	 * announced again. */
 	for (int i = 0; i < n; i++) {
@@ -1188,6 +1329,10 @@ void mxt_fleet_tick(struct mxt_fleet *f, uint64_t now)
 
 		if (argc < 0)
 			continue;
+		if (!strcmp(argv[0], "block")) {
+			blocks += block_apply(f, argv, now);
+			continue;
+		}
 		out = open_memstream(&body, &blen);
 		if (!out)
 			continue;
@@ -1203,6 +1348,12 @@ void mxt_fleet_tick(struct mxt_fleet *f, uint64_t now)
 		pthread_mutex_lock(&f->lock);
 		f->st.ops_applied++;
 		pthread_mutex_unlock(&f->lock);
+	}
+	if (blocks) {
+		/* The kernel follows the fleet's blocks now, not a tick later. */
+		f->remote = 1;
+		mxt_ctl_tick(f->c, now);
+		f->remote = 0;
 	}
 }
 
@@ -1223,12 +1374,7 @@ void mxt_fleet_announce(struct mxt_fleet *f, int argc, char *const *argv)
 		    mxt_key_from_addr(&f->touch[f->ntouch], &a, f->c->kcfg.v4_prefix, f->c->kcfg.v6_prefix) == 0)
 			f->ntouch++;
 	}
-	if (f->nout == OPS_MAX)
-		f->st.ops_dropped++;
-	else
-		snprintf(f->out_ops[f->nout++], OP_LEN, "%s", line);
-	f->kick = 1;
-	pthread_cond_signal(&f->cond);
+	op_enqueue(f, line);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -1286,6 +1432,8 @@ void mxt_fleet_status_brief(struct mxt_fleet *f, FILE *out, struct mxt_jw *w)
 		mxt_jw_ku64(w, "joined_records", st.joined_records);
 		mxt_jw_ku64(w, "ops_sent", st.ops_sent);
 		mxt_jw_ku64(w, "ops_applied", st.ops_applied);
+		mxt_jw_ku64(w, "blocks_sent", st.blocks_sent);
+		mxt_jw_ku64(w, "blocks_applied", st.blocks_applied);
 		mxt_jw_ku64(w, "round_trips", st.round_trips);
 		mxt_jw_ku64(w, "exchanges", st.exchanges);
 		mxt_jw_ku64(w, "exchange_usec_last", st.exchange_usec_last);

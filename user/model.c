@@ -1707,14 +1707,17 @@ static int session_record(struct mxt_model *m, const struct mxt_key *k, uint64_t
 /* What a session event is to this model (session_event()). */
 enum ev_mode {
 	EV_ADMIT = 0, /* this node decides and counts it (the policy service) */
-	EV_SEEN,      /* admitted without a decision: accepted anyway, or by another node */
+	EV_SEEN,      /* admitted without a decision here: accepted anyway (connectors) */
+	EV_REMOTE,    /* admitted by another node of the fleet: takes the new-sender budgets too */
 	EV_DEFERRED,  /* deferred by another node of the fleet: counted as a deferral here */
 };
 
 /* The session paths: admit (decide and count), or count an event decided
- * elsewhere -- admitted (EV_SEEN) or deferred (EV_DEFERRED) -- exactly as
- * this node's own decision would have counted it.  One path, so that a
- * fleet's nodes replaying each other's events agree with a single host. */
+ * elsewhere -- admitted (EV_SEEN, EV_REMOTE) or deferred (EV_DEFERRED) --
+ * exactly as this node's own decision would have counted it.  One path, so
+ * that a fleet's nodes replaying each other's events agree with a single
+ * host; the new-sender budgets are fleet-wide that way too (every node
+ * takes what any node admitted, docs/fleet.md). */
 static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
 			 enum mxt_obs_kind kind, uint32_t n, enum ev_mode mode, struct mxt_decision *d)
 {
@@ -1726,6 +1729,7 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 	double w = 1.0;
 	size_t i;
 	int rc, admit = mode == EV_ADMIT, defer = mode == EV_DEFERRED, decided = 0;
+	int takes = admit || mode == EV_REMOTE; /* draws on the new-sender budgets */
 
 	if (!m || (unsigned)kind >= MXT_OBS_MAX || key_norm(key, &k))
 		return -EINVAL;
@@ -1794,9 +1798,9 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 		defer = evaluate(m, s, now, kind, n, d);
 	if (!defer) {
 		if (kind == MXT_OBS_CONNECT) {
-			if (admit && budget_applies(p, s, s->hour == H ? s->hour_sessions : 0))
+			if (takes && budget_applies(p, s, s->hour == H ? s->hour_sessions : 0))
 				budget_take(m, now);
-			if (admit && pfx_applies(p, s))
+			if (takes && pfx_applies(p, s))
 				pfx_take(m, &s->key, now);
 			inc16(&s->hour_sessions);
 			if (s->day_sessions < UINT32_MAX)
@@ -1846,7 +1850,17 @@ int mxt_model_observe_session(struct mxt_model *m, const struct mxt_key *key, ui
 	return rc < 0 ? rc : 0;
 }
 
-/* The counts of one source-hour as session events at 'now' (EV_SEEN for
+/* Count an event another node of the fleet deferred, as this node's own
+ * deferral would count it (the session path, nothing admitted). */
+int mxt_model_observe_deferred(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
+			       enum mxt_obs_kind kind, uint32_t recipients)
+{
+	int rc = session_event(m, key, now, kind, recipients, EV_DEFERRED, NULL);
+
+	return rc < 0 ? rc : 0;
+}
+
+/* The counts of one source-hour as session events at 'now' (EV_REMOTE for
  * what was admitted, EV_DEFERRED for what was deferred): 0 or the first
  * error. */
 static int replay_hour(struct mxt_model *m, const struct mxt_key *k, uint64_t now,
@@ -1855,9 +1869,9 @@ static int replay_hour(struct mxt_model *m, const struct mxt_key *k, uint64_t no
 	int rc = 0;
 
 	for (uint32_t j = 0; j < c->sessions && rc >= 0; j++)
-		rc = session_event(m, k, now, MXT_OBS_CONNECT, 0, EV_SEEN, NULL);
+		rc = session_event(m, k, now, MXT_OBS_CONNECT, 0, EV_REMOTE, NULL);
 	if (c->rcpts && rc >= 0)
-		rc = session_event(m, k, now, MXT_OBS_RCPT, c->rcpts, EV_SEEN, NULL);
+		rc = session_event(m, k, now, MXT_OBS_RCPT, c->rcpts, EV_REMOTE, NULL);
 	for (uint32_t j = 0; j < c->dsessions && rc >= 0; j++)
 		rc = session_event(m, k, now, MXT_OBS_CONNECT, 0, EV_DEFERRED, NULL);
 	if (c->drcpts && rc >= 0)
@@ -1968,6 +1982,69 @@ int mxt_model_merge_hour(struct mxt_model *m, const struct mxt_key *key, uint64_
 	m->recs[i].flags |= MXT_SF_DIRTY;
 	set_due(m, i);
 	return 0;
+}
+
+/* Another node of the fleet blocked 'key' for a SYN flood until 'until'. */
+int mxt_model_block(struct mxt_model *m, const struct mxt_key *key, uint64_t now, uint32_t until)
+{
+	const struct mxt_model_params *p;
+	struct mxt_sender *s;
+	struct mxt_key k;
+	uint32_t from;
+	size_t i;
+	long f;
+	int created, rc;
+
+	if (!m || key_norm(key, &k) || until <= t32(now))
+		return -EINVAL;
+	p = &m->p;
+	f = find_slot(m, &k, key_hash(m, &k));
+	if (f >= 0 && advance(p, &m->recs[f], now, &m->c)) {
+		m->c.expired++;
+		if (remove_slot(m, (size_t)f, 0) == 0)
+			f = -1;
+	}
+	if (f < 0) {
+		/* a flood's source: it may take the place of a SYN-only record only */
+		rc = find_or_insert(m, &k, now, TIER_SYN, &i, &created);
+		if (rc)
+			return rc;
+	} else {
+		i = (size_t)f;
+	}
+	s = &m->recs[i];
+	/* this node's own cool-down starts over from here: it unblocks at
+	 * 'until' unless its own SYN rate keeps the block longer */
+	from = until > p->block_cooldown ? until - p->block_cooldown : 0;
+	if (s->state != MXT_STATE_BLOCKED) {
+		s->prev_state = s->state == MXT_STATE_THROTTLED ? MXT_STATE_ESTABLISHED : s->state;
+		set_state(&m->c, s, MXT_STATE_BLOCKED, MXT_CODE_HARD_LIMIT, t32(now));
+		m->c.blocks++;
+		s->trig = MXT_CHECK_SYN;
+		s->trig_rate = mxt_float_to_bf16(s->syn_rate);
+		s->trig_base = mxt_float_to_bf16((float)expected_at(p, s, now));
+		s->trig_thr = mxt_float_to_bf16((float)block_threshold(p, s, now));
+		s->flags |= MXT_SF_NOLEARN | MXT_SF_DAY_BAD;
+		s->cool_from = from;
+		update_policy(p, s, -1);
+	} else if (from > s->cool_from) {
+		s->cool_from = from;
+	}
+	if (s->last_seen < t32(now))
+		s->last_seen = t32(now);
+	s->flags |= MXT_SF_DIRTY;
+	set_due(m, i);
+	return 0;
+}
+
+/* When a block of 'key' ends here unless SYNs keep it (0: not blocked). */
+uint32_t mxt_model_block_until(const struct mxt_model *m, const struct mxt_key *key)
+{
+	const struct mxt_sender *s = mxt_model_lookup(m, key);
+
+	if (!s || s->state != MXT_STATE_BLOCKED)
+		return 0;
+	return (uint32_t)dmin((double)s->cool_from + m->p.block_cooldown, (double)UINT32_MAX);
 }
 
 /* SYN deltas of one source whose key is normalised and hashed (h). */

@@ -300,6 +300,12 @@ int mxt_model_decide(const struct mxt_model *m, const struct mxt_key *key, uint6
  * Returns the number of changes reported. */
 int mxt_model_tick(struct mxt_model *m, uint64_t now, mxt_model_change_fn cb, void *ctx);
 
+/* Fleet: count an attempt another node deferred, as this node's own
+ * deferred attempt would count (the session path: rates, retries to come,
+ * the day's deferrals; nothing admitted). */
+int mxt_model_observe_deferred(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
+			       enum mxt_obs_kind kind, uint32_t recipients);
+
 /* Fleet (fleet.c): what another node saw of 'key' in clock hour 'hour'
  * (unix / 3600, not after now's), counted here as this node's own
  * decisions would have counted it.  The current hour's counts go through
@@ -317,6 +323,15 @@ struct mxt_hour_counts {
 };
 int mxt_model_merge_hour(struct mxt_model *m, const struct mxt_key *key, uint64_t now, uint32_t hour,
 			 const struct mxt_hour_counts *c);
+
+/* Fleet: another node blocked 'key' for a SYN flood until 'until' (unix
+ * s): BLOCKED here too (the kernel class follows at the next tick), with
+ * this node's cool-down ending at 'until' unless its own SYN rate keeps
+ * the block; a block already here is extended.  A key not tracked may
+ * take the place of a SYN-only record only.  0, -EINVAL, -ENOSPC. */
+int mxt_model_block(struct mxt_model *m, const struct mxt_key *key, uint64_t now, uint32_t until);
+/* When the block of 'key' ends unless SYNs keep it; 0 when not BLOCKED. */
+uint32_t mxt_model_block_until(const struct mxt_model *m, const struct mxt_key *key);
 
 /* Operator: make 'key' ESTABLISHED (tracked if it was not). */
 int mxt_model_release(struct mxt_model *m, const struct mxt_key *key, uint64_t now);
