@@ -33,6 +33,8 @@
 #                          write the sender records and hour counts again
 #   past_hour_merged       counts of an hour that ended during an outage reach
 #                          the other nodes' models in that hour
+#   block_shared           a SYN flood against node 1 only: node 1's block
+#                          reaches the kernels of nodes 2 and 3
 #   two_shards             every source's keys are on exactly one shard
 #   join_learns_history    a node restarted without its LMDB history learns
 #                          the shared records before it answers
@@ -79,6 +81,7 @@ R=198.18.7.8    # new sender while there is no Redis
 SYN=198.18.7.9  # graylisted, SYNs over its kernel limit through the outage
 O2=198.18.7.10  # established, traffic during the outage (the other shard, likely)
 Q=198.18.7.11   # new sender seen by node 1 only, in an hour that ends during an outage
+BF=198.18.7.12  # SYN flood against node 1 only: blocked on every node
 CONN=198.18.9.0/24
 
 # Nodes 2 and 3: their own namespaces, each with a veth pair of its own
@@ -587,6 +590,43 @@ t_past_hour_merged() {
 	done
 }
 
+# syn_class N ADDR: ADDR's class in node N's kernel maps.
+syn_class() {
+	jget "$(nc "$1" show "$2" --json)" .class
+}
+
+# blocked_on N ADDR: node N's kernel blocks ADDR.
+blocked_on() {
+	[ "$(syn_class "$1" "$2")" = blocked ]
+}
+
+# all_blocked ADDR: every node's kernel blocks ADDR.
+all_blocked() {
+	[ "$(syn_class 1 "$1") $(syn_class 2 "$1") $(syn_class 3 "$1")" = "blocked blocked blocked" ]
+}
+
+# A SYN flood against node 1 only (over block_syn_rate): node 1 blocks
+# the source, and the block reaches nodes 2 and 3, whose kernels never saw
+# one of its SYNs.
+t_block_shared() {
+	local mac t0
+	mac=$(ip -n "${NS[1]}" -j link show g0 | jq -r '.[0].address')
+	t0=$SECONDS
+	ip netns exec "$SND" timeout 10 "$BUILD/mxt-synflood" -i s0 -m "$mac" --method afpacket --sources 1 \
+		--src-first "$BF" --dst-ip "$GW4" --dst-port 25 --count 3000 >/dev/null 2>&1
+	expect_true "node 1 blocks the flood" "$(syn_class 1 "$BF")" wait_until 10 blocked_on 1 "$BF"
+	expect_true "blocked in every node's kernel" "$(syn_class 1 "$BF") $(syn_class 2 "$BF") $(syn_class 3 "$BF")" \
+		wait_until 10 all_blocked "$BF"
+	note "block of $BF on all three nodes after $((SECONDS - t0)) s (tick 200 ms)"
+	expect_eq "blocked in every node's model" "$(all_ex "$BF" state)" "blocked blocked blocked"
+	expect_eq "nodes 2 and 3 saw none of its SYNs" \
+		"$(jget "$(nc 2 show "$BF" --json)" .syns) $(jget "$(nc 3 show "$BF" --json)" .syns)" "0 0"
+	expect_true "node 2 logged the fleet's block" "absent" \
+		wait_until 5 grep -q "FLEET block \[$BF\] from the fleet" "$MXT_WORK/n2/daemon.log"
+	expect_range "node 1 announced it" "$(fst 1 blocks_sent)" 1 100
+	expect_range "node 3 applied it" "$(fst 3 blocks_applied)" 1 100
+}
+
 t_two_shards() {
 	local i a both=0 k1 k2 s1 s2
 	for i in $(seq 1 40); do a=198.18.8.$i; pc "$((i % 3 + 1))" "$a" 1 0 >/dev/null; done
@@ -679,7 +719,7 @@ advance "$adv" || { fail setup "clock advance: got failure, want the test clock"
 
 # FLEET_ONLY="name ..." runs only those cases (while working on one).
 for t in fleet_up shared_allowance established_together jump_throttled actions_shared \
-	redis_outage redis_refill past_hour_merged two_shards join_learns_history join_redis_down \
+	redis_outage redis_refill past_hour_merged block_shared two_shards join_learns_history join_redis_down \
 	postfix_two_nodes; do
 	[ -n "${FLEET_ONLY:-}" ] && [[ " $FLEET_ONLY " != *" $t "* ]] && continue
 	run_test "$t" "t_$t"

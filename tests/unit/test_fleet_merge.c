@@ -5,8 +5,9 @@
  * apply): the current hour's through the session path, a past hour's
  * (merged after a Redis outage) into that hour's day counts, its profile
  * slot and the rates, so that after the merge every node's model holds the
- * fleet totals a single host that saw every session would hold.  Pure:
- * models and an injected clock, no Redis.
+ * fleet totals a single host that saw every session would hold; another
+ * node's SYN-flood block (mxt_model_block); the new-sender budget taken by
+ * what other nodes admitted.  Pure: models and an injected clock, no Redis.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -187,6 +188,92 @@ static void past_hour_deferred(void **state)
 	mxt_model_free(a);
 }
 
+/* Kernel changes reported by a tick, for the block tests. */
+struct changes {
+	int n;
+	uint32_t klass;
+};
+
+static void on_change(void *ctx, const struct mxt_model_change *c)
+{
+	struct changes *ch = ctx;
+
+	ch->n++;
+	ch->klass = c->klass;
+}
+
+/* Another node's SYN-flood block: BLOCKED here (the kernel class follows
+ * at the tick) until its end, extended by a later announcement, then back
+ * when this node's own SYN rate does not keep it. */
+static void fleet_block(void **state)
+{
+	struct mxt_model *a = model();
+	struct mxt_key x = key_of(6);
+	uint64_t t = MON0 + 60;
+	struct changes ch = { 0 };
+	const struct mxt_sender *s;
+
+	(void)state;
+	assert_int_equal(mxt_model_block(a, &x, t, (uint32_t)t + 600), 0);
+	s = rec(a, &x);
+	CHECK(s->state == MXT_STATE_BLOCKED, "state got %s, want blocked", mxt_state_name(s->state));
+	mxt_model_tick(a, t, on_change, &ch);
+	CHECK(ch.n == 1 && ch.klass == MXT_CLASS_BLOCKED, "tick: got %d changes (class %u), want 1 (blocked)",
+	      ch.n, ch.klass);
+	CHECK(mxt_model_block_until(a, &x) == t + 600, "until got %u, want %u", mxt_model_block_until(a, &x),
+	      (unsigned)(t + 600));
+	assert_int_equal(mxt_model_block(a, &x, t + 300, (uint32_t)t + 900), 0);
+	CHECK(mxt_model_block_until(a, &x) == t + 900, "extended: until got %u, want %u",
+	      mxt_model_block_until(a, &x), (unsigned)(t + 900));
+	ch.n = 0;
+	mxt_model_tick(a, t + 899, on_change, &ch);
+	CHECK(rec(a, &x)->state == MXT_STATE_BLOCKED, "before its end: got %s, want blocked",
+	      mxt_state_name(rec(a, &x)->state));
+	mxt_model_tick(a, t + 901, on_change, &ch);
+	CHECK(mxt_model_block_until(a, &x) == 0, "after its end: until got %u, want 0 (not blocked)",
+	      mxt_model_block_until(a, &x));
+	CHECK(ch.n == 1 && ch.klass != MXT_CLASS_BLOCKED, "after its end: got %d changes (class %u), want 1",
+	      ch.n, ch.klass);
+	assert_int_equal(mxt_model_block(a, &x, t + 1000, (uint32_t)t + 1000), -EINVAL);
+	mxt_model_free(a);
+}
+
+/* The new-sender budget is fleet-wide: newcomers another node admitted
+ * take it here too, so this node defers the next newcomer as a single
+ * host would; a node that never heard of them admits it. */
+static void budget_fleet_wide(void **state)
+{
+	struct mxt_model_params p;
+	struct mxt_model *b, *alone;
+	struct mxt_decision d;
+	struct mxt_hour_counts one = { .sessions = 1 };
+	struct mxt_key nk = key_of(200);
+	uint64_t t = MON0 + 9 * HOUR + 60;
+	int rc;
+
+	(void)state;
+	mxt_model_params_default(&p);
+	p.new_sender_budget = 60;      /* one a minute, bursts of 10 */
+	p.new_sender_budget_free = 0;
+	p.prefix_budget = 0;
+	b = mxt_model_new(&p, 1024);
+	alone = mxt_model_new(&p, 1024);
+	assert_non_null(b);
+	assert_non_null(alone);
+	for (unsigned i = 0; i < 10; i++) {
+		struct mxt_key k = key_of(100 + i);
+
+		assert_int_equal(mxt_model_merge_hour(b, &k, t, (uint32_t)(t / HOUR), &one), 0);
+	}
+	rc = mxt_model_admit_session(b, &nk, t, MXT_OBS_CONNECT, 0, 0, &d);
+	CHECK(rc == 1 && d.code == MXT_CODE_GLOBAL_BUDGET, "after 10 admitted elsewhere: got rc %d code %d, "
+	      "want deferred by the budget (%d)", rc, (int)d.code, (int)MXT_CODE_GLOBAL_BUDGET);
+	rc = mxt_model_admit_session(alone, &nk, t, MXT_OBS_CONNECT, 0, 0, &d);
+	CHECK(rc == 0, "a node that heard of none: got rc %d (code %d), want admitted", rc, (int)d.code);
+	mxt_model_free(b);
+	mxt_model_free(alone);
+}
+
 /* Bad input: a future hour, no counts, no model. */
 static void bad_input(void **state)
 {
@@ -210,6 +297,8 @@ int main(void)
 		cmocka_unit_test(past_hour_unseen),
 		cmocka_unit_test(current_hour),
 		cmocka_unit_test(past_hour_deferred),
+		cmocka_unit_test(fleet_block),
+		cmocka_unit_test(budget_fleet_wide),
 		cmocka_unit_test(bad_input),
 	};
 
