@@ -47,6 +47,8 @@
 #define REFILL_CHUNK     1000
 #define APPLY_CHUNK      256      /* deltas applied per hold of the model's lock */
 #define BLOCKS_MAX       256      /* SYN-flood blocks followed (this node's, the fleet's) */
+#define HIST_MAX         32       /* acknowledged batches kept per shard ... */
+#define HIST_MS          10000    /* ... acknowledged so long before a Redis went away: re-sent if it lost them */
 
 /* One source-hour of a batch, with what the hash and the record get. */
 struct brec {
@@ -54,6 +56,13 @@ struct brec {
 	uint32_t abs[MXT_FLEET_NCNT];
 	int has_rec;
 	uint8_t rec[MXT_HDB_RECORD_LEN];
+};
+
+/* A batch Redis acknowledged, as its log entry carried it. */
+struct sent {
+	uint64_t seq, at_ms;
+	uint8_t *blob;
+	size_t len;
 };
 
 struct shard {
@@ -70,6 +79,14 @@ struct shard {
 	size_t bn;
 	int inflight;
 	uint64_t bseq;
+	uint8_t *blob;           /* the in-flight batch's deltas, as sent */
+	size_t blen;
+	/* The last batches Redis acknowledged: another node may not have read
+	 * them when this Redis lost its data; they are sent again (same
+	 * sequence numbers: who read them drops them) to the empty one. */
+	struct sent hist[HIST_MAX];
+	unsigned int hist_next;
+	uint64_t lost_ms;        /* when it last went away */
 	uint64_t outages, errors, last_ok;
 	char last_err[128];
 };
@@ -193,6 +210,7 @@ static void shard_down(struct mxt_fleet *f, struct shard *s, const char *why)
 		s->backoff_ms = BACKOFF_MAX_MS;
 	s->next_try_ms = mono_ms() + s->backoff_ms;
 	if (s->up) {
+		s->lost_ms = mono_ms();
 		/* Logged once per outage; the retries are silent. */
 		mxt_log_warnx("FLEET redis %s down: %s (going on with the local view, deltas buffered)",
 			      s->ep.text, s->last_err);
@@ -427,14 +445,26 @@ static int append_batch(struct mxt_fleet *f, struct shard *s)
 	 * XADD's answer is the batch's acknowledgement. */
 	redisAppendCommand(s->rc, "XADD %s MAXLEN ~ " LOG_MAXLEN " * n %s i %s q %s b %b", f->k_log,
 			   f->cfg.node, f->inc, seq, blob, nd * MXT_FLEET_DELTA_LEN);
-	free(blob);
+	free(s->blob);
+	s->blob = blob;
+	s->blen = nd * MXT_FLEET_DELTA_LEN;
 	return n + 1;
 }
 
-/* Redis has the batch: its counts are acknowledged in the buffer. */
+/* Redis has the batch: its counts are acknowledged in the buffer, its
+ * log entry kept for a while (struct shard, hist). */
 static void ack_batch(struct mxt_fleet *f, struct shard *s)
 {
+	struct sent *h = &s->hist[s->hist_next++ % HIST_MAX];
 	uint64_t recs = 0;
+
+	free(h->blob);
+	h->seq = s->bseq;
+	h->at_ms = mono_ms();
+	h->blob = s->blob;
+	h->len = s->blen;
+	s->blob = NULL;
+	s->blen = 0;
 
 	pthread_mutex_lock(&f->lock);
 	for (size_t j = 0; j < s->bn; j++) {
@@ -721,6 +751,40 @@ static int rec_collect(void *ctx, const struct mxt_sender *s)
 	return 0;
 }
 
+/* The batches acknowledged shortly before this Redis went away again,
+ * oldest first, now that it is back without them (refill): a node that had
+ * not read them yet reads them now, a node that had drops them (sequence
+ * numbers).  Ahead of any new batch, so that readers see the sequence
+ * numbers in order. */
+static int resend_hist(struct mxt_fleet *f, struct shard *s)
+{
+	uint64_t since = s->lost_ms > HIST_MS ? s->lost_ms - HIST_MS : 0;
+	int n = 0, rc = 0;
+
+	for (unsigned int k = 0; k < HIST_MAX; k++) {
+		const struct sent *h = &s->hist[(s->hist_next + k) % HIST_MAX];
+		char seq[24];
+
+		if (!h->seq || h->at_ms < since)
+			continue;
+		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)h->seq);
+		redisAppendCommand(s->rc, "XADD %s MAXLEN ~ " LOG_MAXLEN " * n %s i %s q %s b %b", f->k_log,
+				   f->cfg.node, f->inc, seq, h->blob ? (const char *)h->blob : "", h->len);
+		n++;
+	}
+	for (int i = 0; i < n; i++) {
+		redisReply *r = NULL;
+
+		if (redisGetReply(s->rc, (void **)&r) != REDIS_OK)
+			rc = -EIO;
+		if (r)
+			freeReplyObject(r);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
 /* A Redis that lost its data gets every record this node holds (its model,
  * restored from its LMDB history) and its hours' counts again. */
 static int refill(struct mxt_fleet *f, struct shard *s, unsigned int si)
@@ -749,6 +813,8 @@ static int refill(struct mxt_fleet *f, struct shard *s, unsigned int si)
 				freeReplyObject(r);
 		}
 	}
+	if (!rc)
+		rc = resend_hist(f, s);
 	pthread_mutex_lock(&f->lock);
 	mxt_fleet_buf_mark_all(f->buf);
 	if (!rc)
@@ -1154,6 +1220,9 @@ void mxt_fleet_stop(struct mxt_fleet *f)
 		if (f->sh[i].rc)
 			redisFree(f->sh[i].rc);
 		free(f->sh[i].bv);
+		free(f->sh[i].blob);
+		for (int k = 0; k < HIST_MAX; k++)
+			free(f->sh[i].hist[k].blob);
 	}
 	mxt_fleet_buf_free(f->buf);
 	pthread_cond_destroy(&f->cond);

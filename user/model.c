@@ -1934,7 +1934,7 @@ static void merge_past(struct mxt_model *m, struct mxt_sender *s, uint64_t now, 
 	if (day_of(s, H) == day_of(s, s->hour) && H >= day_start(s, day_of(s, H))) {
 		s->day_sessions = (uint64_t)s->day_sessions + c->sessions > UINT32_MAX ? UINT32_MAX
 										 : s->day_sessions + c->sessions;
-		s->day_deferred = (uint16_t)(s->day_deferred + c->dsessions > UINT16_MAX
+		s->day_deferred = (uint16_t)((uint64_t)s->day_deferred + c->dsessions > UINT16_MAX
 					     ? UINT16_MAX : s->day_deferred + c->dsessions);
 		if (c->sessions && !frozen)
 			fold_more(p, s, H, c->sessions);
@@ -1954,6 +1954,7 @@ int mxt_model_merge_hour(struct mxt_model *m, const struct mxt_key *key, uint64_
 			 const struct mxt_hour_counts *c)
 {
 	uint32_t H = t32(now) / HOUR;
+	struct mxt_hour_counts cc;
 	struct mxt_key k;
 	size_t i;
 	long f;
@@ -1961,6 +1962,13 @@ int mxt_model_merge_hour(struct mxt_model *m, const struct mxt_key *key, uint64_
 
 	if (!m || !c || hour > H || key_norm(key, &k))
 		return -EINVAL;
+	/* the counts come off the network: one source-hour's sessions fit
+	 * the record's 16-bit hour counters, and so many events are replayed
+	 * at most (the lock is held meanwhile) */
+	cc = *c;
+	cc.sessions = cc.sessions > UINT16_MAX ? UINT16_MAX : cc.sessions;
+	cc.dsessions = cc.dsessions > UINT16_MAX ? UINT16_MAX : cc.dsessions;
+	c = &cc;
 	if (hour == H)
 		return replay_hour(m, &k, now, c);
 	f = find_slot(m, &k, key_hash(m, &k));

@@ -274,7 +274,7 @@ static void budget_fleet_wide(void **state)
 	mxt_model_free(alone);
 }
 
-/* Bad input: a future hour, no counts, no model. */
+/* Bad input: a future hour, no counts, no model, forged counts. */
 static void bad_input(void **state)
 {
 	struct mxt_model *a = model();
@@ -287,6 +287,12 @@ static void bad_input(void **state)
 	assert_int_equal(mxt_model_merge_hour(a, &x, t, (uint32_t)(t / HOUR), NULL), -EINVAL);
 	assert_int_equal(mxt_model_merge_hour(NULL, &x, t, (uint32_t)(t / HOUR), &c), -EINVAL);
 	CHECK(mxt_model_lookup(a, &x) == NULL, "nothing tracked after bad input");
+	/* counts off the network are bounded: a forged 4e9 replays 65535 */
+	c.sessions = UINT32_MAX;
+	c.dsessions = UINT32_MAX;
+	assert_int_equal(mxt_model_merge_hour(a, &x, t, (uint32_t)(t / HOUR), &c), 0);
+	CHECK(mxt_model_lookup(a, &x)->hour_sessions == UINT16_MAX, "hour_sessions got %u, want 65535",
+	      mxt_model_lookup(a, &x)->hour_sessions);
 	mxt_model_free(a);
 }
 
