@@ -43,6 +43,8 @@
 #   postfix_two_nodes      real Postfix on nodes 1 and 2 (XCLIENT gives the
 #                          sessions a 198.18 client address): a new sender
 #                          alternating between them gets one allowance
+#   budget_shared          the new-sender budget is the fleet's: newcomers
+#                          node 1 admitted use up node 2's budget too
 #
 # Addresses: sources in 198.18.0.0/15 only (policy requests carry them as
 # text; SYNs from mxt-synflood over each node's veth).  Run as root:
@@ -702,6 +704,40 @@ t_postfix_two_nodes() {
 	expect_eq "accepted + deferred" "$((ok + d1 + d2))" 30
 }
 
+# reloaded N COUNT: node N's log has COUNT RELOAD lines.
+reloaded() {
+	[ "$(grep -c "RELOAD " "$MXT_WORK/n$1/daemon.log")" -ge "$2" ]
+}
+
+# The new-sender budget is fleet-wide: a budget of 60 an hour (bursts of
+# 10), none free, no prefix budget on every node (SIGHUP); ten newcomers
+# admitted by node 1 use up the burst on every node, so node 2 defers the
+# next newcomer it sees first (alone it would have its own ten).
+t_budget_shared() {
+	local n i out r0=()
+	for n in "${NODES[@]}"; do
+		r0[n]=$(grep -c "RELOAD " "$MXT_WORK/n$n/daemon.log")
+		printf 'new_sender_budget = 60\nnew_sender_budget_free = 0\nprefix_budget = 0\n' \
+			>>"$MXT_WORK/n$n/mxthrottle.conf"
+		kill -HUP "${D_PID[n]}"
+	done
+	for n in "${NODES[@]}"; do
+		expect_true "node $n reloaded" "$(grep RELOAD "$MXT_WORK/n$n/daemon.log" | tail -1)" \
+			wait_until 10 reloaded "$n" $((r0[n] + 1))
+	done
+	advance 3600 || { expect_eq "clock advance" failed ok; return; }
+	for i in $(seq 1 10); do
+		out=$(pc "1" "198.18.10.$i" 1 0)
+		[ "$(field "$out" admitted)" = 1 ] || break
+	done
+	expect_eq "node 1 admits ten newcomers (the budget's burst)" "$((i - 1 + $(field "$out" admitted)))" 10
+	expect_true "settled" "backlog $(fst 1 backlog)" wait_until 10 settled
+	out=$(pc "2" 198.18.10.11 1 0)
+	note "node 2, the next newcomer after node 1's ten: $out"
+	expect_eq "node 2 defers the next newcomer (the fleet's budget is used)" "$(field "$out" deferred)" 1
+	expect_eq "node 2 says why" "$(ex 2 198.18.10.11 code)" "$(ex 1 198.18.10.11 code)"
+}
+
 # --- run -----------------------------------------------------------------------------
 
 if ! redis_start 1 || ! redis_start 2; then
@@ -720,7 +756,7 @@ advance "$adv" || { fail setup "clock advance: got failure, want the test clock"
 # FLEET_ONLY="name ..." runs only those cases (while working on one).
 for t in fleet_up shared_allowance established_together jump_throttled actions_shared \
 	redis_outage redis_refill past_hour_merged block_shared two_shards join_learns_history join_redis_down \
-	postfix_two_nodes; do
+	postfix_two_nodes budget_shared; do
 	[ -n "${FLEET_ONLY:-}" ] && [[ " $FLEET_ONLY " != *" $t "* ]] && continue
 	run_test "$t" "t_$t"
 done
