@@ -1903,22 +1903,27 @@ static void fold_more(const struct mxt_model_params *p, struct mxt_sender *s, ui
 }
 
 /* Counts of a finished hour H (< the record's hour) that reach this node
- * late (merged after a fleet outage): into the rates, decayed from the end
- * of that hour (the latest they can be), into the CUSUM and the retries
- * to come, and -- while H's day is the current one -- into the day's
- * counts and H's profile slot.  The day's clean-day outcome is decided at
- * its end: counts of a day already closed change only the rates. */
+ * late (merged after a fleet outage): into the rates, into the CUSUM and
+ * the retries to come, and -- while H's day is the current one -- into the
+ * day's counts and H's profile slot.  The rates take them decayed from the
+ * end of that hour (the latest they can be: never below a single host's),
+ * except the fast rate, which takes them as if spread evenly over the
+ * hour: sessions of many minutes arriving at once are no burst, and must
+ * not make one (the CUSUM sees a jump in them).  The day's clean-day
+ * outcome is decided at its end: counts of a day already closed change
+ * only the rates. */
 static void merge_past(struct mxt_model *m, struct mxt_sender *s, uint64_t now, uint32_t H,
 		       const struct mxt_hour_counts *c)
 {
 	const struct mxt_model_params *p = &m->p;
 	uint32_t te = H * HOUR + HOUR - 1;
 	double age = t32(now) > te ? (double)(t32(now) - te) : 0.0, wd = p->throttle_retry_weight;
-	double fs = exp(-age / p->rate_fast_window), ss = exp(-age / p->rate_window);
+	double fs = exp(-age / p->rate_fast_window) - exp(-(age + HOUR) / p->rate_fast_window);
+	double ss = exp(-age / p->rate_window);
 	int frozen = s->state == MXT_STATE_THROTTLED || s->state == MXT_STATE_BLOCKED;
 
 	decay(p, s, now);
-	s->r_fast += (float)((c->sessions + wd * c->dsessions) * 3600.0 / p->rate_fast_window * fs);
+	s->r_fast += (float)((c->sessions + wd * c->dsessions) * fs);
 	s->r_slow += (float)((c->sessions + wd * c->dsessions) * 3600.0 / p->rate_window * ss);
 	s->rr += (float)((c->rcpts + wd * c->drcpts) * 3600.0 / p->rate_window * ss);
 	if (c->dsessions) {

@@ -23,6 +23,8 @@
 /* Monday 2026-11-30 00:00 UTC, and hours of it. */
 #define MON0 1796083200ull
 #define HOUR 3600u
+#define JUMP_MINE   60   /* sessions of a split jump this node saw */
+#define JUMP_OTHERS 120  /* ... and the other two nodes */
 
 static struct mxt_key key_of(unsigned n)
 {
@@ -188,6 +190,66 @@ static void past_hour_deferred(void **state)
 	mxt_model_free(a);
 }
 
+/* An established sender: 'per_hour' admitted sessions every hour for
+ * 'days' days before 'until', on probation kept under its allowance (the
+ * daemon's "ctl seed"). */
+static void seed(struct mxt_model *m, const struct mxt_key *k, uint32_t per_hour, unsigned days,
+		 uint64_t until)
+{
+	for (uint64_t h = until - days * 86400ull; h + HOUR <= until; h += HOUR) {
+		struct mxt_decision d;
+		uint32_t n = per_hour;
+
+		mxt_model_decide(m, k, h, &d);
+		if ((d.state == MXT_STATE_NEW || d.state == MXT_STATE_GRAYLISTED) && d.allowance >= 2 &&
+		    n > (uint32_t)d.allowance - 1)
+			n = (uint32_t)d.allowance - 1;
+		for (uint32_t i = 0; i < n; i++)
+			mxt_model_observe_session(m, k, h + (uint64_t)i * HOUR / n, MXT_OBS_CONNECT, 0, 0);
+		mxt_model_tick(m, h + HOUR - 1, NULL, NULL);
+	}
+}
+
+/* A jump split over three nodes while Redis was away, in the last quarter
+ * of an hour (100/h -> 720/h): this node's third alone stays under the
+ * checks; merged after the hour ended, the other nodes' two thirds make
+ * it the jump it was. */
+static void past_hour_jump(void **state)
+{
+	struct mxt_model_params p;
+	struct mxt_model *a;
+	struct mxt_key x = key_of(7);
+	uint64_t h = MON0 + 14 * 86400ull + 10 * HOUR, t11 = h + HOUR + 30;
+	struct mxt_hour_counts others = { .sessions = JUMP_OTHERS };
+	const struct mxt_sender *s;
+
+	(void)state;
+	mxt_model_params_default(&p);
+	p.new_sender_budget = 0;
+	p.prefix_budget = 0;
+	a = mxt_model_new(&p, 1024);
+	assert_non_null(a);
+	seed(a, &x, 100, 14, h);
+	s = rec(a, &x);
+	CHECK(s->state == MXT_STATE_ESTABLISHED, "seeded: got %s, want established", mxt_state_name(s->state));
+	sessions(a, &x, h + 2700, JUMP_MINE, 900 / JUMP_MINE);
+	sessions(a, &x, t11, 1, 0);
+	s = rec(a, &x);
+	print_message("# before the merge: %s r_fast %.1f r_slow %.1f cusum %.1f\n", mxt_state_name(s->state),
+		      (double)s->r_fast, (double)s->r_slow, (double)s->cusum);
+	CHECK(s->state == MXT_STATE_ESTABLISHED, "its own third: got %s, want established",
+	      mxt_state_name(s->state));
+	assert_int_equal(mxt_model_merge_hour(a, &x, t11 + 1, (uint32_t)(h / HOUR), &others), 0);
+	s = rec(a, &x);
+	print_message("# after: %s r_fast %.1f r_slow %.1f cusum %.1f\n", mxt_state_name(s->state),
+		      (double)s->r_fast, (double)s->r_slow, (double)s->cusum);
+	CHECK(s->state == MXT_STATE_THROTTLED, "with the other nodes' two thirds: got %s, want throttled",
+	      mxt_state_name(s->state));
+	/* by the sustained check: merged sessions make no burst of their own */
+	CHECK(s->trig == MXT_CHECK_SUSTAINED, "check got %s, want sustained", mxt_check_name(s->trig));
+	mxt_model_free(a);
+}
+
 /* Kernel changes reported by a tick, for the block tests. */
 struct changes {
 	int n;
@@ -303,6 +365,7 @@ int main(void)
 		cmocka_unit_test(past_hour_unseen),
 		cmocka_unit_test(current_hour),
 		cmocka_unit_test(past_hour_deferred),
+		cmocka_unit_test(past_hour_jump),
 		cmocka_unit_test(fleet_block),
 		cmocka_unit_test(budget_fleet_wide),
 		cmocka_unit_test(bad_input),
