@@ -61,6 +61,7 @@ struct brec {
 /* A batch Redis acknowledged, as its log entry carried it. */
 struct sent {
 	uint64_t seq, at_ms;
+	uint32_t span;
 	uint8_t *blob;
 	size_t len;
 };
@@ -87,6 +88,8 @@ struct shard {
 	struct sent hist[HIST_MAX];
 	unsigned int hist_next;
 	uint64_t lost_ms;        /* when it last went away */
+	uint64_t ack_ms;         /* when it last acknowledged a batch */
+	uint32_t bspan;          /* the batch's deltas accumulated over this many s (an outage) */
 	uint64_t outages, errors, last_ok;
 	char last_err[128];
 };
@@ -397,6 +400,9 @@ static void build_batches(struct mxt_fleet *f, size_t caps[MXT_FLEET_SHARDS_MAX]
 		if (s && s->bn) {
 			s->inflight = 1;
 			s->bseq = ++s->seq;
+			/* the first batch after an outage holds what accumulated
+			 * during it: readers spread it over that span */
+			s->bspan = s->lost_ms > s->ack_ms ? (uint32_t)((mono_ms() - s->lost_ms) / 1000 + 1) : 0;
 		}
 	}
 }
@@ -404,7 +410,7 @@ static void build_batches(struct mxt_fleet *f, size_t caps[MXT_FLEET_SHARDS_MAX]
 /* Queue the batch's commands; returns the number of replies to read. */
 static int append_batch(struct mxt_fleet *f, struct shard *s)
 {
-	char key[200], hf[MXT_FLEET_NCNT][MXT_FLEET_NAME_MAX + 4], hv[MXT_FLEET_NCNT][16], seq[24];
+	char key[200], hf[MXT_FLEET_NCNT][MXT_FLEET_NAME_MAX + 4], hv[MXT_FLEET_NCNT][16], seq[24], span[16];
 	uint8_t *blob;
 	size_t nd = 0;
 	int n = 0;
@@ -441,10 +447,11 @@ static int append_batch(struct mxt_fleet *f, struct shard *s)
 			mxt_fleet_delta_encode(&r->d, blob + MXT_FLEET_DELTA_LEN * nd++);
 	}
 	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)s->bseq);
+	snprintf(span, sizeof(span), "%u", s->bspan);
 	/* Always one entry, even without deltas (a hash-only refill): the
 	 * XADD's answer is the batch's acknowledgement. */
-	redisAppendCommand(s->rc, "XADD %s MAXLEN ~ " LOG_MAXLEN " * n %s i %s q %s b %b", f->k_log,
-			   f->cfg.node, f->inc, seq, blob, nd * MXT_FLEET_DELTA_LEN);
+	redisAppendCommand(s->rc, "XADD %s MAXLEN ~ " LOG_MAXLEN " * n %s i %s q %s s %s b %b", f->k_log,
+			   f->cfg.node, f->inc, seq, span, blob, nd * MXT_FLEET_DELTA_LEN);
 	free(s->blob);
 	s->blob = blob;
 	s->blen = nd * MXT_FLEET_DELTA_LEN;
@@ -461,6 +468,8 @@ static void ack_batch(struct mxt_fleet *f, struct shard *s)
 	free(h->blob);
 	h->seq = s->bseq;
 	h->at_ms = mono_ms();
+	s->ack_ms = h->at_ms;
+	h->span = s->bspan;
 	h->blob = s->blob;
 	h->len = s->blen;
 	s->blob = NULL;
@@ -513,23 +522,30 @@ static const redisReply *entry_field(const redisReply *fields, const char *name)
 	return NULL;
 }
 
-/* Deltas of other nodes, gathered outside the model's lock. */
+/* Deltas of other nodes, gathered outside the model's lock, each with the
+ * span its batch accumulated over. */
 struct applied {
 	struct mxt_fleet_delta *v;
+	uint32_t *span;
 	size_t n, cap;
 };
 
-static int applied_push(struct applied *a, const struct mxt_fleet_delta *d)
+static int applied_push(struct applied *a, const struct mxt_fleet_delta *d, uint32_t span)
 {
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 1024;
-		void *v = realloc(a->v, cap * sizeof(*a->v));
+		void *v = realloc(a->v, cap * sizeof(*a->v)), *sp;
 
 		if (!v)
 			return -ENOMEM;
 		a->v = v;
+		sp = realloc(a->span, cap * sizeof(*a->span));
+		if (!sp)
+			return -ENOMEM;
+		a->span = sp;
 		a->cap = cap;
 	}
+	a->span[a->n] = span;
 	a->v[a->n++] = *d;
 	return 0;
 }
@@ -539,10 +555,10 @@ static void read_log_entry(struct mxt_fleet *f, unsigned int si, const redisRepl
 			   struct applied *out)
 {
 	const redisReply *n = entry_field(fields, "n"), *q = entry_field(fields, "q"),
-			 *b = entry_field(fields, "b"), *inc = entry_field(fields, "i");
+			 *b = entry_field(fields, "b"), *inc = entry_field(fields, "i"), *sf = entry_field(fields, "s");
 	struct mxt_fleet_delta d;
 	struct node_view *nv;
-	uint64_t seq, incv;
+	uint64_t seq, incv, span = 0;
 
 	if (!n || !q || !b || !inc || n->type != REDIS_REPLY_STRING || q->type != REDIS_REPLY_STRING ||
 	    b->type != REDIS_REPLY_STRING || inc->type != REDIS_REPLY_STRING) {
@@ -553,6 +569,8 @@ static void read_log_entry(struct mxt_fleet *f, unsigned int si, const redisRepl
 		return;
 	seq = strtoull(q->str, NULL, 10);
 	incv = strtoull(inc->str, NULL, 16);
+	if (sf && sf->type == REDIS_REPLY_STRING)
+		span = strtoull(sf->str, NULL, 10); /* absent (an older node): at once */
 	pthread_mutex_lock(&f->lock);
 	nv = node_get(f, n->str);
 	if (nv && nv->inc != incv) {
@@ -578,7 +596,7 @@ static void read_log_entry(struct mxt_fleet *f, unsigned int si, const redisRepl
 			count_bad(f);
 			break;
 		}
-		if (applied_push(out, &d) < 0)
+		if (applied_push(out, &d, span > UINT32_MAX ? UINT32_MAX : (uint32_t)span) < 0)
 			break;
 	}
 }
@@ -687,6 +705,7 @@ static void apply(struct mxt_fleet *f, const struct applied *a)
 		struct mxt_hour_counts hc = {
 			.sessions = d->v[MXT_FLEET_SESS], .rcpts = d->v[MXT_FLEET_RCPT],
 			.dsessions = d->v[MXT_FLEET_DSESS], .drcpts = d->v[MXT_FLEET_DRCPT],
+			.span = a->span[i],
 		};
 
 		if (i && i % APPLY_CHUNK == 0) {
@@ -763,13 +782,14 @@ static int resend_hist(struct mxt_fleet *f, struct shard *s)
 
 	for (unsigned int k = 0; k < HIST_MAX; k++) {
 		const struct sent *h = &s->hist[(s->hist_next + k) % HIST_MAX];
-		char seq[24];
+		char seq[24], span[16];
 
 		if (!h->seq || h->at_ms < since)
 			continue;
 		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)h->seq);
-		redisAppendCommand(s->rc, "XADD %s MAXLEN ~ " LOG_MAXLEN " * n %s i %s q %s b %b", f->k_log,
-				   f->cfg.node, f->inc, seq, h->blob ? (const char *)h->blob : "", h->len);
+		snprintf(span, sizeof(span), "%u", h->span);
+		redisAppendCommand(s->rc, "XADD %s MAXLEN ~ " LOG_MAXLEN " * n %s i %s q %s s %s b %b", f->k_log,
+				   f->cfg.node, f->inc, seq, span, h->blob ? (const char *)h->blob : "", h->len);
 		n++;
 	}
 	for (int i = 0; i < n; i++) {
@@ -1132,6 +1152,7 @@ static void *fleet_thread(void *arg)
 			break;
 	}
 	free(got.v);
+	free(got.span);
 	return NULL;
 }
 

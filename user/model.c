@@ -1712,6 +1712,14 @@ enum ev_mode {
 	EV_DEFERRED,  /* deferred by another node of the fleet: counted as a deferral here */
 };
 
+/* Events of another node replayed at once that happened over a span of
+ * time (its counts held back by an outage): how much of the fast rate each
+ * adds, and the CUSUM drain a single host would have had meanwhile. */
+struct spread {
+	double fscale;  /* share of a session's fast-rate increment */
+	double credit;  /* sessions the CUSUM would have drained: not added */
+};
+
 /* The session paths: admit (decide and count), or count an event decided
  * elsewhere -- admitted (EV_SEEN, EV_REMOTE) or deferred (EV_DEFERRED) --
  * exactly as this node's own decision would have counted it.  One path, so
@@ -1719,7 +1727,8 @@ enum ev_mode {
  * host; the new-sender budgets are fleet-wide that way too (every node
  * takes what any node admitted, docs/fleet.md). */
 static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
-			 enum mxt_obs_kind kind, uint32_t n, enum ev_mode mode, struct mxt_decision *d)
+			 enum mxt_obs_kind kind, uint32_t n, enum ev_mode mode, struct mxt_decision *d,
+			 struct spread *sp)
 {
 	const struct mxt_model_params *p = &m->p;
 	struct mxt_decision tmpd;
@@ -1774,13 +1783,15 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 	if (s->sess & SESS_RETRY)
 		w = p->throttle_retry_weight;
 	if (kind == MXT_OBS_CONNECT) {
-		s->r_fast += (float)(w * 3600.0 / p->rate_fast_window);
+		s->r_fast += (float)(w * (sp ? sp->fscale : 1.0) * 3600.0 / p->rate_fast_window);
 		s->r_slow += (float)(w * 3600.0 / p->rate_window);
 		if (!(s->sess & SESS_RETRY)) {
 			inc16(&s->hour_demand);
 			if (s->r_fast > s->hour_peak)
 				s->hour_peak = s->r_fast >= 65535.0f ? 65535 : (uint16_t)s->r_fast;
-			if (s->state == MXT_STATE_ESTABLISHED && learned_for(p, s, now))
+			if (sp && sp->credit >= 1.0)
+				sp->credit -= 1.0;
+			else if (s->state == MXT_STATE_ESTABLISHED && learned_for(p, s, now))
 				cusum_add(p, s, now);
 		}
 	} else if (kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM) {
@@ -1836,7 +1847,7 @@ int mxt_model_admit_session(struct mxt_model *m, const struct mxt_key *key, uint
 			    struct mxt_decision *d)
 {
 	(void)size;
-	return session_event(m, key, now, kind, recipients, EV_ADMIT, d);
+	return session_event(m, key, now, kind, recipients, EV_ADMIT, d, NULL);
 }
 
 /* Count a session event accepted anyway. */
@@ -1846,7 +1857,7 @@ int mxt_model_observe_session(struct mxt_model *m, const struct mxt_key *key, ui
 	int rc;
 
 	(void)size;
-	rc = session_event(m, key, now, kind, recipients, EV_SEEN, NULL);
+	rc = session_event(m, key, now, kind, recipients, EV_SEEN, NULL, NULL);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1855,27 +1866,43 @@ int mxt_model_observe_session(struct mxt_model *m, const struct mxt_key *key, ui
 int mxt_model_observe_deferred(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
 			       enum mxt_obs_kind kind, uint32_t recipients)
 {
-	int rc = session_event(m, key, now, kind, recipients, EV_DEFERRED, NULL);
+	int rc = session_event(m, key, now, kind, recipients, EV_DEFERRED, NULL, NULL);
 
 	return rc < 0 ? rc : 0;
 }
 
 /* The counts of one source-hour as session events at 'now' (EV_REMOTE for
- * what was admitted, EV_DEFERRED for what was deferred): 0 or the first
+ * what was admitted, EV_DEFERRED for what was deferred), spread over the
+ * last c->span seconds when that is longer than the fast rate's window:
+ * the fast rate takes them as if they had come evenly over the span, and
+ * the CUSUM net of what it would have drained meanwhile, so that minutes of
+ * another node's sessions arriving at once make no burst.  0 or the first
  * error. */
 static int replay_hour(struct mxt_model *m, const struct mxt_key *k, uint64_t now,
 		       const struct mxt_hour_counts *c)
 {
+	const struct mxt_model_params *p = &m->p;
+	struct spread sp = { 1.0, 0.0 }, *spp = NULL;
+	double L = dmin((double)c->span, (double)(t32(now) % HOUR) + 1.0);
 	int rc = 0;
 
+	if (L > p->rate_fast_window) {
+		long f = find_slot(m, k, key_hash(m, k));
+		const struct mxt_sender *s = f >= 0 ? &m->recs[f] : NULL;
+
+		sp.fscale = p->rate_fast_window / L * (1.0 - exp(-L / p->rate_fast_window));
+		if (s && s->state == MXT_STATE_ESTABLISHED && learned_for(p, s, now))
+			sp.credit = cusum_ref(p, s, now) * expected_at(p, s, now) * L / 3600.0;
+		spp = &sp;
+	}
 	for (uint32_t j = 0; j < c->sessions && rc >= 0; j++)
-		rc = session_event(m, k, now, MXT_OBS_CONNECT, 0, EV_REMOTE, NULL);
+		rc = session_event(m, k, now, MXT_OBS_CONNECT, 0, EV_REMOTE, NULL, spp);
 	if (c->rcpts && rc >= 0)
-		rc = session_event(m, k, now, MXT_OBS_RCPT, c->rcpts, EV_REMOTE, NULL);
+		rc = session_event(m, k, now, MXT_OBS_RCPT, c->rcpts, EV_REMOTE, NULL, spp);
 	for (uint32_t j = 0; j < c->dsessions && rc >= 0; j++)
-		rc = session_event(m, k, now, MXT_OBS_CONNECT, 0, EV_DEFERRED, NULL);
+		rc = session_event(m, k, now, MXT_OBS_CONNECT, 0, EV_DEFERRED, NULL, spp);
 	if (c->drcpts && rc >= 0)
-		rc = session_event(m, k, now, MXT_OBS_RCPT, c->drcpts, EV_DEFERRED, NULL);
+		rc = session_event(m, k, now, MXT_OBS_RCPT, c->drcpts, EV_DEFERRED, NULL, spp);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1981,6 +2008,7 @@ int mxt_model_merge_hour(struct mxt_model *m, const struct mxt_key *key, uint64_
 		/* Nothing here after that hour: its events, replayed at the end
 		 * of it, are exactly what this node would have counted; the
 		 * record then rolls over to now with them. */
+		cc.span = 0; /* a single host would have counted them by then */
 		rc = replay_hour(m, &k, (uint64_t)hour * HOUR + HOUR - 1, c);
 		if (rc == 0)
 			rc = session_record(m, &k, now, &i);

@@ -309,7 +309,10 @@ int mxt_model_observe_deferred(struct mxt_model *m, const struct mxt_key *key, u
 /* Fleet (fleet.c): what another node saw of 'key' in clock hour 'hour'
  * (unix / 3600, not after now's), counted here as this node's own
  * decisions would have counted it.  The current hour's counts go through
- * the session path (admitted as observe, deferred as a deferral);
+ * the session path (admitted as observe, deferred as a deferral; counts
+ * held back over a span longer than the fast rate's window as if they had
+ * come evenly over it: no burst in the fast rate, the CUSUM net of its
+ * drain);
  * a past hour's (merged late, after an outage) go into the rates, the
  * CUSUM and the retries to come decayed from the end of that hour, and
  * while its source day is open into the day's counts and that hour's
@@ -320,6 +323,7 @@ struct mxt_hour_counts {
 	uint32_t rcpts;      /* admitted recipients */
 	uint32_t dsessions;  /* deferred sessions (attempts) */
 	uint32_t drcpts;     /* deferred recipients */
+	uint32_t span;       /* current hour: s they accumulated over, up to now (0: a tick's) */
 };
 int mxt_model_merge_hour(struct mxt_model *m, const struct mxt_key *key, uint64_t now, uint32_t hour,
 			 const struct mxt_hour_counts *c);

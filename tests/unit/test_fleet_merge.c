@@ -250,6 +250,58 @@ static void past_hour_jump(void **state)
 	mxt_model_free(a);
 }
 
+/* An established sender (100/h for 14 days) whose sessions in the last
+ * 30 min came to this node (a third) and to two others (held back by an
+ * outage), merged with 'span' and 'others' sessions: its state after. */
+static enum mxt_state after_outage(uint32_t span, uint32_t others, enum mxt_check *trig)
+{
+	struct mxt_model_params p;
+	struct mxt_model *a;
+	struct mxt_key x = key_of(8);
+	uint64_t h = MON0 + 14 * 86400ull + 10 * HOUR, now = h + 2400;
+	struct mxt_hour_counts c = { .sessions = others, .span = span };
+	enum mxt_state st;
+
+	mxt_model_params_default(&p);
+	p.new_sender_budget = 0;
+	p.prefix_budget = 0;
+	a = mxt_model_new(&p, 1024);
+	assert_non_null(a);
+	seed(a, &x, 100, 14, h);
+	sessions(a, &x, h + 600, 17, 106);      /* its third of 100/h over 30 min */
+	CHECK(rec(a, &x)->state == MXT_STATE_ESTABLISHED, "before the merge: got %s, want established",
+	      mxt_state_name(rec(a, &x)->state));
+	assert_int_equal(mxt_model_merge_hour(a, &x, now, (uint32_t)(h / HOUR), &c), 0);
+	st = (enum mxt_state)rec(a, &x)->state;
+	*trig = (enum mxt_check)rec(a, &x)->trig;
+	CHECK(rec(a, &x)->hour_sessions >= 17 + others, "hour_sessions got %u, want %u",
+	      rec(a, &x)->hour_sessions, 17 + others);
+	mxt_model_free(a);
+	return st;
+}
+
+/* The current hour's counts held back by an outage: the usual traffic,
+ * spread over the outage's span, throttles no one; replayed as if at once
+ * it would (a burst that never was); a real jump during the outage is
+ * still throttled (sustained). */
+static void current_hour_spread(void **state)
+{
+	enum mxt_check trig;
+	enum mxt_state st;
+
+	(void)state;
+	st = after_outage(1800, 33, &trig);
+	CHECK(st == MXT_STATE_ESTABLISHED, "usual traffic over 1800 s: got %s, want established",
+	      mxt_state_name(st));
+	st = after_outage(0, 33, &trig);
+	CHECK(st == MXT_STATE_THROTTLED, "the same at once (the control): got %s, want throttled",
+	      mxt_state_name(st));
+	st = after_outage(1800, 667, &trig);
+	CHECK(st == MXT_STATE_THROTTLED && trig == MXT_CHECK_SUSTAINED,
+	      "a 20x jump over 1800 s: got %s (check %s), want throttled (sustained)", mxt_state_name(st),
+	      mxt_check_name(trig));
+}
+
 /* Kernel changes reported by a tick, for the block tests. */
 struct changes {
 	int n;
@@ -366,6 +418,7 @@ int main(void)
 		cmocka_unit_test(current_hour),
 		cmocka_unit_test(past_hour_deferred),
 		cmocka_unit_test(past_hour_jump),
+		cmocka_unit_test(current_hour_spread),
 		cmocka_unit_test(fleet_block),
 		cmocka_unit_test(budget_fleet_wide),
 		cmocka_unit_test(bad_input),
