@@ -22,6 +22,7 @@
 #include "addr.h"
 #include "cfgkeys.h"
 #include "gcra.h"
+#include "fleet_proto.h"
 
 #define QUEUE_LIFETIME (5 * SIM_DAY) /* Postfix maximal_queue_lifetime */
 #define DEFAULT_START 1704067200ULL  /* Monday 2024-01-01 00:00 UTC */
@@ -255,61 +256,88 @@ static void thr_close(struct sim *s, struct sim_src *x, double t)
 	x->thr_since = -1;
 }
 
-/* Model tick callback: write the policy map, note throttled time. */
-static void on_change(void *ctx, const struct mxt_model_change *c)
+/* Source x's throttled time, from the first node's policy changes (the
+ * nodes of a fleet that shares its evidence agree on it). */
+static void note_thr(struct sim *s, struct sim_src *x, int state)
 {
-	struct sim *s = ctx;
-	long i = sim_kmap_find(&s->pol, &c->key), xi = sim_kmap_find(&s->idx, &c->key);
+	int thr = state == MXT_STATE_THROTTLED || state == MXT_STATE_BLOCKED;
+
+	if (thr && x->thr_since < 0) {
+		x->thr_since = s->now;
+		if (state == MXT_STATE_THROTTLED && s->now >= s->start)
+			x->throttles++;
+	} else if (!thr) {
+		thr_close(s, x, s->now);
+	}
+}
+
+/* Model tick callback of a node: write its policy map; note when the node
+ * throttled a jump, and a source's throttled time. */
+void sim_on_change(void *ctx, const struct mxt_model_change *c)
+{
+	struct sim_node *n = ctx;
+	struct sim *s = n->s;
+	long i = sim_kmap_find(&n->pol, &c->key), xi = sim_kmap_find(&s->idx, &c->key);
 
 	s->r->kernel_changes++;
+	n->r->kernel_changes++;
 	if (xi >= 0) {
 		struct sim_src *x = &s->src[s->idx.e[xi].idx];
-		int thr = c->state == MXT_STATE_THROTTLED || c->state == MXT_STATE_BLOCKED;
 
-		if (thr && x->thr_since < 0) {
-			x->thr_since = s->now;
-			if (c->state == MXT_STATE_THROTTLED && s->now >= s->start)
-				x->throttles++;
-		} else if (!thr) {
-			thr_close(s, x, s->now);
-		}
+		if (c->state == MXT_STATE_THROTTLED && x->jump_at > 0 && s->now >= x->jump_at &&
+		    n->jump_thr_at < 0)
+			n->jump_thr_at = s->now - x->jump_at;
+		if (n == &s->node[0])
+			note_thr(s, x, c->state);
 	}
 	if (is_spoofed(&c->key) && c->klass != MXT_CLASS_UNKNOWN && c->klass != MXT_CLASS_BLOCKED)
-		s->spoof_promoted++;
+		n->spoof_promoted++;
 	if (c->klass == MXT_CLASS_UNKNOWN) {
 		if (i >= 0)
-			sim_kmap_delete(&s->pol, (size_t)i);
+			sim_kmap_delete(&n->pol, (size_t)i);
 		return;
 	}
 	if (i < 0)
-		i = sim_kmap_insert(&s->pol, &c->key);
+		i = sim_kmap_insert(&n->pol, &c->key);
 	if (i < 0)
 		return; /* cannot happen: sized at twice the model */
-	s->pol.e[i].klass = c->klass;
-	s->pol.e[i].flags = c->flags;
-	s->pol.e[i].limit = c->limit;
+	n->pol.e[i].klass = c->klass;
+	n->pol.e[i].flags = c->flags;
+	n->pol.e[i].limit = c->limit;
 }
 
-void sim_do_tick(struct sim *s, double t)
+/* One node's tick at t: its SYN deltas into its model, then the model's
+ * transitions into its kernel. */
+static void node_tick(struct sim *s, struct sim_node *nd, double t)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < s->delta.n; i++) {
-		struct sim_kent *d = &s->delta.e[s->delta.usedlist[i]];
+	for (i = 0; i < nd->delta.n; i++) {
+		struct sim_kent *d = &nd->delta.e[nd->delta.usedlist[i]];
 
 		s->batch[n].key = d->key;
 		s->batch[n].syns = d->syns;
 		s->batch[n].dropped = d->dropped;
 		if (++n == SIM_SYN_BATCH) {
-			mxt_model_observe_syns_batch(s->m, s->batch, n, (uint64_t)t);
+			mxt_model_observe_syns_batch(nd->m, s->batch, n, (uint64_t)t);
 			n = 0;
 		}
 	}
 	if (n)
-		mxt_model_observe_syns_batch(s->m, s->batch, n, (uint64_t)t);
-	sim_kmap_clear(&s->delta);
+		mxt_model_observe_syns_batch(nd->m, s->batch, n, (uint64_t)t);
+	sim_kmap_clear(&nd->delta);
+	mxt_model_tick(nd->m, (uint64_t)t, sim_on_change, nd);
+}
+
+void sim_do_tick(struct sim *s, double t)
+{
+	unsigned k;
+
+	if (s->nodes > 1)
+		sim_fleet_replay(s, t);
 	s->now = t;
-	mxt_model_tick(s->m, (uint64_t)t, on_change, s);
+	for (k = 0; k < s->nodes; k++)
+		node_tick(s, &s->node[k], t);
 }
 
 /* ------------------------------------------------------------------ */
@@ -357,26 +385,65 @@ static int maybe_retry(struct sim *s, const struct sim_ev *e)
 	return sim_heap_push(&s->heap, r);
 }
 
-/* CONNECT, then one RCPT per recipient: the recipients left when one was
- * deferred (the MTA retries those), 0 when all were admitted. */
-static unsigned session(struct sim *s, struct sim_src *x, const struct sim_ev *e,
-			struct mxt_decision *d)
+/* A session admitted to x on probation: the allowance it used. */
+static void note_probation(struct sim *s, struct sim_src *x, double t)
 {
-	uint64_t now = (uint64_t)e->t;
+	struct mxt_sim_pop_result *pr = &s->r->pop[x->pop];
+	uint32_t h = (uint32_t)(t / HOUR);
+
+	if (t < s->start)
+		return;
+	pr->prob_admitted++;
+	if (!x->prob_n || x->prob_hour != h) {
+		x->prob_hour = h;
+		x->prob_n = 0;
+		pr->prob_hours++;
+	}
+	if (++x->prob_n > pr->prob_max_hour)
+		pr->prob_max_hour = x->prob_n;
+}
+
+/* One admit at node n, noted for the other nodes as mxthrottled's policy
+ * service notes it for its fleet (admitted or deferred, untracked not). */
+static int admit(struct sim *s, struct sim_node *n, struct sim_src *x, double t,
+		 enum mxt_obs_kind kind, struct mxt_decision *d)
+{
+	int rcpt = kind == MXT_OBS_RCPT;
+	int rc = mxt_model_admit_session(n->m, &x->key, (uint64_t)t, kind, rcpt, 0, d);
+
+	if (rc < 0)
+		return rc;
+	note_decision(x, d);
+	if (s->nodes > 1 &&
+	    sim_fleet_note(n, &x->key, t, rcpt ? (rc ? MXT_FLEET_DRCPT : MXT_FLEET_RCPT)
+					      : (rc ? MXT_FLEET_DSESS : MXT_FLEET_SESS), 1))
+		return -ENOMEM;
+	if (!rc && !rcpt &&
+	    (d->state == MXT_STATE_NEW || d->state == MXT_STATE_GRAYLISTED))
+		note_probation(s, x, t);
+	return rc;
+}
+
+/* CONNECT, then one RCPT per recipient, at node n: the recipients left
+ * when one was deferred (the MTA retries those), 0 when all were
+ * admitted; -ENOMEM. */
+static int session(struct sim *s, struct sim_node *n, struct sim_src *x, const struct sim_ev *e,
+		   struct mxt_decision *d)
+{
 	unsigned j;
 	int rc;
 
-	rc = mxt_model_admit_session(s->m, &x->key, now, MXT_OBS_CONNECT, 0, 0, d);
-	if (rc >= 0)
-		note_decision(x, d);
+	rc = admit(s, n, x, e->t, MXT_OBS_CONNECT, d);
+	if (rc == -ENOMEM)
+		return rc;
 	if (rc == 1)
 		return e->rcpts ? e->rcpts : 1;
 	for (j = 0; j < e->rcpts; j++) {
-		rc = mxt_model_admit_session(s->m, &x->key, now, MXT_OBS_RCPT, 1, 0, d);
-		if (rc >= 0)
-			note_decision(x, d);
+		rc = admit(s, n, x, e->t, MXT_OBS_RCPT, d);
+		if (rc == -ENOMEM)
+			return rc;
 		if (rc == 1)
-			return e->rcpts - j;
+			return (int)(e->rcpts - j);
 	}
 	return 0; /* admitted (or not tracked: the policy service fails open) */
 }
@@ -387,8 +454,9 @@ int sim_attempt(struct sim *s, struct sim_ev *e, int syn_only)
 	struct mxt_sim_pop_result *pr = &s->r->pop[x->pop];
 	int measured = e->t >= s->start, legit = !e->spam && pr->legit;
 	int born = e->birth >= s->start && x->retries && !e->spam;
+	struct sim_node *n = sim_pick_node(s);
 	struct mxt_decision d;
-	unsigned left;
+	int left;
 
 	s->r->events++;
 	if (x->first_attempt < 0)
@@ -402,8 +470,11 @@ int sim_attempt(struct sim *s, struct sim_ev *e, int syn_only)
 		if (e->tries == 0 && born)
 			pr->messages++;
 	}
-	if (!sim_kernel_syn(s, &x->key, e->t)) {
+	if (measured)
+		n->r->attempts++;
+	if (!sim_kernel_syn(s, n, &x->key, e->t)) {
 		if (measured) {
+			n->r->dropped++;
 			pr->dropped++;
 			if (legit)
 				pr->legit_stopped++;
@@ -413,13 +484,18 @@ int sim_attempt(struct sim *s, struct sim_ev *e, int syn_only)
 		return maybe_retry(s, e);
 	}
 	if (syn_only) {
-		if (measured)
+		if (measured) {
+			n->r->allowed++;
 			pr->allowed++;
+		}
 		return 0;
 	}
-	left = session(s, x, e, &d);
+	left = session(s, n, x, e, &d);
+	if (left < 0)
+		return left;
 	if (left) {
 		if (measured) {
+			n->r->deferred++;
 			pr->deferred++;
 			pr->deferred_by[d.code]++;
 			if (legit)
@@ -431,6 +507,7 @@ int sim_attempt(struct sim *s, struct sim_ev *e, int syn_only)
 		return maybe_retry(s, e);
 	}
 	if (measured) {
+		n->r->allowed++;
 		pr->allowed++;
 		if (born) {
 			double delay = e->t - e->birth;
@@ -458,6 +535,7 @@ static int flood_second(struct sim *s, const struct sim_ev *e)
 		uint32_t v = (uint32_t)sim_rng_next(&s->flood_rng) & 0xffff;
 		struct mxt_key k = sim_key_v4(198, 19, v >> 8, v & 0xff);
 		double t = e->t + i / (double)s->flood_rate;
+		struct sim_node *nd = sim_pick_node(s);
 
 		if (!(s->spoof_seen[v >> 3] & (1u << (v & 7)))) {
 			s->spoof_seen[v >> 3] |= (uint8_t)(1u << (v & 7));
@@ -467,9 +545,12 @@ static int flood_second(struct sim *s, const struct sim_ev *e)
 		s->r->events++;
 		pr->attempts++;
 		pr->spam_attempts++;
-		if (sim_kernel_syn(s, &k, t)) {
+		nd->r->attempts++;
+		if (sim_kernel_syn(s, nd, &k, t)) {
+			nd->r->allowed++;
 			pr->allowed++;
 		} else {
+			nd->r->dropped++;
 			pr->dropped++;
 			pr->spam_stopped++;
 		}
@@ -651,7 +732,7 @@ static int setup_synthetic(struct sim *s)
 	for (i = 0; i < s->nsrc; i++) {
 		x = &s->src[i];
 		if (x->pop == MXT_SIM_ESTABLISHED || x->pop == MXT_SIM_COMPROMISED) {
-			rc = mxt_model_release(s->m, &x->key, (uint64_t)s->warm_start);
+			rc = sim_release_all(s, &x->key, (uint64_t)s->warm_start);
 			if (rc)
 				return rc;
 		}
@@ -723,9 +804,9 @@ static void finish(struct sim *s)
 	{
 		struct mxt_sim_pop_result *pr = &s->r->pop[MXT_SIM_SPOOFED];
 
-		pr->reached[MXT_STATE_GRAYLISTED] += s->spoof_promoted;
+		pr->reached[MXT_STATE_GRAYLISTED] += s->node[0].spoof_promoted;
 	}
-	mxt_model_counts(s->m, &s->r->counts);
+	mxt_model_counts(s->node[0].m, &s->r->counts);
 }
 
 /* Defaults: the kernel's are the daemon's (cfgkeys.c), on one CPU. */
@@ -767,7 +848,7 @@ int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *
 	}
 	err[0] = 0;
 	if (!c || !r || !c->tick || !c->capacity || c->scale <= 0 || c->scale > 100 ||
-	    c->kernel.abi_version != MXT_ABI_VERSION ||
+	    c->kernel.abi_version != MXT_ABI_VERSION || c->fleet > MXT_SIM_FLEET_MAX ||
 	    (!c->trace && (!c->days || c->days > 366 || c->warmup_days > 366))) {
 		mxt_seterr(err, errlen, "sim: bad configuration");
 		return -EINVAL;
@@ -788,18 +869,13 @@ int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *
 	r->scale = c->scale;
 	r->synthetic = !c->trace;
 	r->scenario = c->scenario;
+	r->fleet = c->fleet ? c->fleet : 1;
+	r->fleet_isolated = c->fleet_isolated;
 	if (mxt_model_params_check(&c->params, err, errlen)) {
 		free(s);
 		return -EINVAL;
 	}
-	s->m = mxt_model_new(&c->params, c->capacity);
-	rc = s->m ? 0 : -ENOMEM;
-	if (!rc)
-		rc = sim_kmap_init(&s->pol, 2 * c->capacity + 1);
-	if (!rc)
-		rc = sim_kmap_init(&s->ksrc, 1 << 18);
-	if (!rc)
-		rc = sim_kmap_init(&s->delta, 1 << 18);
+	rc = sim_nodes_init(s);
 	if (!rc)
 		rc = sim_kmap_init(&s->idx, c->trace ? 1 << 20 : 1 << 16);
 	if (rc) {
@@ -829,16 +905,15 @@ int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *
 		if (!c->trace && !c->scenario) {
 			uint64_t by[MXT_STATE_MAX] = { 0 };
 
-			mxt_model_foreach(s->m, 0, count_spoofed, by);
+			mxt_model_foreach(s->node[0].m, 0, count_spoofed, by);
 			for (i = 0; i < MXT_STATE_MAX; i++)
 				r->pop[MXT_SIM_SPOOFED].reached[i] += by[i];
 		}
+		if (s->nodes > 1)
+			sim_fleet_finish(s);
 	}
 out:
-	mxt_model_free(s->m);
-	sim_kmap_free(&s->pol);
-	sim_kmap_free(&s->delta);
-	sim_kmap_free(&s->ksrc);
+	sim_nodes_free(s);
 	sim_kmap_free(&s->idx);
 	free(s->src);
 	sim_heap_free(&s->heap);

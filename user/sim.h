@@ -49,6 +49,14 @@
  * (legitimate attempts deferred or dropped, %), spam stopped (%), messages
  * delivered, delayed (mean, max), expired; time to throttle after the
  * jump, days to full establishment; as a table or JSON.
+ *
+ * A fleet (--fleet N, sim_fleet.c): N nodes, each with its own model and
+ * its own software kernel; every attempt goes to a node drawn uniformly
+ * (an MTA picking among equal-preference MX hosts, again on each retry);
+ * at each tick every node replays what the others admitted and deferred
+ * into its model, as mxthrottled's fleet does (docs/fleet.md: one tick
+ * late; events of a past clock hour are not applied).  N = 1 is the
+ * single host.
  */
 #ifndef MXT_SIM_H
 #define MXT_SIM_H
@@ -71,6 +79,8 @@ enum mxt_sim_pop {
 	MXT_SIM_POP_MAX
 };
 
+#define MXT_SIM_FLEET_MAX 16 /* nodes of a simulated fleet */
+
 /* What to simulate. */
 struct mxt_sim_config {
 	uint64_t seed;          /* RNG seed (1) */
@@ -82,6 +92,8 @@ struct mxt_sim_config {
 	size_t capacity;        /* model capacity (262144) */
 	const char *trace;      /* CSV path; NULL: synthetic */
 	const char *scenario;   /* a scenario name (mxt_sim_scenario_name()); NULL: none */
+	unsigned fleet;         /* nodes (1; 0 counts as 1) */
+	int fleet_isolated;     /* 1: the nodes share nothing (a fleet without Redis) */
 	struct mxt_model_params params;
 	/* the software kernel's configuration: the daemon's defaults
 	 * (mxt_config_defaults(), one CPU), changed with mxt_config_set() */
@@ -120,6 +132,27 @@ struct mxt_sim_pop_result {
 	double days_to_establish_max;
 	double days_to_establish_min;
 	uint64_t deferred_by[MXT_CODE_MAX];
+	/* probation allowance used: sessions admitted (fleet-wide) while its
+	 * sources were NEW or GRAYLISTED, in the measured days */
+	uint64_t prob_admitted;
+	uint64_t prob_hours;     /* source-hours with at least one of them */
+	uint64_t prob_max_hour;  /* most of them in one source-hour */
+};
+
+/* One node of a fleet run. */
+struct mxt_sim_node_result {
+	uint64_t attempts;       /* session attempts (and flood SYNs) it received */
+	uint64_t allowed;        /* ... admitted (SYNs passed for the flood) */
+	uint64_t deferred;       /* ... deferred by its policy service */
+	uint64_t dropped;        /* ... SYNs dropped by its kernel */
+	uint64_t replayed;       /* other nodes' events applied to its model */
+	uint64_t stale;          /* ... not applied: of a past clock hour */
+	uint64_t kernel_changes; /* its policy map writes */
+	double jump_throttled_after; /* s from a jump to THROTTLED in its kernel (-1: never/none) */
+	uint64_t spoof_tracked;  /* spoofed-range records in its model at the end */
+	uint64_t spoof_history;  /* ... of them GRAYLISTED or ESTABLISHED */
+	uint64_t new_established; /* new-legit sources ESTABLISHED in its model at the end */
+	struct mxt_model_counts counts; /* its model at the end */
 };
 
 /* Results of a run. */
@@ -140,6 +173,10 @@ struct mxt_sim_result {
 	const char *scen_target; /* one line: its target */
 	char scen_got[160];      /* what was measured against the target */
 	int scen_pass;           /* 1: target met */
+	/* a fleet run (fleet > 1): */
+	unsigned fleet;          /* nodes (1: a single host) */
+	int fleet_isolated;
+	struct mxt_sim_node_result node[MXT_SIM_FLEET_MAX];
 };
 
 /* Defaults (above). */
@@ -148,6 +185,12 @@ void mxt_sim_config_default(struct mxt_sim_config *c);
 int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *err, size_t errlen);
 /* Print a table (json 0) or one JSON object (json 1). */
 int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json);
+/* A fleet run against the single-host run of the same configuration:
+ * each node's share, and per population the allowance used, throttles,
+ * time to throttle and to establish, and the fate of messages (a table,
+ * or one JSON object with json 1). */
+int mxt_sim_print_fleet(const struct mxt_sim_result *fleet, const struct mxt_sim_result *single,
+			FILE *out, int json);
 /* The scenarios: count and i-th name (NULL past the end). */
 size_t mxt_sim_scenario_count(void);
 const char *mxt_sim_scenario_name(size_t i);

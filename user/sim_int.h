@@ -3,7 +3,8 @@
  * sim_int.h - what the simulator's files share (not an API): the event
  * heap, the simulated sources, the run state, the deterministic random
  * numbers, and the engine's entry points used by the synthetic week
- * (sim.c), the scenarios (sim_scen.c) and the trace replay (sim_trace.c).
+ * (sim.c), the scenarios (sim_scen.c), the trace replay (sim_trace.c) and
+ * the fleet's nodes (sim_fleet.c).
  */
 #ifndef MXT_SIM_INT_H
 #define MXT_SIM_INT_H
@@ -73,6 +74,8 @@ struct sim_src {
 	uint8_t lost;        /* seen GRAYLISTED after ESTABLISHED */
 	double regained_at;  /* ESTABLISHED again after 'lost' (-1: not) */
 	double rcpt_mean;
+	uint32_t prob_hour;  /* clock hour of prob_n */
+	uint32_t prob_n;     /* sessions admitted on probation in it (fleet-wide) */
 	double first_attempt;
 	double established_at;
 	double throttled_at;
@@ -82,13 +85,37 @@ struct sim_src {
 	uint64_t rng;
 };
 
+/* One event a node's policy service counted, for the other nodes. */
+struct sim_seen {
+	struct mxt_key key;
+	uint32_t hour;       /* clock hour it happened in */
+	uint16_t n;          /* recipients (RCPT kinds) */
+	uint8_t what;        /* enum mxt_fleet_cnt_idx */
+};
+
+struct sim;
+
+/* One host: its model, its kernel's maps, what it saw this tick. */
+struct sim_node {
+	struct sim *s;
+	struct mxt_sim_node_result *r;
+	struct mxt_model *m;
+	struct sim_kmap pol, ksrc, delta; /* policy, kernel sources, SYN deltas */
+	__u64 global_tat;
+	struct sim_seen *seen;  /* this tick's events (fleet runs only) */
+	size_t nseen, capseen;
+	uint64_t spoof_promoted;
+	double jump_thr_at;     /* s from a jump to THROTTLED in its kernel (-1: not) */
+};
+
 struct sim {
 	const struct mxt_sim_config *c;
 	struct mxt_sim_result *r;
-	struct mxt_model *m;
-	struct sim_kmap pol, ksrc, delta, idx; /* policy, kernel sources, SYN deltas, key -> src */
+	struct sim_node node[MXT_SIM_FLEET_MAX];
+	unsigned nodes;
+	uint64_t node_rng;   /* draws the node of each attempt (fleet runs) */
+	struct sim_kmap idx; /* key -> src */
 	struct mxt_limit cls[MXT_CLASS_MAX], global;
-	__u64 global_tat;
 	struct sim_src *src;
 	size_t nsrc, capsrc;
 	struct sim_heap heap;
@@ -97,7 +124,6 @@ struct sim {
 	double flood_from, flood_to;
 	uint32_t flood_rate;
 	uint64_t flood_rng;
-	uint64_t spoof_promoted;
 	uint8_t spoof_seen[65536 / 8]; /* distinct spoofed addresses */
 	struct mxt_syn_obs batch[SIM_SYN_BATCH]; /* SYN deltas handed to the model */
 };
@@ -146,9 +172,27 @@ int sim_push_one(struct sim *s, uint32_t i, double t);
 /* One attempt of event e (a SYN, then CONNECT and one RCPT per recipient;
  * SYN only when syn_only): counts it, retries or expires it. */
 int sim_attempt(struct sim *s, struct sim_ev *e, int syn_only);
-/* One SYN from 'key' at t through the software kernel (sim_kernel.c):
+/* One SYN from 'key' at t through node n's software kernel (sim_kernel.c):
  * 1 passed, 0 dropped; counted for the next tick. */
-int sim_kernel_syn(struct sim *s, const struct mxt_key *key, double t);
+int sim_kernel_syn(struct sim *s, struct sim_node *n, const struct mxt_key *key, double t);
+/* The model tick callback of node ctx: its policy map (sim.c). */
+void sim_on_change(void *ctx, const struct mxt_model_change *c);
+
+/* The fleet (sim_fleet.c).  Set up c->fleet nodes (models, kernel maps):
+ * 0 or -ENOMEM; free them (a partly set up fleet too). */
+int sim_nodes_init(struct sim *s);
+void sim_nodes_free(struct sim *s);
+/* The node an attempt reaches: drawn uniformly (node 0 alone). */
+struct sim_node *sim_pick_node(struct sim *s);
+/* Note an event node n's policy service counted, for the other nodes:
+ * 'what' an enum mxt_fleet_cnt_idx.  0 or -ENOMEM. */
+int sim_fleet_note(struct sim_node *n, const struct mxt_key *key, double t, int what, uint32_t cnt);
+/* At tick t: every node's model gets the others' events of the tick. */
+void sim_fleet_replay(struct sim *s, double t);
+/* Release a source with history on every node (shared records). */
+int sim_release_all(struct sim *s, const struct mxt_key *k, uint64_t t);
+/* Each node's figures at the end. */
+void sim_fleet_finish(struct sim *s);
 /* The daemon's tick at t: SYN deltas into the model, then its transitions. */
 void sim_do_tick(struct sim *s, double t);
 /* Run the event loop to s->end. */

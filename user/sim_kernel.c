@@ -5,17 +5,18 @@
  * mxt_syn_verdict.h), in its order: a source without policy is charged to
  * the global budget first (a refused SYN creates no per-source state),
  * then BLOCKED drops, then the source's own GCRA bucket under its
- * override or class limit.  The maps around it are the simulator's own.
+ * override or class limit.  The maps around it are the simulator's own,
+ * one set per node of a fleet.
  */
 #include "sim_int.h"
 #include "mxt_syn_verdict.h"
 
-int sim_kernel_syn(struct sim *s, const struct mxt_key *key, double t)
+int sim_kernel_syn(struct sim *s, struct sim_node *n, const struct mxt_key *key, double t)
 {
 	uint64_t now = (uint64_t)(t * 1e9);
-	long pi = sim_kmap_find(&s->pol, key), si = sim_kmap_find(&s->ksrc, key);
-	long di = sim_kmap_find(&s->delta, key);
-	const struct sim_kent *p = pi >= 0 ? &s->pol.e[pi] : NULL;
+	long pi = sim_kmap_find(&n->pol, key), si = sim_kmap_find(&n->ksrc, key);
+	long di = sim_kmap_find(&n->delta, key);
+	const struct sim_kent *p = pi >= 0 ? &n->pol.e[pi] : NULL;
 	__u32 flags = p ? (p->flags | MXT_SOURCE_F_HAS_POLICY) : 0;
 	__u32 cls = p ? p->klass : MXT_CLASS_UNKNOWN;
 	struct sim_kent *d;
@@ -23,20 +24,20 @@ int sim_kernel_syn(struct sim *s, const struct mxt_key *key, double t)
 	__u32 r;
 
 	if (di < 0)
-		di = sim_kmap_insert(&s->delta, key);
-	d = di >= 0 ? &s->delta.e[di] : NULL;
+		di = sim_kmap_insert(&n->delta, key);
+	d = di >= 0 ? &n->delta.e[di] : NULL;
 	if (d)
 		d->syns++;
-	if (!p && mxt_syn_global(&s->global_tat, now, &s->global) != MXT_R_ADMITTED) {
+	if (!p && mxt_syn_global(&n->global_tat, now, &s->global) != MXT_R_ADMITTED) {
 		if (d)
 			d->dropped++;
 		return 0;
 	}
 	if (si < 0)
-		si = sim_kmap_insert(&s->ksrc, key);
+		si = sim_kmap_insert(&n->ksrc, key);
 	if (si < 0)
 		return 1; /* the kernel's map is full: it fails open */
-	r = mxt_syn_source(s->cls, cls, flags, p ? &p->limit : NULL, &s->ksrc.e[si].tat, now, &until);
+	r = mxt_syn_source(s->cls, cls, flags, p ? &p->limit : NULL, &n->ksrc.e[si].tat, now, &until);
 	if (r == MXT_R_ADMITTED)
 		return 1;
 	if (d)

@@ -108,6 +108,10 @@ int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json)
 		mxt_jw_double(&w, r->scale, 3);
 		mxt_jw_ku64(&w, "events", r->events);
 		mxt_jw_ku64(&w, "kernel_changes", r->kernel_changes);
+		if (r->fleet > 1) {
+			mxt_jw_ku64(&w, "fleet", r->fleet);
+			mxt_jw_kbool(&w, "fleet_isolated", r->fleet_isolated);
+		}
 		if (r->scenario) {
 			mxt_jw_kstr(&w, "scenario", r->scenario);
 			mxt_jw_kstr(&w, "target", r->scen_target);
@@ -209,7 +213,10 @@ int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json)
 			(unsigned long long)r->start, r->warmup_days, r->scale);
 	else
 		fprintf(out, ", %llu lines", (unsigned long long)r->trace_lines);
-	fprintf(out, ", tick %u s\n", r->tick);
+	fprintf(out, ", tick %u s", r->tick);
+	if (r->fleet > 1)
+		fprintf(out, ", fleet of %u nodes%s", r->fleet, r->fleet_isolated ? " (isolated)" : "");
+	fprintf(out, "\n");
 	fprintf(out, "%-14s %7s %9s %9s %8s %8s %7s %8s %8s %9s %8s %9s %9s %7s\n", "population",
 		"sources", "attempts", "allowed", "deferred", "dropped", "FP%", "stopped%", "messages",
 		"delivered", "delayed", "mean-dly", "max-dly", "expired");

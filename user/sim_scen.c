@@ -47,7 +47,7 @@ static struct sim_src *est(struct sim *s, const struct mxt_key *k, int shape, do
 	x->peak = peak;
 	x->weekend = 0.3;
 	x->from = s->warm_start;
-	if (mxt_model_release(s->m, k, (uint64_t)s->warm_start))
+	if (sim_release_all(s, k, (uint64_t)s->warm_start))
 		return NULL;
 	return x;
 }
@@ -272,7 +272,7 @@ static int setup_comp(struct sim *s, double peak, double mult, int spam_rcpts)
 	x->jump_to = x->jump_at + 4 * HOUR;
 	x->jump_mult = mult;
 	x->spam_rcpts = (uint16_t)spam_rcpts;
-	if (mxt_model_release(s->m, &k, (uint64_t)s->warm_start))
+	if (sim_release_all(s, &k, (uint64_t)s->warm_start))
 		return -ENOMEM;
 	return start_all(s);
 }

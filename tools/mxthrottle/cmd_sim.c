@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * cmd_sim.c - "mxthrottle sim": the simulator's command line (sim.h):
- * options into a struct mxt_sim_config, a run, the table or JSON.  Also
+ * options into a struct mxt_sim_config, a run, the table or JSON (a
+ * fleet run is followed by the single-host run it is compared with).  Also
  * built alone as build/mxt-sim (tools/mxt-sim.c includes this file).
  * Runs without root and without a daemon.
  */
@@ -22,7 +23,8 @@ static void usage(FILE *f)
 		"usage: mxthrottle sim [--synthetic | --trace FILE] [--days N] [--seed S] [--json]\n"
 		"                      [--warmup N] [--tick S] [--scale X] [--capacity N]\n"
 		"                      [--start UNIX] [--set NAME=VALUE]... [--kernel-set KEY=VALUE]...\n"
-		"       mxthrottle sim --scenario NAME|all [--set NAME=VALUE]... [--json]\n"
+		"                      [--fleet N [--fleet-isolated]]\n"
+		"       mxthrottle sim --scenario NAME|all [--fleet N] [--set NAME=VALUE]... [--json]\n"
 		"  --trace FILE   replay 'time,source[,outcome]' lines (outcome session|syn)\n"
 		"  --synthetic    a synthetic week (the default)\n"
 		"  --days N       measured days (7)      --warmup N  days of history first (14)\n"
@@ -34,6 +36,9 @@ static void usage(FILE *f)
 		"  --scenario S   one scenario judged against its target, or all of them:\n"
 		"                 weekly growth15 growth25 backlog migration batches ramp return31\n"
 		"                 snow48 snow24 nat comp3x comp4.5x comp20x\n"
+		"  --fleet N      N nodes (1-16), each attempt to one drawn at random; each node\n"
+		"                 replays the others' events one tick late; compared with one host\n"
+		"  --fleet-isolated  the N nodes share nothing (a fleet without Redis)\n"
 		"  --json         one JSON object instead of the table\n");
 }
 
@@ -49,6 +54,44 @@ static int parse_num(const char *s, unsigned long long max, unsigned long long *
 	if (errno || *end || *out > max)
 		return -EINVAL;
 	return 0;
+}
+
+/* After fleet run f: the single-host run of the same configuration, and
+ * the fleet's table, then the comparison (one JSON object with json). */
+static int run_single(const struct mxt_sim_config *fc, const struct mxt_sim_result *f, int json)
+{
+	struct mxt_sim_config c = *fc;
+	struct mxt_sim_result *one = calloc(1, sizeof(*one));
+	char err[512];
+	int rc;
+
+	if (!one) {
+		fprintf(stderr, "mxthrottle sim: out of memory\n");
+		return -ENOMEM;
+	}
+	c.fleet = 1;
+	c.fleet_isolated = 0;
+	rc = mxt_sim_run(&c, one, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "mxthrottle sim: single host: %s\n", err[0] ? err : strerror(-rc));
+		free(one);
+		return rc;
+	}
+	if (json)
+		printf("{\"fleet_run\": ");
+	rc = mxt_sim_print(f, stdout, json);
+	if (!rc && json)
+		printf(", \"single_run\": ");
+	if (!rc && json)
+		rc = mxt_sim_print(one, stdout, json);
+	if (!rc && json)
+		printf(", \"comparison\": ");
+	if (!rc)
+		rc = mxt_sim_print_fleet(f, one, stdout, json);
+	if (!rc && json)
+		printf("}\n");
+	free(one);
+	return rc;
 }
 
 /* Run one scenario or all ("all"), one line each (a JSON array with json). */
@@ -110,6 +153,8 @@ int mxt_sim_main(int argc, char **argv)
 		{ "kernel-set", required_argument, NULL, 'K' },
 		{ "set", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "fleet", required_argument, NULL, 'F' },
+		{ "fleet-isolated", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -187,6 +232,14 @@ int mxt_sim_main(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'F':
+			if (parse_num(optarg, MXT_SIM_FLEET_MAX, &v) || !v)
+				goto bad;
+			c.fleet = (unsigned)v;
+			break;
+		case 'I':
+			c.fleet_isolated = 1;
+			break;
 		case 'n':
 			scenario = optarg;
 			break;
@@ -214,7 +267,8 @@ int mxt_sim_main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind < argc || (synthetic && c.trace) || (scenario && (synthetic || c.trace))) {
+	if (optind < argc || (synthetic && c.trace) || (scenario && (synthetic || c.trace)) ||
+	    (c.fleet_isolated && c.fleet < 2)) {
 		usage(stderr);
 		return 2;
 	}
@@ -231,7 +285,10 @@ int mxt_sim_main(int argc, char **argv)
 		free(r);
 		return 1;
 	}
-	rc = mxt_sim_print(r, stdout, json);
+	if (c.fleet > 1)
+		rc = run_single(&c, r, json);
+	else
+		rc = mxt_sim_print(r, stdout, json);
 	free(r);
 	return rc ? 1 : 0;
 bad:
