@@ -123,9 +123,13 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } MXT_MAP_GLOBAL SEC(".maps");
 
-/* Recently refused IPv4 sources, per CPU (mxt_abi.h). */
+/* Recently refused IPv4 sources, MXT_FRONT_SETS sets per CPU (mxt_abi.h);
+ * mmapable so that the values are page-aligned (a set is one cache line)
+ * and userspace reads the pending counts without a syscall per set.  The
+ * loader sets max_entries (mxt_front_entries()). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, MXT_FRONT_SETS);
 	__type(key, __u32);
 	__type(value, struct mxt_front_set);
@@ -141,6 +145,18 @@ struct {
 	__type(value, __u64);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } MXT_MAP_POLMARK SEC(".maps");
+
+/* Policy keys per mxt_polmark bit, kept by userspace (mxt_abi.h); the
+ * program never reads it, it is declared here so that it is created and
+ * pinned with the others. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, MXT_POLCOUNT_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} MXT_MAP_POLCOUNT SEC(".maps");
 
 /* What userspace publishes for the fast path (mxt_abi.h, MXT_GEN_*). */
 struct {
@@ -223,10 +239,23 @@ static __always_inline __u32 mxt_mask32(int bits)
 	return bpf_htonl((__u32)(0xffffffff00000000ULL >> bits));
 }
 
+/* The IPv4 source address masked to the configured prefix (clamped to
+ * 32): the key of mxt_sources4 and of the front cache. */
+static __always_inline __u32 mxt_addr4(const struct mxt_config *cfg, const struct mxt_pkt *pkt)
+{
+	int plen = cfg->v4_prefix;
+
+	if (plen > 32)
+		plen = 32;
+	return pkt->saddr[0] & mxt_mask32(plen);
+}
+
 /* Fill the source key: family, prefix (clamped to the family's width) and
- * the address masked to it.  The key is zeroed first: padding is hashed. */
+ * the address masked to it.  The key is zeroed first: padding is hashed.
+ * An IPv4 key takes addr4 (mxt_addr4()), which the front cache and
+ * mxt_sources4 use alone: a front-cache refusal builds no key. */
 static __always_inline void mxt_source_key(struct mxt_key *k, const struct mxt_config *cfg,
-					   const struct mxt_pkt *pkt)
+					   const struct mxt_pkt *pkt, __u32 addr4)
 {
 	int plen, i;
 
@@ -237,7 +266,7 @@ static __always_inline void mxt_source_key(struct mxt_key *k, const struct mxt_c
 		if (plen > 32)
 			plen = 32;
 		k->prefixlen = plen;
-		k->addr[0] = pkt->saddr[0] & mxt_mask32(plen);
+		k->addr[0] = addr4;
 		return;
 	}
 	plen = cfg->v6_prefix;
@@ -303,30 +332,21 @@ static __always_inline void mxt_policy_read(const struct mxt_key *key, struct mx
 		pc->limit = pol->limit;
 }
 
-/* The key's mxt_polmark word (NULL if absent) and bit. */
-static __always_inline __u64 *mxt_polmark_word(const struct mxt_key *key, __u64 *mask)
-{
-	__u32 word;
-
-	mxt_polmark_bit(key, &word, mask);
-	return bpf_map_lookup_elem(&MXT_MAP_POLMARK, &word);
-}
-
-/* Add a way's pending refusals to its source's counters.  pending is
- * zeroed before the counters grow, so that a reader of mxt_sources then
- * mxt_front (pinned.c) may miss a flush in flight but never counts one
- * twice. */
+/* Add a way's pending refusals to its source's counters.  The count is
+ * zeroed (the no-policy flag kept) before the counters grow, so that a
+ * reader of mxt_sources then mxt_front (pinned.c) may miss a flush in
+ * flight but never counts one twice. */
 static __always_inline void mxt_front_flush_into(struct mxt_front_set *fs, int w,
 						 struct mxt_source *src)
 {
-	__u32 p = fs->pending[w & (MXT_FRONT_WAYS - 1)];
+	__u16 p = fs->pending[w & (MXT_FRONT_WAYS - 1)];
 
-	if (!p)
+	if (!(p & MXT_FRONT_COUNT))
 		return;
-	fs->pending[w & (MXT_FRONT_WAYS - 1)] = 0;
+	fs->pending[w & (MXT_FRONT_WAYS - 1)] = p & MXT_FRONT_NOPOL;
 	asm volatile("" ::: "memory");
-	src->syns += p;
-	src->dropped += p;
+	src->syns += p & MXT_FRONT_COUNT;
+	src->dropped += p & MXT_FRONT_COUNT;
 }
 
 /* Flush a way whose source is not at hand: look its entry up. */
@@ -335,7 +355,7 @@ static __always_inline void mxt_front_flush(struct mxt_front_set *fs, int w)
 	struct mxt_source *src;
 	__u32 addr = fs->addr[w & (MXT_FRONT_WAYS - 1)];
 
-	if (!fs->pending[w & (MXT_FRONT_WAYS - 1)])
+	if (!(fs->pending[w & (MXT_FRONT_WAYS - 1)] & MXT_FRONT_COUNT))
 		return;
 	src = bpf_map_lookup_elem(&MXT_MAP_SOURCES4, &addr);
 	if (src)
@@ -358,11 +378,11 @@ static __always_inline int mxt_front_find(const struct mxt_front_set *fs, __u32 
 	return -1;
 }
 
-/* Remember that 'addr' (whose entry is 'src', flushed) is refused until
- * 'until': reuse its way, else an empty or expired one, else evict the
- * way that expires first. */
+/* Remember that 'addr' is refused until 'until', with 'nopol'
+ * (MXT_FRONT_NOPOL or 0): reuse its way (keeping its count), else an
+ * empty or expired one, else evict the way that expires first. */
 static __always_inline void mxt_front_put(struct mxt_front_set *fs, __u32 addr, __u64 gen,
-					  __u64 now, __u64 until)
+					  __u64 now, __u64 until, __u16 nopol)
 {
 	int w, pick = -1;
 
@@ -391,36 +411,94 @@ static __always_inline void mxt_front_put(struct mxt_front_set *fs, __u32 addr, 
 	if (fs->addr[pick] != addr) {
 		mxt_front_flush(fs, pick);
 		fs->addr[pick] = addr;
-		fs->pending[pick] = 0;
+		fs->pending[pick] = nopol;
+	} else {
+		fs->pending[pick] = (fs->pending[pick] & MXT_FRONT_COUNT) | nopol;
 	}
 	fs->until_ns[pick] = until;
 }
 
-/* The state of source 'key': mxt_sources4 for IPv4, else mxt_sources.
- * Each lookup must name its map as a constant for the verifier to inline
- * it; the barrier keeps clang from merging the two calls into one with a
- * variable map (that call goes through the map's ops, ~6 ns more). */
-static __always_inline struct mxt_source *mxt_source_find(int v4, const struct mxt_key *key)
+/* Entry 'set' of this CPU's slice of mxt_front (NULL: no cache on this
+ * CPU). */
+static __always_inline struct mxt_front_set *mxt_front_at(__u32 set)
+{
+	__u32 idx = bpf_get_smp_processor_id() * MXT_FRONT_SETS + set;
+
+	return bpf_map_lookup_elem(&MXT_MAP_FRONT, &idx);
+}
+
+/* May this CPU's front-cache set hold a way valid under gen? */
+static __always_inline int mxt_front_live(const struct mxt_global_state *gs, __u32 set, __u64 gen)
+{
+	return gs->front_gen == gen &&
+	       ((gs->front_live[(set >> 6) & (MXT_FRONT_LIVE_WORDS - 1)] >> (set & 63)) & 1);
+}
+
+/* Note that this CPU's set may now hold a way valid under gen. */
+static __always_inline void mxt_front_mark_live(struct mxt_global_state *gs, __u32 set, __u64 gen)
+{
+	int i;
+
+	if (gs->front_gen != gen) {
+#pragma unroll
+		for (i = 0; i < MXT_FRONT_LIVE_WORDS; i++)
+			gs->front_live[i] = 0;
+		gs->front_gen = gen;
+	}
+	gs->front_live[(set >> 6) & (MXT_FRONT_LIVE_WORDS - 1)] |= 1ULL << (set & 63);
+}
+
+/* The state of a source: mxt_sources4 at *addr4 for IPv4, else
+ * mxt_sources at key.  Each lookup must name its map as a constant for
+ * the verifier to inline it; the barrier keeps clang from merging the two
+ * calls into one with a variable map (that call goes through the map's
+ * ops, ~6 ns more). */
+static __always_inline struct mxt_source *mxt_source_find(int v4, const __u32 *addr4,
+							  const struct mxt_key *key)
 {
 	struct mxt_source *src;
 
 	if (v4) {
-		src = bpf_map_lookup_elem(&MXT_MAP_SOURCES4, &key->addr[0]);
+		src = bpf_map_lookup_elem(&MXT_MAP_SOURCES4, addr4);
 		asm volatile("" ::: "memory");
 		return src;
 	}
 	return bpf_map_lookup_elem(&MXT_MAP_SOURCES, key);
 }
 
+/* A SYN of a source refused from way w of the front cache until now:
+ * count it in the way and drop it under the reason the full path would
+ * give.  A source without policy is charged to the global budget first,
+ * as on the full path (mxt_syn_verdict.h). */
+static __always_inline int mxt_front_refuse(const struct mxt_config *cfg, struct mxt_front_set *fs,
+					    int w, struct mxt_global_state *gs, __u64 now)
+{
+	__u16 p = fs->pending[w & (MXT_FRONT_WAYS - 1)];
+
+	fs->pending[w & (MXT_FRONT_WAYS - 1)] = p + 1;
+	if (p & MXT_FRONT_NOPOL) {
+		if (mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED)
+			return mxt_drop(cfg, MXT_R_GLOBAL_BUDGET);
+		return mxt_drop(cfg, MXT_R_SOURCE_LIMIT);
+	}
+	return mxt_drop(cfg, fs->until_ns[w & (MXT_FRONT_WAYS - 1)] == MXT_FRONT_BLOCKED ?
+			     MXT_R_BLOCKED : MXT_R_SOURCE_LIMIT);
+}
+
 /* Decide a counted SYN (right port, bare SYN).
  *
  * Fast paths, each deciding exactly what the full path would:
  *  - an IPv4 source refused recently on this CPU is refused from the
- *    front cache (mxt_front), with no hash lookup;
- *  - a source whose key has no mxt_polmark bit has neither a policy nor
- *    an entry in mxt_sources (userspace marks a key before writing its
- *    policy, this program before creating its entry): the global budget
- *    is charged at once and a refusal touches no per-source map.
+ *    front cache (mxt_front), with no hash lookup and no key built, and
+ *    without the mark's probe (one cache line fewer);
+ *  - a source whose key has no mxt_polmark bit has no policy (userspace
+ *    marks a key before writing its policy) and normally no entry in
+ *    mxt_sources (this program marks a key before creating its entry):
+ *    the global budget is charged at once and a refusal touches no
+ *    per-source map.  For a source without policy that is the full
+ *    path's decision even when its entry exists (a bit cleared by
+ *    userspace under an entry: pinned.c), which then marks the key
+ *    again.
  * Full path: the source's state, which carries a copy of its policy and
  * of its allowlist check (one hash lookup on the hot path); the trie and
  * mxt_policy only when those copies are of an older generation or the
@@ -434,41 +512,50 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 	struct mxt_key key;
 	__u64 now, pgen, agen, fgen, until = 0;
 	__u64 *pm, pmask = 0;
-	__u32 reason, set = 0;
-	int w = -1, charged = 0, v4;
+	__u32 reason, word, addr4 = 0, set = 0;
+	int w = -1, charged = 0, v4 = pkt->family == MXT_FAMILY_IPV4;
 
 	now = mxt_now(gs);
-	mxt_source_key(&key, cfg, pkt);
 	/* The generations are read before the policy: a copy taken now can
 	 * only be older than what it is labelled with, never newer. */
 	pgen = mxt_gen_read(MXT_GEN_POLICY);
 	agen = mxt_gen_read(MXT_GEN_ALLOW);
 	fgen = pgen ^ agen;
+	if (v4) {
+		addr4 = mxt_addr4(cfg, pkt);
+		/* The front cache first, but only where it may hold a way:
+		 * a spoofed SYN pays a bit test, not a cache miss. */
+		set = mxt_front_set_of(addr4);
+		if (addr4 && mxt_front_live(gs, set, fgen)) {
+			fs = mxt_front_at(set);
+			if (fs) {
+				w = mxt_front_find(fs, addr4, fgen);
+				if (w >= 0 && now < fs->until_ns[w & (MXT_FRONT_WAYS - 1)] &&
+				    (fs->pending[w & (MXT_FRONT_WAYS - 1)] & MXT_FRONT_COUNT) !=
+					    MXT_FRONT_COUNT)
+					return mxt_front_refuse(cfg, fs, w, gs, now);
+			}
+		}
+		mxt_polmark_bit4(addr4, &word, &pmask);
+		/* Built here, not where mxt_policy needs it: measured, the
+		 * late build cost a SYN of the full path 8 ns (xdp_cost, the
+		 * flood SYN at 1M entries) and the hot SYN nothing. */
+		mxt_source_key(&key, cfg, pkt, addr4);
+	} else {
+		mxt_source_key(&key, cfg, pkt, 0);
+		mxt_polmark_bit(&key, &word, &pmask);
+	}
 
-	/* The mark first: a key without one has no state, so it cannot be
-	 * in the front cache either (a spoofed SYN skips that probe too). */
-	pm = mxt_polmark_word(&key, &pmask);
+	pm = bpf_map_lookup_elem(&MXT_MAP_POLMARK, &word);
 	if (pm && !(*pm & pmask)) {
 		if (agen && mxt_allowlisted(pkt))
 			return mxt_count(MXT_R_ALLOWLISTED, XDP_PASS);
 		if (mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED)
 			return mxt_drop(cfg, MXT_R_GLOBAL_BUDGET);
 		charged = 1;
-	} else if (key.family == MXT_FAMILY_IPV4 && key.addr[0]) {
-		set = mxt_front_set_of(key.addr[0]);
-		fs = bpf_map_lookup_elem(&MXT_MAP_FRONT, &set);
-		if (fs) {
-			w = mxt_front_find(fs, key.addr[0], fgen);
-			if (w >= 0 && now < fs->until_ns[w & (MXT_FRONT_WAYS - 1)]) {
-				fs->pending[w & (MXT_FRONT_WAYS - 1)] += 1;
-				return mxt_drop(cfg, fs->until_ns[w & (MXT_FRONT_WAYS - 1)] ==
-						     MXT_FRONT_BLOCKED ? MXT_R_BLOCKED : MXT_R_SOURCE_LIMIT);
-			}
-		}
 	}
 
-	v4 = key.family == MXT_FAMILY_IPV4;
-	src = mxt_source_find(v4, &key);
+	src = mxt_source_find(v4, &addr4, &key);
 	/* An empty allowlist (allow_gen 0) costs no trie lookup, nor does a
 	 * source already checked under this allowlist. */
 	if (agen && !charged && !(src && src->allow_gen == agen)) {
@@ -490,6 +577,8 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 	}
 	if (src && src->allow_gen != agen)  /* not allowlisted under agen */
 		src->allow_gen = agen;
+	if (src && charged && pm)  /* an entry under a cleared mark: mark it again */
+		__sync_fetch_and_or(pm, pmask);
 
 	if (!(pc.flags & MXT_SOURCE_F_HAS_POLICY) && !charged) {
 		/* Flood guard (as in katran): a source the controller has never
@@ -500,6 +589,8 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		 * but never creates one. */
 		if (mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED) {
 			if (src) {
+				if (fs && w >= 0)
+					mxt_front_flush_into(fs, w, src);
 				src->syns++;
 				src->dropped++;
 				src->last_seen_ns = now;
@@ -524,12 +615,12 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		if (pm && !(*pm & pmask))
 			__sync_fetch_and_or(pm, pmask);
 		if (v4)
-			err = bpf_map_update_elem(&MXT_MAP_SOURCES4, &key.addr[0], &init, BPF_NOEXIST);
+			err = bpf_map_update_elem(&MXT_MAP_SOURCES4, &addr4, &init, BPF_NOEXIST);
 		else
 			err = bpf_map_update_elem(&MXT_MAP_SOURCES, &key, &init, BPF_NOEXIST);
 		if (err && err != -EEXIST)  /* -EEXIST: another CPU won the race */
 			return mxt_count(MXT_R_MAP_ERROR, XDP_PASS);
-		src = mxt_source_find(v4, &key);
+		src = mxt_source_find(v4, &addr4, &key);
 		if (!src)  /* evicted at once by a full LRU: fail open */
 			return mxt_count(MXT_R_MAP_ERROR, XDP_PASS);
 	}
@@ -546,8 +637,15 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		return mxt_count(MXT_R_ADMITTED, XDP_PASS);
 	}
 	src->dropped++;
-	if (fs)
-		mxt_front_put(fs, key.addr[0], fgen, now, until);
+	if (addr4) {
+		if (!fs)
+			fs = mxt_front_at(set);
+		if (fs) {
+			mxt_front_put(fs, addr4, fgen, now, until,
+				      pc.flags & MXT_SOURCE_F_HAS_POLICY ? 0 : MXT_FRONT_NOPOL);
+			mxt_front_mark_live(gs, set, fgen);
+		}
+	}
 	return mxt_drop(cfg, reason);
 }
 

@@ -16,7 +16,7 @@
 #include "mxt_reasons.h"
 
 /* Bump on any change to a struct below, a map's type, or the reason order. */
-#define MXT_ABI_VERSION 3
+#define MXT_ABI_VERSION 4
 
 #define MXT_PIN_ROOT "/sys/fs/bpf"
 #define MXT_PIN_DIR  MXT_PIN_ROOT "/mxthrottle"
@@ -33,6 +33,7 @@
 #define MXT_MAP_GEN     mxt_gen
 #define MXT_MAP_FRONT   mxt_front
 #define MXT_MAP_POLMARK mxt_polmark
+#define MXT_MAP_POLCOUNT mxt_polcount
 #define MXT_STR_(x) #x
 #define MXT_STR(x) MXT_STR_(x)
 
@@ -169,52 +170,85 @@ struct mxt_config {
 };
 
 /* Value of mxt_global (per-CPU array, key 0): this CPU's share of the
- * global budget, and its clock cache: the coarse clock only moves at a
- * tick, when jiffies do, so the program reads jiffies (an inlined load)
- * and calls the clock only when they moved. */
+ * global budget; its clock cache: the coarse clock only moves at a tick,
+ * when jiffies do, so the program reads jiffies (an inlined load) and
+ * calls the clock only when they moved; and which sets of this CPU's
+ * slice of mxt_front may hold a way valid under generation front_gen
+ * (one bit per set, set by the program when it fills a way, all cleared
+ * when the generation changes), so that a SYN of a source that cannot be
+ * in the front cache (a spoofed one) skips the probe: a bit test in a
+ * line it reads anyway instead of a cache miss.  A clear bit with a valid
+ * way (userspace zeroed the map) only costs that way its shortcut. */
+#define MXT_FRONT_SETS 4096      /* per CPU (mxt_front, below) */
+#define MXT_FRONT_WAYS 4
+#define MXT_FRONT_LIVE_WORDS (MXT_FRONT_SETS / 64)
 struct mxt_global_state {
 	__u64 tat_ns;
 	__u64 clk_jiffies;   /* jiffies when clk_ns was read */
 	__u64 clk_ns;        /* bpf_ktime_get_coarse_ns() then */
+	__u64 front_gen;     /* mxt_gen.policy_gen ^ allow_gen of front_live */
+	__u64 front_live[MXT_FRONT_LIVE_WORDS];
 };
 
 /*
- * mxt_front (per-CPU array of MXT_FRONT_SETS sets, MXT_FRONT_WAYS ways
+ * mxt_front (array of MXT_FRONT_SETS sets per CPU, MXT_FRONT_WAYS ways
  * each): recently refused IPv4 sources, "drop until", so that a flood of
- * over-limit SYNs is refused without the mxt_sources hash lookup.  Set
- * index: mxt_front_set_of() (mxt_keyhash.h).  A way is valid while the
- * set's gen equals mxt_gen.policy_gen ^ mxt_gen.allow_gen (any policy,
- * allowlist or config change empties the cache) and now < until_ns.  A
- * refusal under GCRA does not move tat_ns, so the source is refused until
- * exactly tat_ns - tolerance: the cache decides what mxt_sources would.
- * until_ns MXT_FRONT_BLOCKED: class blocked (reason BLOCKED, not
- * SOURCE_LIMIT).  pending counts the SYNs the way refused since its last
- * flush into mxt_sources (syns and dropped); the program flushes it on
- * the source's next slow-path SYN and when it evicts the way.  The
- * address is the masked v4 key address, network order; 0 = empty.
+ * over-limit SYNs is refused without the mxt_sources hash lookup.  A plain
+ * mmapable array, not a per-CPU one: CPU c owns entries c * MXT_FRONT_SETS
+ * to (c + 1) * MXT_FRONT_SETS - 1 (max_entries is MXT_FRONT_SETS x the
+ * possible CPUs, set by whoever loads the program: mxt_front_entries()),
+ * so a probe is one load from an address computed from the CPU number,
+ * without the per-CPU pointer table's load, and a set (64 bytes, values
+ * page-aligned) is exactly one cache line.  A CPU beyond max_entries has
+ * no front cache (every SYN takes the full path: slower, same decision).
+ * Set index: mxt_front_set_of() (mxt_keyhash.h).  A way is valid while
+ * the set's gen equals mxt_gen.policy_gen ^ mxt_gen.allow_gen (any
+ * policy, allowlist or config change empties the cache) and now <
+ * until_ns.  A refusal under GCRA does not move tat_ns, so the source is
+ * refused until exactly tat_ns - tolerance: the cache decides what
+ * mxt_sources would.  until_ns MXT_FRONT_BLOCKED: class blocked (reason
+ * BLOCKED, not SOURCE_LIMIT).  pending: MXT_FRONT_COUNT bits count the
+ * SYNs the way refused since its last flush into mxt_sources (syns and
+ * dropped); the program flushes them on the source's next slow-path SYN,
+ * when it evicts the way, and before the count would overflow.
+ * MXT_FRONT_NOPOL: the source has no policy, so each of its SYNs is
+ * charged to the global budget first, as on the full path (and refused
+ * under GLOBAL_BUDGET when that is spent).  The address is the masked v4
+ * key address, network order; 0 = empty.
  */
-#define MXT_FRONT_SETS 4096
-#define MXT_FRONT_WAYS 4
 #define MXT_FRONT_BLOCKED 0xffffffffffffffffULL
+#define MXT_FRONT_COUNT 0x7fff   /* pending: refusals not yet flushed */
+#define MXT_FRONT_NOPOL 0x8000   /* pending: the source has no policy */
 struct mxt_front_set {
 	__u64 gen;
 	__u32 addr[MXT_FRONT_WAYS];
-	__u32 pending[MXT_FRONT_WAYS];
+	__u16 pending[MXT_FRONT_WAYS];
 	__u64 until_ns[MXT_FRONT_WAYS];
 };
 
 /*
  * mxt_polmark (array of MXT_POLMARK_WORDS __u64, mmapable): one bit per
- * hash of a key (mxt_polmark_bit(), mxt_keyhash.h), set (atomically) by
- * userspace before it writes that key's mxt_policy entry and by the
- * program before it creates that key's mxt_sources entry; never cleared.
- * A clear bit proves the source has neither, so a SYN of a spoofed flood
- * is charged to the global budget without a hash lookup in mxt_sources
- * or mxt_policy; a set bit only means "look".  Bits of keys gone from
- * both maps stay set: over a long life the shortcut is taken less often
- * (2^21 bits against at most 2^18 + 2^18 live keys by default).
+ * hash of a key (mxt_polmark_bit(), mxt_keyhash.h).  A clear bit proves
+ * the key has no mxt_policy entry, so a SYN of a spoofed flood is charged
+ * to the global budget without a hash lookup in mxt_sources or
+ * mxt_policy; a set bit only means "look".  Set (atomically) by userspace
+ * before it writes a key's mxt_policy entry, and cleared by userspace
+ * when the last policy entry on the bit goes (it counts them in
+ * mxt_polcount).  The program sets the bit of a key before it creates
+ * that key's mxt_sources entry, and again when it meets such an entry
+ * under a clear bit: there the bit is only a hint (the source then takes
+ * the front cache and its refused SYNs are counted in its entry), since
+ * for a source without policy the shortcut decides what the full path
+ * would.
+ *
+ * mxt_polcount (array of MXT_POLCOUNT_WORDS __u64, mmapable, userspace
+ * only: the program never reads it): one byte per mxt_polmark bit (byte
+ * word * 64 + bit), the number of mxt_policy keys on that bit; 255 sticks
+ * (the bit is then never cleared).
  */
 #define MXT_POLMARK_WORDS (1u << 15)   /* 2^21 bits, 256 KiB */
+#define MXT_POLCOUNT_WORDS (MXT_POLMARK_WORDS * 8)  /* a byte per bit, 2 MiB */
+#define MXT_POLCOUNT_STICKY 255
 
 /* mxt_gen (array of MXT_GEN_MAX __u64, one writer-owned word each, so that
  * writers never overwrite each other's word): what userspace publishes so
@@ -238,12 +272,20 @@ struct mxt_front_set {
 _Static_assert(sizeof(struct mxt_limit) == 24, "mxt_limit layout");
 _Static_assert(sizeof(struct mxt_key) == 20, "mxt_key layout");
 _Static_assert(sizeof(struct mxt_source) == 88, "mxt_source layout");
-_Static_assert(sizeof(struct mxt_front_set) == 72, "mxt_front_set layout");
-_Static_assert(sizeof(struct mxt_global_state) == 24, "mxt_global_state layout");
+_Static_assert(sizeof(struct mxt_front_set) == 64, "mxt_front_set layout: one cache line");
+_Static_assert(sizeof(struct mxt_global_state) == 32 + MXT_FRONT_SETS / 8, "mxt_global_state layout");
 _Static_assert(sizeof(struct mxt_policy) == 40, "mxt_policy layout");
 _Static_assert(sizeof(struct mxt_lpm_key) == 24, "mxt_lpm_key layout");
 _Static_assert(sizeof(struct mxt_allow) == 16, "mxt_allow layout");
 _Static_assert(sizeof(struct mxt_config) == 40 + 24 * (MXT_CLASS_MAX + 1), "mxt_config layout");
+#endif
+
+#ifndef __bpf__
+/* max_entries of mxt_front for 'ncpus' possible CPUs. */
+static inline __u32 mxt_front_entries(int ncpus)
+{
+	return MXT_FRONT_SETS * (__u32)(ncpus > 0 ? ncpus : 1);
+}
 #endif
 
 #endif /* MXT_ABI_H */

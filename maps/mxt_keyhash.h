@@ -25,17 +25,31 @@ MXT_KH_INLINE __u32 mxt_front_set_of(__u32 addr)
 	return (__u32)(((__u64)addr * MXT_KH_MUL) >> 52) & (MXT_FRONT_SETS - 1);
 }
 
+/* The mxt_polmark bit of the key whose address words fold to 'h0' (see
+ * below): word index and mask. */
+MXT_KH_INLINE void mxt_polmark_bit_of(__u64 h0, __u8 family, __u32 *word, __u64 *mask)
+{
+	__u64 h = (h0 ^ family) * MXT_KH_MUL;
+	__u32 bit = (__u32)(h >> 43);           /* top 21 bits */
+
+	*word = (bit >> 6) & (MXT_POLMARK_WORDS - 1);
+	*mask = 1ULL << (bit & 63);
+}
+
 /* The mxt_polmark bit of a key: word index and mask. */
 MXT_KH_INLINE void mxt_polmark_bit(const struct mxt_key *k, __u32 *word, __u64 *mask)
 {
-	__u64 h = ((__u64)k->addr[0] | (__u64)k->addr[1] << 32) ^
-		  ((__u64)k->addr[2] | (__u64)k->addr[3] << 32) * MXT_KH_MUL;
-	__u32 bit;
+	__u64 h0 = ((__u64)k->addr[0] | (__u64)k->addr[1] << 32) ^
+		   ((__u64)k->addr[2] | (__u64)k->addr[3] << 32) * MXT_KH_MUL;
 
-	h = (h ^ k->family) * MXT_KH_MUL;
-	bit = (__u32)(h >> 43);                 /* top 21 bits */
-	*word = (bit >> 6) & (MXT_POLMARK_WORDS - 1);
-	*mask = 1ULL << (bit & 63);
+	mxt_polmark_bit_of(h0, k->family, word, mask);
+}
+
+/* The same for an IPv4 key of masked address 'addr' (addr[1..3] are 0,
+ * so the fold is the address): the program's hot path needs no key. */
+MXT_KH_INLINE void mxt_polmark_bit4(__u32 addr, __u32 *word, __u64 *mask)
+{
+	mxt_polmark_bit_of(addr, MXT_FAMILY_IPV4, word, mask);
 }
 
 #endif /* MXT_KEYHASH_H */

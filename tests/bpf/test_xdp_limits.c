@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <cmocka.h>
 
 #include "testclock_fixture.h"
@@ -23,6 +24,7 @@
 #include "xdp_fixture.h"
 #include "pinned.h"
 #include "mxt_keyhash.h"
+#include "mxt_syn_verdict.h"
 
 #define SEC_NS 1000000000ULL
 #define T0 (1000 * SEC_NS)   /* the clock at the start of each test */
@@ -866,6 +868,217 @@ static void test_sources_one_table(void **state)
 	assert_int_equal(n, 3);
 }
 
+/* Map mxt_polmark and mxt_polcount into fx.maps, as mxt_maps_open()
+ * does, so that pinned.c counts policy keys per bit and clears bits. */
+static void map_marks(void)
+{
+	void *pm = mmap(NULL, MXT_POLMARK_WORDS * sizeof(__u64), PROT_READ | PROT_WRITE,
+			MAP_SHARED, fx.maps.fd[MXT_MAP_ID_POLMARK], 0);
+	void *pc = mmap(NULL, MXT_POLCOUNT_WORDS * sizeof(__u64), PROT_READ | PROT_WRITE,
+			MAP_SHARED, bpf_map__fd(fx.skel->maps.MXT_MAP_POLCOUNT), 0);
+
+	assert_true(pm != MAP_FAILED && pc != MAP_FAILED);
+	fx.maps.polmark = pm;
+	fx.maps.polcount = pc;
+	fx.maps.fd[MXT_MAP_ID_POLCOUNT] = bpf_map__fd(fx.skel->maps.MXT_MAP_POLCOUNT);
+}
+
+static void unmap_marks(void)
+{
+	munmap(fx.maps.polmark, MXT_POLMARK_WORDS * sizeof(__u64));
+	munmap(fx.maps.polcount, MXT_POLCOUNT_WORDS * sizeof(__u64));
+	fx.maps.polmark = NULL;
+	fx.maps.polcount = NULL;
+}
+
+/* Is k's mxt_polmark bit set (read through the map, not the mapping)? */
+static int mark_of(const struct mxt_key *k)
+{
+	__u64 mask, w = 0;
+	__u32 word;
+
+	mxt_polmark_bit(k, &word, &mask);
+	assert_int_equal(bpf_map_lookup_elem(fx.maps.fd[MXT_MAP_ID_POLMARK], &word, &w), 0);
+	return (w & mask) != 0;
+}
+
+/* An IPv6 /64 key in 2001:2::/32 on the same mxt_polmark bit as k, and
+ * an address of it in text. */
+static void colliding_key(const struct mxt_key *k, struct mxt_key *out, char *text, size_t len)
+{
+	__u64 mask, m2;
+	__u32 word, w2;
+
+	mxt_polmark_bit(k, &word, &mask);
+	for (__u32 i = 1; i < (1u << 30); i++) {
+		memset(out, 0, sizeof(*out));
+		out->family = MXT_FAMILY_IPV6;
+		out->prefixlen = 64;
+		out->addr[0] = htonl(0x20010002);
+		out->addr[1] = htonl(i);
+		mxt_polmark_bit(out, &w2, &m2);
+		if (w2 == word && m2 == mask) {
+			snprintf(text, len, "2001:2:%x:%x::1", i >> 16, i & 0xffff);
+			return;
+		}
+	}
+	fail_msg("no IPv6 key on the bit of the IPv4 key: got none, want one");
+}
+
+/* Deleting the last policy on a mxt_polmark bit clears it, not before:
+ * a key sharing the bit keeps it set and keeps its policy applied; a
+ * source whose entry outlives its policy's bit is judged as without
+ * policy (what the full path decides) and marked again; a key that was
+ * never counted keeps its bit. */
+static void test_polmark_cleared(void **state)
+{
+	const char *a = "198.18.23.1", *c = "198.18.23.3";
+	struct mxt_key ka, kb, kc;
+	char b[64];
+
+	(void)state;
+	/* A key written by a writer without the mapping is not counted:
+	 * deleting it later must leave its bit alone. */
+	assert_int_equal(mxt_fx_key(&kc, "198.18.23.4", 32), 0);
+	put_policy("198.18.23.4", 32, MXT_CLASS_BLOCKED, 0, NULL);
+	map_marks();
+	assert_int_equal(mxt_policy_delete(&fx.maps, &kc), 0);
+	assert_true(mark_of(&kc));
+	assert_int_equal(mxt_fx_key(&ka, a, 32), 0);
+	assert_int_equal(mxt_fx_key(&kc, c, 32), 0);
+	colliding_key(&ka, &kb, b, sizeof(b));
+
+	/* One policy on the bit: set, then cleared with it. */
+	put_policy(a, 32, MXT_CLASS_BLOCKED, 0, NULL);
+	assert_true(mark_of(&ka));
+	assert_int_equal(mxt_policy_delete(&fx.maps, &ka), 0);
+	assert_false(mark_of(&ka));
+
+	/* Two keys on one bit: the bit stays until the last one goes. */
+	put_policy(a, 32, MXT_CLASS_BLOCKED, 0, NULL);
+	put_policy(a, 32, MXT_CLASS_BLOCKED, 0, NULL);  /* rewrite: counted once */
+	assert_int_equal(mxt_policy_update(&fx.maps, &kb, &(struct mxt_policy){
+		.class = MXT_CLASS_BLOCKED }), 0);
+	assert_int_equal(mxt_policy_delete(&fx.maps, &ka), 0);
+	assert_true(mark_of(&kb));
+	expect_syn(b, XDP_DROP, MXT_R_BLOCKED);
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	assert_int_equal(mxt_policy_delete(&fx.maps, &kb), 0);
+	/* Cleared under a's entry (its SYN found the bit set by b's policy
+	 * and had no reason to mark it); a's next SYN marks it again. */
+	assert_false(mark_of(&ka));
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	assert_true(mark_of(&ka));
+
+	/* An entry under a bit cleared by its policy's removal. */
+	expect_syn(c, XDP_PASS, MXT_R_ADMITTED);
+	assert_int_equal(mxt_policy_update(&fx.maps, &kc, &(struct mxt_policy){
+		.class = MXT_CLASS_BLOCKED }), 0);
+	expect_syn(c, XDP_DROP, MXT_R_BLOCKED);
+	assert_int_equal(mxt_policy_delete(&fx.maps, &kc), 0);
+	if (mark_of(&kc)) {
+		/* Another key of this test shares c's bit: nothing to show. */
+		unmap_marks();
+		return;
+	}
+	expect_syn(c, XDP_PASS, MXT_R_ADMITTED);
+	assert_true(mark_of(&kc));
+	expect_source(c, 32, 3, 1, T0, T0);
+	unmap_marks();
+}
+
+/* A source without policy refused from the front cache is still charged
+ * to the global budget first, so the reasons and the budget follow the
+ * simulator's decision (mxt_syn_verdict(), the shared header) SYN by SYN. */
+static void test_front_cache_global_budget(void **state)
+{
+	const char *a = "198.18.24.1";
+	__u64 gtat = 0, tat = 0;
+	__u32 want;
+	int i;
+
+	(void)state;
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], 60, 1);
+	set_limit(&fx.cfg.global, 120, 3);
+	apply_config();
+	for (i = 0; i < 8; i++) {
+		__u32 reason, action;
+
+		set_now(T0 + (__u64)i * (SEC_NS / 10));
+		want = mxt_syn_verdict(fx.cfg.class_limit, &fx.cfg.global, &gtat, MXT_CLASS_UNKNOWN,
+				       0, NULL, &tat, T0 + (__u64)i * (SEC_NS / 10));
+		action = send_flags(a, PKT_TCP_SYN, &reason);
+		if (reason != want || action != (want == MXT_R_ADMITTED ? XDP_PASS : XDP_DROP))
+			fail_msg("SYN %d: got %s/%s, want %s", i + 1, mxt_fx_action_name(action),
+				 mxt_fx_reason_name(reason), mxt_fx_reason_name(want));
+	}
+	/* The last SYN was refused by the budget, from the front cache. */
+	assert_int_equal(want, MXT_R_GLOBAL_BUDGET);
+	{
+		struct mxt_source src;
+
+		assert_int_equal(get_source(a, 32, &src), 0);
+		if (src.syns != 8 || src.dropped != 7)
+			fail_msg("mxt_sources[%s]: syns/dropped got %llu/%llu, want 8/7", a,
+				 (unsigned long long)src.syns, (unsigned long long)src.dropped);
+	}
+}
+
+/* A front-cache way counts its refusals in 15 bits: past that the SYN
+ * takes the full path, which flushes the count; nothing is lost. */
+static void test_front_cache_count_saturates(void **state)
+{
+	const char *a = "198.18.25.1";
+	struct pkt_spec s = { .src = a, .tcp_flags = PKT_TCP_SYN, .l3 = PKT_L3_IPV4 };
+	uint8_t frame[PKT_MAX_FRAME], out[4096];
+	__u64 before[MXT_R_MAX], after[MXT_R_MAX];
+	const __u32 n = 3 * MXT_FRONT_COUNT;
+	size_t len;
+
+	(void)state;
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], 60, 1);
+	apply_config();
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	len = pkt_build(&s, frame, sizeof(frame), NULL);
+	assert_true(len > 0);
+	assert_int_equal(mxt_fx_stats(fx.stats_fd, before), 0);
+	{
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = (__u32)len,
+			    .data_out = out, .data_size_out = sizeof(out), .repeat = n);
+
+		assert_int_equal(bpf_prog_test_run_opts(fx.prog_fd, &opts), 0);
+		assert_int_equal(opts.retval, XDP_DROP);
+	}
+	assert_int_equal(mxt_fx_stats(fx.stats_fd, after), 0);
+	assert_int_equal(after[MXT_R_SOURCE_LIMIT] - before[MXT_R_SOURCE_LIMIT], n);
+	expect_source(a, 32, 2 + n, 1 + n, T0, T0);
+}
+
+/* The live-set bitmap in mxt_global only lets SYNs skip the front
+ * probe: with it zeroed under a valid way (userspace rewrote the map),
+ * the full path decides the same and the way's pending count survives. */
+static void test_front_cache_live_bits(void **state)
+{
+	const char *a = "198.18.26.1";
+	struct mxt_global_state g = { 0 };
+	int i;
+
+	(void)state;
+	set_limit(&fx.cfg.class_limit[MXT_CLASS_UNKNOWN], 60, 1);
+	apply_config();
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	for (i = 0; i < 4; i++)
+		expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	assert_int_equal(mxt_fx_percpu_set(fx.global_fd, &g, sizeof(g)), 0);
+	for (i = 0; i < 3; i++)
+		expect_syn(a, XDP_DROP, MXT_R_SOURCE_LIMIT);
+	expect_source(a, 32, 8, 7, T0, T0);
+	set_now(T0 + SEC_NS);
+	expect_syn(a, XDP_PASS, MXT_R_ADMITTED);
+	expect_source(a, 32, 9, 7, T0, T0 + SEC_NS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -892,6 +1105,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_front_cache_generations, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_polmark, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sources_one_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_polmark_cleared, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_cache_global_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_cache_count_saturates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_front_cache_live_bits, setup, teardown),
 	};
 
 	if (mxt_fx_pin_cpu() < 0) {

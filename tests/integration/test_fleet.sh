@@ -21,12 +21,20 @@
 #                          the three is throttled on all three within 60 s
 #   actions_shared         release, forget and allow add on one node take
 #                          effect on the other two
-#   redis_outage           both shards stopped for 5 s under traffic: every
-#                          policy request answered; afterwards the hour's
-#                          totals in Redis equal the sum the nodes admitted
+#   redis_outage           60 s without Redis under traffic (shard 1 hung,
+#                          shard 2 killed and restarted empty): every policy
+#                          request answered; every node keeps dropping the
+#                          SYNs of a source over its kernel limit, with the
+#                          same kernel entry before, during and after; then
+#                          the hour's totals in Redis equal the sum the nodes
+#                          admitted and every node's model holds them
 #   redis_refill           both shards killed, traffic without them, then
 #                          restarted empty: every request answered; the nodes
 #                          write the sender records and hour counts again
+#   past_hour_merged       counts of an hour that ended during an outage reach
+#                          the other nodes' models in that hour
+#   block_shared           a SYN flood against node 1 only: node 1's block
+#                          reaches the kernels of nodes 2 and 3
 #   two_shards             every source's keys are on exactly one shard
 #   join_learns_history    a node restarted without its LMDB history learns
 #                          the shared records before it answers
@@ -35,15 +43,17 @@
 #   postfix_two_nodes      real Postfix on nodes 1 and 2 (XCLIENT gives the
 #                          sessions a 198.18 client address): a new sender
 #                          alternating between them gets one allowance
+#   budget_shared          the new-sender budget is the fleet's: newcomers
+#                          node 1 admitted use up node 2's budget too
 #
 # Addresses: sources in 198.18.0.0/15 only (policy requests carry them as
-# text; no packets are sent).  Run as root: bash tests/integration/test_fleet.sh
-# About 3 min.
+# text; SYNs from mxt-synflood over each node's veth).  Run as root:
+# bash tests/integration/test_fleet.sh.  About 5 min.
 
 # The perl program below is single-quoted on purpose.
 # shellcheck disable=SC2016
 
-: "${MXT_TEST_TIMEOUT:=360}" # ~3 min on a quiet machine; the shared one is slower
+: "${MXT_TEST_TIMEOUT:=600}" # ~5 min on a quiet machine; the shared one is slower
 export MXT_TEST_TIMEOUT
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -70,6 +80,10 @@ J=198.18.7.5    # established, jumps 20x
 O=198.18.7.6    # established, traffic during the outage
 P=198.18.7.7    # new sender through the two Postfix instances
 R=198.18.7.8    # new sender while there is no Redis
+SYN=198.18.7.9  # graylisted, SYNs over its kernel limit through the outage
+O2=198.18.7.10  # established, traffic during the outage (the other shard, likely)
+Q=198.18.7.11   # new sender seen by node 1 only, in an hour that ends during an outage
+BF=198.18.7.12  # SYN flood against node 1 only: blocked on every node
 CONN=198.18.9.0/24
 
 # Nodes 2 and 3: their own namespaces, each with a veth pair of its own
@@ -364,7 +378,10 @@ t_actions_shared() {
 	expect_true "allow add on node 3 -> node 1 and 2 kernel allowlists" \
 		"n1: $(jget "$(nc 1 allow list --json)" '[.allow[].cidr] | join(",")') n2: $(jget "$(nc 2 allow list --json)" '[.allow[].cidr] | join(",")')" \
 		wait_until 5 allowed_everywhere "$CONN"
-	expect_true "applied line in node 2's log" "absent" grep -q "FLEET applied 'allow add $CONN'" "$MXT_WORK/n2/daemon.log"
+	# The kernel map is written inside the action, the log line after it:
+	# "allow list" reads the map, so the line may still be on its way.
+	expect_true "applied line in node 2's log" "absent" \
+		wait_until 5 grep -q "FLEET applied 'allow add $CONN'" "$MXT_WORK/n2/daemon.log"
 }
 
 # record_absent ADDR: no shard holds ADDR's sender record.
@@ -383,28 +400,138 @@ allowed_everywhere() {
 	done
 }
 
+# --- SYNs (the kernel side of an outage) ---------------------------------------------
+
+# SYNs of $SYN reach node N's g0 from the other end of its veth: node 1's
+# from lib.sh's sender namespace, nodes 2's and 3's from p0 in their own.
+SYN_NS=("" "$SND" "${NS[2]}" "${NS[3]}")
+SYN_IF=("" s0 p0 p0)
+
+# syn_loop STOPFILE: 10 SYNs of $SYN a second to every node (600/min, under
+# block_syn_rate, far over its kernel limit) until STOPFILE exists.
+syn_loop() {
+	local n mac=()
+	for n in "${NODES[@]}"; do
+		mac[n]=$(ip -n "${NS[$n]}" -j link show g0 | jq -r '.[0].address')
+	done
+	while [ ! -e "$1" ]; do
+		for n in "${NODES[@]}"; do
+			ip netns exec "${SYN_NS[$n]}" timeout 5 "$BUILD/mxt-synflood" -i "${SYN_IF[$n]}" -m "${mac[n]}" \
+				--method afpacket --sources 1 --src-first "$SYN" --dst-ip "$GW4" --dst-port 25 \
+				--count 10 >/dev/null 2>&1
+		done
+		sleep 1
+	done
+}
+
+# syn_snap N: "syns dropped class from rate burst" of $SYN in node N's
+# kernel maps (show --json: the XDP program's own per-source counters).
+syn_snap() {
+	jget "$(nc "$1" show "$SYN" --json)" '"\(.syns) \(.dropped) \(.class) \(.limit.from) \(.limit.rate) \(.limit.burst)"'
+}
+
+# syn_limited N: node N's kernel holds $SYN's probation override.
+syn_limited() {
+	local v
+	read -r -a v <<<"$(syn_snap "$1")"
+	[ "${v[2]:-}" = graylisted ] && [ "${v[3]:-}" = override ]
+}
+
+# syn_all: every node's snapshot, "|" between nodes.
+syn_all() {
+	echo "$(syn_snap 1)|$(syn_snap 2)|$(syn_snap 3)"
+}
+
+# A 60 s outage under traffic, both kinds at once: shard 1 hangs (SIGSTOP:
+# every command times out, as a partition does), shard 2 is killed and
+# comes back empty (refill).  Policy traffic of O and O2 (established)
+# runs through the whole outage; a graylisted source, $SYN, sends SYNs
+# over its kernel limit to every node before, during and after it.
+OUTAGE_S=60
 t_redis_outage() {
-	local n out hour sum adm
-	for n in "${NODES[@]}"; do nc "$n" ctl seed "$O" 100 14 >/dev/null; done
-	pc "1 2 3" "$O" 150 100 >"$MXT_WORK/outage.out" &
-	local pid=$!
-	sleep 3
-	kill -STOP "${REDIS_PID[1]}" "${REDIS_PID[2]}"
-	sleep 5
-	kill -CONT "${REDIS_PID[1]}" "${REDIS_PID[2]}"
-	wait "$pid"
-	out=$(cat "$MXT_WORK/outage.out")
-	note "traffic during the outage: $out"
-	expect_eq "policy requests unanswered" "$(field "$out" unanswered)" 0
-	expect_eq "policy requests answered" "$(($(field "$out" admitted) + $(field "$out" deferred)))" 150
+	local n i o src out2 out hour sum adm stop=$MXT_WORK/syn.stop pid pid2 spid t0 t1 dt ncpu
+	local snap_a snap_b snap_m snap_c snap_d
+	local -a a b m c d
+	ncpu=$(nproc)
+	for n in "${NODES[@]}"; do
+		nc "$n" ctl seed "$O" 100 14 >/dev/null
+		nc "$n" ctl seed "$O2" 100 14 >/dev/null
+	done
+	pc "1" "$SYN" 1 0 >/dev/null
+	for n in "${NODES[@]}"; do
+		expect_true "node $n: SYN's kernel limit is its probation override" "$(syn_snap "$n")" \
+			wait_until 10 syn_limited "$n"
+	done
+	rm -f "$stop"
+	syn_loop "$stop" &
+	spid=$!
+	# ~4 requests a second in all, for longer than the outage.
+	pc "1 2 3" "$O" $(((OUTAGE_S + 12) * 2)) 500 >"$MXT_WORK/outage.out" &
+	pid=$!
+	pc "3 2 1" "$O2" $(((OUTAGE_S + 12) * 2)) 500 >"$MXT_WORK/outage2.out" &
+	pid2=$!
+	sleep 4
+	snap_a=$(syn_all)
+	note "O's keys on shard(s): $(for i in 1 2; do [ -n "$(rcli "$i" --scan --pattern "mxt:$FLEET:c:$(hexkey "$O"):*")" ] && printf '%s ' "$i"; done)" \
+		"O2's: $(for i in 1 2; do [ -n "$(rcli "$i" --scan --pattern "mxt:$FLEET:c:$(hexkey "$O2"):*")" ] && printf '%s ' "$i"; done)"
+	kill -STOP "${REDIS_PID[1]}"
+	kill -KILL "${REDIS_PID[2]}"
+	wait "${REDIS_PID[2]}" 2>/dev/null
+	rm -f "$MXT_WORK/redis2/redis.sock"
+	t0=$SECONDS
+	snap_b=$(syn_all)
+	sleep $((OUTAGE_S / 2))
+	snap_m=$(syn_all)
+	sleep $((OUTAGE_S - (SECONDS - t0)))
+	snap_c=$(syn_all)
+	t1=$SECONDS
+	expect_true "policy traffic still running when Redis returns" "finished early" kill -0 "$pid"
+	kill -CONT "${REDIS_PID[1]}"
+	redis_start 2
+	wait "$pid" "$pid2"
+	sleep 4
+	snap_d=$(syn_all)
+	touch "$stop"
+	wait "$spid"
+	out=$(cat "$MXT_WORK/outage.out") out2=$(cat "$MXT_WORK/outage2.out")
+	note "policy traffic through the ${OUTAGE_S} s outage: O $out; O2 $out2"
+	for i in 1 2; do
+		[ "$i" = 1 ] && o=$out || o=$out2
+		expect_eq "source $i: policy requests unanswered" "$(field "$o" unanswered)" 0
+		expect_eq "source $i: policy requests answered" "$(($(field "$o" admitted) + $(field "$o" deferred)))" \
+			$(((OUTAGE_S + 12) * 2))
+	done
+	# The SYN limit: every node keeps dropping SYN's excess, with the same
+	# kernel entry before, during and after the outage.
+	dt=$((t1 - t0 + 2))
+	for n in "${NODES[@]}"; do
+		IFS=' ' read -r -a a <<<"$(cut -d'|' -f"$n" <<<"$snap_a")"
+		IFS=' ' read -r -a b <<<"$(cut -d'|' -f"$n" <<<"$snap_b")"
+		IFS=' ' read -r -a m <<<"$(cut -d'|' -f"$n" <<<"$snap_m")"
+		IFS=' ' read -r -a c <<<"$(cut -d'|' -f"$n" <<<"$snap_c")"
+		IFS=' ' read -r -a d <<<"$(cut -d'|' -f"$n" <<<"$snap_d")"
+		note "node $n SYN $SYN: before ${a[0]}/${a[1]} (syns/dropped), during $((c[0] - b[0]))/$((c[1] - b[1]))" \
+			"in $((t1 - t0)) s, after $((d[0] - c[0]))/$((d[1] - c[1])); limit ${a[2]} ${a[3]} ${a[4]}/min burst ${a[5]}"
+		expect_eq "node $n: kernel limit unchanged (before|start|middle|end|after)" \
+			"${b[*]:2}|${m[*]:2}|${c[*]:2}|${d[*]:2}" "${a[*]:2}|${a[*]:2}|${a[*]:2}|${a[*]:2}"
+		expect_range "node $n: SYNs during the outage" "$((c[0] - b[0]))" 10 1000000
+		expect_range "node $n: SYNs admitted during the outage (rate x time + burst + one per CPU)" \
+			"$(((c[0] - b[0]) - (c[1] - b[1])))" 0 "$((a[4] * dt / 60 + 1 + a[5] + ncpu))"
+		expect_range "node $n: SYNs dropped after the outage" "$((d[1] - c[1]))" 1 1000000
+	done
 	expect_range "node 1 counted the outage" "$(fst 1 outages)" 1 1000
 	expect_range "FLEET down logged once per shard" "$(grep -c 'FLEET redis .* down' "$MXT_WORK/n1/daemon.log")" 1 2
-	wait_until 20 settled
-	adm=$(field "$out" admitted)
+	expect_true "settled after the outage" "backlog $(fst 1 backlog) $(fst 2 backlog) $(fst 3 backlog)" \
+		wait_until 30 settled
 	hour=$(($(ex 1 "$O" now) / 3600))
-	sum=$(hour_sum "$O" "$hour")
-	expect_eq "Redis hour total = sum the nodes admitted" "$sum" "$adm"
-	expect_eq "every node's model counts the fleet's sessions" "$(all_ex "$O" used)" "$adm $adm $adm"
+	for i in 1 2; do
+		[ "$i" = 1 ] && o=$out src=$O || o=$out2 src=$O2
+		adm=$(field "$o" admitted)
+		sum=$(hour_sum "$src" "$hour")
+		note "source $src: admitted $adm (per node $(field "$o" per)), Redis hour total $sum, models: $(all_ex "$src" used)"
+		expect_eq "$src: Redis hour total = sum the nodes admitted" "$sum" "$adm"
+		expect_eq "$src: every node's model counts the fleet's sessions" "$(all_ex "$src" used)" "$adm $adm $adm"
+	done
 }
 
 t_redis_refill() {
@@ -429,6 +556,77 @@ t_redis_refill() {
 	expect_eq "R: every node counts every node's sessions after the merge" "$(all_ex "$R" used)" "$ro $ro $ro"
 	expect_eq "R: hour total in Redis = sum the nodes admitted" "$(hour_sum "$R" "$hour")" "$ro"
 	expect_range "refills counted (node 1)" "$(fst 1 refills)" 1 100
+}
+
+# ratio_in A B LO HI: LO <= A/B <= HI (decimals).
+ratio_in() {
+	awk -v a="$1" -v b="$2" -v lo="$3" -v hi="$4" 'BEGIN { exit !(b > 0 && a / b >= lo && a / b <= hi) }'
+}
+
+# A new sender seen by node 1 only, in the last seconds of an hour, while
+# Redis hangs; the hour ends before Redis is back, so its counts reach the
+# other nodes as a past hour's: they count them in that hour (tracked,
+# on probation, the same rate), and Redis has them under that hour.
+t_past_hour_merged() {
+	local n left out adm hour r1 r
+	left=$((3600 - $(ex 1 "$Q" now) % 3600))
+	advance $((left - 30)) || { expect_eq "clock advance" failed ok; return; }
+	kill -STOP "${REDIS_PID[1]}" "${REDIS_PID[2]}"
+	hour=$(($(ex 1 "$Q" now) / 3600))
+	out=$(pc "1" "$Q" 6 100)
+	adm=$(field "$out" admitted)
+	advance 60
+	expect_eq "node 1 is in the next hour" "$(($(ex 1 "$Q" now) / 3600))" "$((hour + 1))"
+	kill -CONT "${REDIS_PID[1]}" "${REDIS_PID[2]}"
+	expect_true "settled after the outage" "backlog $(fst 1 backlog)" wait_until 30 settled
+	expect_eq "Redis: the past hour's total = what node 1 admitted" "$(hour_sum "$Q" "$hour")" "$adm"
+	expect_eq "tracked on every node" "$(all_ex "$Q" tracked)" "true true true"
+	expect_eq "on probation on every node" "$(all_ex "$Q" state)" "graylisted graylisted graylisted"
+	r1=$(ex 1 "$Q" current_rate)
+	for n in 2 3; do
+		r=$(ex "$n" "$Q" current_rate)
+		note "Q's rate: node 1 $r1/h (saw the sessions), node $n $r/h (merged the past hour)"
+		expect_true "node $n's rate of Q is node 1's (0.9 .. 1.5x: taken at the hour's end)" "$r vs $r1" \
+			ratio_in "$r" "$r1" 0.9 1.5
+		expect_range "node $n merged past-hour deltas" "$(fst "$n" stale)" 1 100000
+	done
+}
+
+# syn_class N ADDR: ADDR's class in node N's kernel maps.
+syn_class() {
+	jget "$(nc "$1" show "$2" --json)" .class
+}
+
+# blocked_on N ADDR: node N's kernel blocks ADDR.
+blocked_on() {
+	[ "$(syn_class "$1" "$2")" = blocked ]
+}
+
+# all_blocked ADDR: every node's kernel blocks ADDR.
+all_blocked() {
+	[ "$(syn_class 1 "$1") $(syn_class 2 "$1") $(syn_class 3 "$1")" = "blocked blocked blocked" ]
+}
+
+# A SYN flood against node 1 only (over block_syn_rate): node 1 blocks
+# the source, and the block reaches nodes 2 and 3, whose kernels never saw
+# one of its SYNs.
+t_block_shared() {
+	local mac t0
+	mac=$(ip -n "${NS[1]}" -j link show g0 | jq -r '.[0].address')
+	t0=$SECONDS
+	ip netns exec "$SND" timeout 10 "$BUILD/mxt-synflood" -i s0 -m "$mac" --method afpacket --sources 1 \
+		--src-first "$BF" --dst-ip "$GW4" --dst-port 25 --count 3000 >/dev/null 2>&1
+	expect_true "node 1 blocks the flood" "$(syn_class 1 "$BF")" wait_until 10 blocked_on 1 "$BF"
+	expect_true "blocked in every node's kernel" "$(syn_class 1 "$BF") $(syn_class 2 "$BF") $(syn_class 3 "$BF")" \
+		wait_until 10 all_blocked "$BF"
+	note "block of $BF on all three nodes after $((SECONDS - t0)) s (tick 200 ms)"
+	expect_eq "blocked in every node's model" "$(all_ex "$BF" state)" "blocked blocked blocked"
+	expect_eq "nodes 2 and 3 saw none of its SYNs" \
+		"$(jget "$(nc 2 show "$BF" --json)" .syns) $(jget "$(nc 3 show "$BF" --json)" .syns)" "0 0"
+	expect_true "node 2 logged the fleet's block" "absent" \
+		wait_until 5 grep -q "FLEET block \[$BF\] from the fleet" "$MXT_WORK/n2/daemon.log"
+	expect_range "node 1 announced it" "$(fst 1 blocks_sent)" 1 100
+	expect_range "node 3 applied it" "$(fst 3 blocks_applied)" 1 100
 }
 
 t_two_shards() {
@@ -506,6 +704,40 @@ t_postfix_two_nodes() {
 	expect_eq "accepted + deferred" "$((ok + d1 + d2))" 30
 }
 
+# reloaded N COUNT: node N's log has COUNT RELOAD lines.
+reloaded() {
+	[ "$(grep -c "RELOAD " "$MXT_WORK/n$1/daemon.log")" -ge "$2" ]
+}
+
+# The new-sender budget is fleet-wide: a budget of 60 an hour (bursts of
+# 10), none free, no prefix budget on every node (SIGHUP); ten newcomers
+# admitted by node 1 use up the burst on every node, so node 2 defers the
+# next newcomer it sees first (alone it would have its own ten).
+t_budget_shared() {
+	local n i out r0=()
+	for n in "${NODES[@]}"; do
+		r0[n]=$(grep -c "RELOAD " "$MXT_WORK/n$n/daemon.log")
+		printf 'new_sender_budget = 60\nnew_sender_budget_free = 0\nprefix_budget = 0\n' \
+			>>"$MXT_WORK/n$n/mxthrottle.conf"
+		kill -HUP "${D_PID[n]}"
+	done
+	for n in "${NODES[@]}"; do
+		expect_true "node $n reloaded" "$(grep RELOAD "$MXT_WORK/n$n/daemon.log" | tail -1)" \
+			wait_until 10 reloaded "$n" $((r0[n] + 1))
+	done
+	advance 3600 || { expect_eq "clock advance" failed ok; return; }
+	for i in $(seq 1 10); do
+		out=$(pc "1" "198.18.10.$i" 1 0)
+		[ "$(field "$out" admitted)" = 1 ] || break
+	done
+	expect_eq "node 1 admits ten newcomers (the budget's burst)" "$((i - 1 + $(field "$out" admitted)))" 10
+	expect_true "settled" "backlog $(fst 1 backlog)" wait_until 10 settled
+	out=$(pc "2" 198.18.10.11 1 0)
+	note "node 2, the next newcomer after node 1's ten: $out"
+	expect_eq "node 2 defers the next newcomer (the fleet's budget is used)" "$(field "$out" deferred)" 1
+	expect_eq "node 2 says why" "$(ex 2 198.18.10.11 code)" "$(ex 1 198.18.10.11 code)"
+}
+
 # --- run -----------------------------------------------------------------------------
 
 if ! redis_start 1 || ! redis_start 2; then
@@ -523,7 +755,8 @@ advance "$adv" || { fail setup "clock advance: got failure, want the test clock"
 
 # FLEET_ONLY="name ..." runs only those cases (while working on one).
 for t in fleet_up shared_allowance established_together jump_throttled actions_shared \
-	redis_outage redis_refill two_shards join_learns_history join_redis_down postfix_two_nodes; do
+	redis_outage redis_refill past_hour_merged block_shared two_shards join_learns_history join_redis_down \
+	postfix_two_nodes budget_shared; do
 	[ -n "${FLEET_ONLY:-}" ] && [[ " $FLEET_ONLY " != *" $t "* ]] && continue
 	run_test "$t" "t_$t"
 done

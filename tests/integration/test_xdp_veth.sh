@@ -246,7 +246,7 @@ t_detach_reattach() {
 	expect_eq "XDP on $GW_IF after detach" "$(xdp_attached "$GW" "$GW_IF")" none
 	local pin missing=""
 	for pin in mxt_xdp mxt_config mxt_sources mxt_sources4 mxt_policy mxt_allow mxt_stats mxt_global \
-		   mxt_gen mxt_front mxt_polmark; do
+		   mxt_gen mxt_front mxt_polmark mxt_polcount; do
 		[ -e "$PIN/$pin" ] || missing+=" $pin"
 	done
 	expect_eq "pins missing after detach (program and maps stay)" "${missing:-none}" none

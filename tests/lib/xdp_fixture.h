@@ -54,7 +54,8 @@ static inline const char *mxt_fx_action_name(unsigned int a)
 }
 
 /* Clear the pin path of every map of obj (call between open and load), so
- * that loading neither pins to nor reuses maps from the host's bpffs. */
+ * that loading neither pins to nor reuses maps from the host's bpffs; and
+ * size mxt_front for every CPU, as the loader does. */
 static inline int mxt_fx_unpin(struct bpf_object *obj)
 {
 	struct bpf_map *map;
@@ -64,6 +65,11 @@ static inline int mxt_fx_unpin(struct bpf_object *obj)
 		err = bpf_map__set_pin_path(map, NULL);
 		if (err)
 			return err;
+		if (!strcmp(bpf_map__name(map), MXT_STR(MXT_MAP_FRONT))) {
+			err = bpf_map__set_max_entries(map, mxt_front_entries(libbpf_num_possible_cpus()));
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }

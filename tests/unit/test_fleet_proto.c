@@ -152,6 +152,11 @@ static void ops_parse(void **state)
 	assert_int_equal(mxt_fleet_op_parse("allow add 198.18.0.0/24", buf, sizeof(buf), argv, 8), 3);
 	assert_int_equal(mxt_fleet_op_parse("config set jump_factor 6", buf, sizeof(buf), argv, 8), 4);
 	assert_int_equal(mxt_fleet_op_parse("config set jump_factor", buf, sizeof(buf), argv, 8), -EINVAL);
+	/* the fleet's own SYN-flood block: key and end, nothing else */
+	assert_int_equal(mxt_fleet_op_parse("block 0420c6120709000000000000000000000000 1796083800", buf,
+					    sizeof(buf), argv, 8), 3);
+	assert_int_equal(mxt_fleet_op_parse("block 0420c6120709000000000000000000000000", buf, sizeof(buf),
+					    argv, 8), -EINVAL);
 	assert_int_equal(mxt_fleet_op_parse("clock advance 3600", buf, sizeof(buf), argv, 8), -EINVAL);
 	assert_int_equal(mxt_fleet_op_parse("forget", buf, sizeof(buf), argv, 8), -EINVAL);
 	assert_int_equal(mxt_fleet_op_parse("allow list 1", buf, sizeof(buf), argv, 8), -EINVAL);

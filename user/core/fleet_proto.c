@@ -300,6 +300,9 @@ int mxt_fleet_op_shared(int argc, char *const *argv)
 		return 1;
 	if (argc >= 4 && argc % 2 == 0 && !strcmp(argv[0], "config") && !strcmp(argv[1], "set"))
 		return 1;
+	/* the fleet's own: "block KEYHEX UNTIL", a SYN-flood block (fleet.c) */
+	if (argc == 3 && !strcmp(argv[0], "block"))
+		return 1;
 	return 0;
 }
 

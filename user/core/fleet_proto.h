@@ -85,7 +85,8 @@ int mxt_fleet_delta_decode(const uint8_t *blob, size_t len, size_t i, struct mxt
 
 /* Operator actions announced to the fleet: split 'line' (a copy in buf)
  * into argv and check that it is one of release/reset/forget ADDR, allow
- * add|del CIDR, config set KEY VALUE...  Returns argc or -EINVAL. */
+ * add|del CIDR, config set KEY VALUE..., or the fleet's own block KEYHEX
+ * UNTIL (a SYN-flood block).  Returns argc or -EINVAL. */
 int mxt_fleet_op_parse(const char *line, char *buf, size_t buflen, char **argv, int maxargs);
 /* 1 when argv is an action the fleet shares. */
 int mxt_fleet_op_shared(int argc, char *const *argv);

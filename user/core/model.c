@@ -1704,9 +1704,31 @@ static int session_record(struct mxt_model *m, const struct mxt_key *k, uint64_t
 	return 0;
 }
 
-/* The session paths: admit (decide and count) or observe (count). */
+/* What a session event is to this model (session_event()). */
+enum ev_mode {
+	EV_ADMIT = 0, /* this node decides and counts it (the policy service) */
+	EV_SEEN,      /* admitted without a decision here: accepted anyway (connectors) */
+	EV_REMOTE,    /* admitted by another node of the fleet: takes the new-sender budgets too */
+	EV_DEFERRED,  /* deferred by another node of the fleet: counted as a deferral here */
+};
+
+/* Events of another node replayed at once that happened over a span of
+ * time (its counts held back by an outage): how much of the fast rate each
+ * adds, and the CUSUM drain a single host would have had meanwhile. */
+struct spread {
+	double fscale;  /* share of a session's fast-rate increment */
+	double credit;  /* sessions the CUSUM would have drained: not added */
+};
+
+/* The session paths: admit (decide and count), or count an event decided
+ * elsewhere -- admitted (EV_SEEN, EV_REMOTE) or deferred (EV_DEFERRED) --
+ * exactly as this node's own decision would have counted it.  One path, so
+ * that a fleet's nodes replaying each other's events agree with a single
+ * host; the new-sender budgets are fleet-wide that way too (every node
+ * takes what any node admitted, docs/fleet.md). */
 static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
-			 enum mxt_obs_kind kind, uint32_t n, int admit, struct mxt_decision *d)
+			 enum mxt_obs_kind kind, uint32_t n, enum ev_mode mode, struct mxt_decision *d,
+			 struct spread *sp)
 {
 	const struct mxt_model_params *p = &m->p;
 	struct mxt_decision tmpd;
@@ -1715,7 +1737,8 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 	uint32_t t = t32(now), H = t / HOUR;
 	double w = 1.0;
 	size_t i;
-	int rc, defer = 0, decided = 0;
+	int rc, admit = mode == EV_ADMIT, defer = mode == EV_DEFERRED, decided = 0;
+	int takes = admit || mode == EV_REMOTE; /* draws on the new-sender budgets */
 
 	if (!m || (unsigned)kind >= MXT_OBS_MAX || key_norm(key, &k))
 		return -EINVAL;
@@ -1760,13 +1783,15 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 	if (s->sess & SESS_RETRY)
 		w = p->throttle_retry_weight;
 	if (kind == MXT_OBS_CONNECT) {
-		s->r_fast += (float)(w * 3600.0 / p->rate_fast_window);
+		s->r_fast += (float)(w * (sp ? sp->fscale : 1.0) * 3600.0 / p->rate_fast_window);
 		s->r_slow += (float)(w * 3600.0 / p->rate_window);
 		if (!(s->sess & SESS_RETRY)) {
 			inc16(&s->hour_demand);
 			if (s->r_fast > s->hour_peak)
 				s->hour_peak = s->r_fast >= 65535.0f ? 65535 : (uint16_t)s->r_fast;
-			if (s->state == MXT_STATE_ESTABLISHED && learned_for(p, s, now))
+			if (sp && sp->credit >= 1.0)
+				sp->credit -= 1.0;
+			else if (s->state == MXT_STATE_ESTABLISHED && learned_for(p, s, now))
 				cusum_add(p, s, now);
 		}
 	} else if (kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM) {
@@ -1779,14 +1804,14 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 			push_cooldown(m, s, now);
 	}
 	if (!admit)
-		memset(d, 0, sizeof(*d));
+		memset(d, 0, sizeof(*d)); /* the code of a deferral elsewhere is not known here */
 	else if (!decided)
 		defer = evaluate(m, s, now, kind, n, d);
 	if (!defer) {
 		if (kind == MXT_OBS_CONNECT) {
-			if (admit && budget_applies(p, s, s->hour == H ? s->hour_sessions : 0))
+			if (takes && budget_applies(p, s, s->hour == H ? s->hour_sessions : 0))
 				budget_take(m, now);
-			if (admit && pfx_applies(p, s))
+			if (takes && pfx_applies(p, s))
 				pfx_take(m, &s->key, now);
 			inc16(&s->hour_sessions);
 			if (s->day_sessions < UINT32_MAX)
@@ -1801,14 +1826,15 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 			m->c.admitted++;
 	} else {
 		inc16(&s->day_deferred);
-		if (d->code == MXT_CODE_GLOBAL_BUDGET)
+		if (admit && d->code == MXT_CODE_GLOBAL_BUDGET)
 			inc16(&s->day_bdef);
 		if (!(s->sess & SESS_DEFERRED)) {
 			s->backlog += 1.0f; /* one retry to come per deferred session */
 			s->young += 1.0f;
 			s->sess |= SESS_DEFERRED;
 		}
-		m->c.deferred[d->code]++;
+		if (admit)
+			m->c.deferred[d->code]++;
 	}
 	s->flags |= MXT_SF_DIRTY;
 	set_due(m, i);
@@ -1821,7 +1847,7 @@ int mxt_model_admit_session(struct mxt_model *m, const struct mxt_key *key, uint
 			    struct mxt_decision *d)
 {
 	(void)size;
-	return session_event(m, key, now, kind, recipients, 1, d);
+	return session_event(m, key, now, kind, recipients, EV_ADMIT, d, NULL);
 }
 
 /* Count a session event accepted anyway. */
@@ -1831,8 +1857,235 @@ int mxt_model_observe_session(struct mxt_model *m, const struct mxt_key *key, ui
 	int rc;
 
 	(void)size;
-	rc = session_event(m, key, now, kind, recipients, 0, NULL);
+	rc = session_event(m, key, now, kind, recipients, EV_SEEN, NULL, NULL);
 	return rc < 0 ? rc : 0;
+}
+
+/* Count an event another node of the fleet deferred, as this node's own
+ * deferral would count it (the session path, nothing admitted). */
+int mxt_model_observe_deferred(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
+			       enum mxt_obs_kind kind, uint32_t recipients)
+{
+	int rc = session_event(m, key, now, kind, recipients, EV_DEFERRED, NULL, NULL);
+
+	return rc < 0 ? rc : 0;
+}
+
+/* The counts of one source-hour as session events at 'now' (EV_REMOTE for
+ * what was admitted, EV_DEFERRED for what was deferred), spread over the
+ * last c->span seconds when that is longer than the fast rate's window:
+ * the fast rate takes them as if they had come evenly over the span, and
+ * the CUSUM net of what it would have drained meanwhile, so that minutes of
+ * another node's sessions arriving at once make no burst.  0 or the first
+ * error. */
+static int replay_hour(struct mxt_model *m, const struct mxt_key *k, uint64_t now,
+		       const struct mxt_hour_counts *c)
+{
+	const struct mxt_model_params *p = &m->p;
+	struct spread sp = { 1.0, 0.0 }, *spp = NULL;
+	double L = dmin((double)c->span, (double)(t32(now) % HOUR) + 1.0);
+	int rc = 0;
+
+	if (L > p->rate_fast_window) {
+		long f = find_slot(m, k, key_hash(m, k));
+		const struct mxt_sender *s = f >= 0 ? &m->recs[f] : NULL;
+
+		sp.fscale = p->rate_fast_window / L * (1.0 - exp(-L / p->rate_fast_window));
+		if (s && s->state == MXT_STATE_ESTABLISHED && learned_for(p, s, now))
+			sp.credit = cusum_ref(p, s, now) * expected_at(p, s, now) * L / 3600.0;
+		spp = &sp;
+	}
+	for (uint32_t j = 0; j < c->sessions && rc >= 0; j++)
+		rc = session_event(m, k, now, MXT_OBS_CONNECT, 0, EV_REMOTE, NULL, spp);
+	if (c->rcpts && rc >= 0)
+		rc = session_event(m, k, now, MXT_OBS_RCPT, c->rcpts, EV_REMOTE, NULL, spp);
+	for (uint32_t j = 0; j < c->dsessions && rc >= 0; j++)
+		rc = session_event(m, k, now, MXT_OBS_CONNECT, 0, EV_DEFERRED, NULL, spp);
+	if (c->drcpts && rc >= 0)
+		rc = session_event(m, k, now, MXT_OBS_RCPT, c->drcpts, EV_DEFERRED, NULL, spp);
+	return rc < 0 ? rc : 0;
+}
+
+/* Hour H of the current day was folded into the profile without 'extra'
+ * sessions: add them at the rate fold() learned the hour at (its linear
+ * part; a probation hour takes the larger count whole, as fold() does
+ * when an hour outgrows its slot). */
+static void fold_more(const struct mxt_model_params *p, struct mxt_sender *s, uint32_t H,
+		      uint32_t extra)
+{
+	int64_t L = local_hour(p, H);
+	unsigned int h = hod(L);
+	uint16_t *slot = is_weekend(L) ? &s->we[h / 3] : &s->wd[h];
+	double cur = BF(*slot), a, cap;
+
+	if (s->state == MXT_STATE_GRAYLISTED) {
+		a = 1.0;
+		cap = cur + extra;
+	} else {
+		a = is_weekend(L) ? dmax(1.0 / (3.0 * p->baseline_weekend_days), 1.0 / (3.0 * s->we_days + 1.0))
+				  : dmax(1.0 / p->baseline_days, 1.0 / (s->wd_days + 1.0));
+		cap = dmax(p->learn_cap_factor * dmax(cur, (double)p->baseline_floor), cur + p->jump_margin);
+	}
+	*slot = mxt_float_to_bf16((float)dmin(cur + a * extra, cap));
+}
+
+/* Counts of a finished hour H (< the record's hour) that reach this node
+ * late (merged after a fleet outage): into the rates, into the CUSUM and
+ * the retries to come, and -- while H's day is the current one -- into the
+ * day's counts and H's profile slot.  The rates take them decayed from the
+ * end of that hour (the latest they can be: never below a single host's),
+ * except the fast rate, which takes them as if spread evenly over the
+ * hour: sessions of many minutes arriving at once are no burst, and must
+ * not make one (the CUSUM sees a jump in them).  The day's clean-day
+ * outcome is decided at its end: counts of a day already closed change
+ * only the rates. */
+static void merge_past(struct mxt_model *m, struct mxt_sender *s, uint64_t now, uint32_t H,
+		       const struct mxt_hour_counts *c)
+{
+	const struct mxt_model_params *p = &m->p;
+	uint32_t te = H * HOUR + HOUR - 1;
+	double age = t32(now) > te ? (double)(t32(now) - te) : 0.0, wd = p->throttle_retry_weight;
+	double fs = exp(-age / p->rate_fast_window) - exp(-(age + HOUR) / p->rate_fast_window);
+	double ss = exp(-age / p->rate_window);
+	int frozen = s->state == MXT_STATE_THROTTLED || s->state == MXT_STATE_BLOCKED;
+
+	decay(p, s, now);
+	s->r_fast += (float)((c->sessions + wd * c->dsessions) * fs);
+	s->r_slow += (float)((c->sessions + wd * c->dsessions) * 3600.0 / p->rate_window * ss);
+	s->rr += (float)((c->rcpts + wd * c->drcpts) * 3600.0 / p->rate_window * ss);
+	if (c->dsessions) {
+		s->backlog += (float)(c->dsessions * exp(-age / p->retry_horizon));
+		s->young += (float)(c->dsessions * exp(-age / RETRY_MIN));
+	}
+	if (s->state == MXT_STATE_ESTABLISHED && learned_for(p, s, now) && c->sessions) {
+		/* what the CUSUM would still hold of them: drained since */
+		double drain = cusum_ref(p, s, now) * expected_at(p, s, now) * age / 3600.0;
+
+		s->cusum = (float)(s->cusum + dmax(0.0, c->sessions - drain));
+	}
+	if (day_of(s, H) == day_of(s, s->hour) && H >= day_start(s, day_of(s, H))) {
+		s->day_sessions = (uint64_t)s->day_sessions + c->sessions > UINT32_MAX ? UINT32_MAX
+										 : s->day_sessions + c->sessions;
+		s->day_deferred = (uint16_t)((uint64_t)s->day_deferred + c->dsessions > UINT16_MAX
+					     ? UINT16_MAX : s->day_deferred + c->dsessions);
+		if (c->sessions && !frozen)
+			fold_more(p, s, H, c->sessions);
+	}
+	if (s->last_session < te)
+		s->last_session = te;
+	if (c->sessions + c->dsessions + c->rcpts + c->drcpts) {
+		if (s->state == MXT_STATE_ESTABLISHED)
+			check_jump(m, s, now);
+		else if (s->state == MXT_STATE_THROTTLED)
+			push_cooldown(m, s, now);
+	}
+}
+
+/* Counts of one source-hour seen by another node of the fleet. */
+int mxt_model_merge_hour(struct mxt_model *m, const struct mxt_key *key, uint64_t now, uint32_t hour,
+			 const struct mxt_hour_counts *c)
+{
+	uint32_t H = t32(now) / HOUR;
+	struct mxt_hour_counts cc;
+	struct mxt_key k;
+	size_t i;
+	long f;
+	int rc;
+
+	if (!m || !c || hour > H || key_norm(key, &k))
+		return -EINVAL;
+	/* the counts come off the network: one source-hour's sessions fit
+	 * the record's 16-bit hour counters, and so many events are replayed
+	 * at most (the lock is held meanwhile) */
+	cc = *c;
+	cc.sessions = cc.sessions > UINT16_MAX ? UINT16_MAX : cc.sessions;
+	cc.dsessions = cc.dsessions > UINT16_MAX ? UINT16_MAX : cc.dsessions;
+	c = &cc;
+	if (hour == H)
+		return replay_hour(m, &k, now, c);
+	f = find_slot(m, &k, key_hash(m, &k));
+	if (f < 0 || m->recs[f].state == MXT_STATE_NEW || m->recs[f].hour <= hour) {
+		/* Nothing here after that hour: its events, replayed at the end
+		 * of it, are exactly what this node would have counted; the
+		 * record then rolls over to now with them. */
+		cc.span = 0; /* a single host would have counted them by then */
+		rc = replay_hour(m, &k, (uint64_t)hour * HOUR + HOUR - 1, c);
+		if (rc == 0)
+			rc = session_record(m, &k, now, &i);
+		if (rc == 0)
+			set_due(m, i);
+		return rc;
+	}
+	rc = session_record(m, &k, now, &i);
+	if (rc)
+		return rc;
+	merge_past(m, &m->recs[i], now, hour, c);
+	m->recs[i].flags |= MXT_SF_DIRTY;
+	set_due(m, i);
+	return 0;
+}
+
+/* Another node of the fleet blocked 'key' for a SYN flood until 'until'. */
+int mxt_model_block(struct mxt_model *m, const struct mxt_key *key, uint64_t now, uint32_t until)
+{
+	const struct mxt_model_params *p;
+	struct mxt_sender *s;
+	struct mxt_key k;
+	uint32_t from;
+	size_t i;
+	long f;
+	int created, rc;
+
+	if (!m || key_norm(key, &k) || until <= t32(now))
+		return -EINVAL;
+	p = &m->p;
+	f = find_slot(m, &k, key_hash(m, &k));
+	if (f >= 0 && advance(p, &m->recs[f], now, &m->c)) {
+		m->c.expired++;
+		if (remove_slot(m, (size_t)f, 0) == 0)
+			f = -1;
+	}
+	if (f < 0) {
+		/* a flood's source: it may take the place of a SYN-only record only */
+		rc = find_or_insert(m, &k, now, TIER_SYN, &i, &created);
+		if (rc)
+			return rc;
+	} else {
+		i = (size_t)f;
+	}
+	s = &m->recs[i];
+	/* this node's own cool-down starts over from here: it unblocks at
+	 * 'until' unless its own SYN rate keeps the block longer */
+	from = until > p->block_cooldown ? until - p->block_cooldown : 0;
+	if (s->state != MXT_STATE_BLOCKED) {
+		s->prev_state = s->state == MXT_STATE_THROTTLED ? MXT_STATE_ESTABLISHED : s->state;
+		set_state(&m->c, s, MXT_STATE_BLOCKED, MXT_CODE_HARD_LIMIT, t32(now));
+		m->c.blocks++;
+		s->trig = MXT_CHECK_SYN;
+		s->trig_rate = mxt_float_to_bf16(s->syn_rate);
+		s->trig_base = mxt_float_to_bf16((float)expected_at(p, s, now));
+		s->trig_thr = mxt_float_to_bf16((float)block_threshold(p, s, now));
+		s->flags |= MXT_SF_NOLEARN | MXT_SF_DAY_BAD;
+		s->cool_from = from;
+		update_policy(p, s, -1);
+	} else if (from > s->cool_from) {
+		s->cool_from = from;
+	}
+	if (s->last_seen < t32(now))
+		s->last_seen = t32(now);
+	s->flags |= MXT_SF_DIRTY;
+	set_due(m, i);
+	return 0;
+}
+
+/* When a block of 'key' ends here unless SYNs keep it (0: not blocked). */
+uint32_t mxt_model_block_until(const struct mxt_model *m, const struct mxt_key *key)
+{
+	const struct mxt_sender *s = mxt_model_lookup(m, key);
+
+	if (!s || s->state != MXT_STATE_BLOCKED)
+		return 0;
+	return (uint32_t)dmin((double)s->cool_from + m->p.block_cooldown, (double)UINT32_MAX);
 }
 
 /* SYN deltas of one source whose key is normalised and hashed (h). */
@@ -2247,56 +2500,4 @@ void mxt_model_counts(const struct mxt_model *m, struct mxt_model_counts *c)
 	c->tracked = m->count;
 	c->capacity = m->capacity;
 	c->memory_bytes = mxt_model_memory(m);
-}
-
-/* ------------------------------------------------------------------ */
-/* fleet                                                              */
-
-/* An attempt another node of the fleet deferred (fleet.c): counted as a
- * deferred admit would count it here -- in the rates (at the retry weight
- * while THROTTLED) and in the day's deferred attempts -- nothing admitted. */
-int mxt_model_observe_deferred(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
-			       enum mxt_obs_kind kind, uint32_t recipients)
-{
-	const struct mxt_model_params *p;
-	struct mxt_sender *s;
-	struct mxt_key k;
-	uint32_t t = t32(now);
-	double w;
-	size_t i;
-	int rc;
-
-	if (!m || (unsigned)kind >= MXT_OBS_MAX || key_norm(key, &k))
-		return -EINVAL;
-	p = &m->p;
-	rc = session_record(m, &k, now, &i);
-	if (rc)
-		return rc;
-	s = &m->recs[i];
-	if (s->state == MXT_STATE_NEW)
-		start_probation(p, &m->c, s, t);
-	if (s->last_session < t)
-		s->last_session = t;
-	if (s->last_seen < t)
-		s->last_seen = t;
-	decay(p, s, now);
-	if (kind == MXT_OBS_CONNECT && s->day_sessions + (uint32_t)s->day_deferred == 0)
-		activate_day(p, s, t / HOUR);
-	w = s->state == MXT_STATE_THROTTLED ? p->throttle_retry_weight : 1.0;
-	if (kind == MXT_OBS_CONNECT) {
-		s->r_fast += (float)(w * 3600.0 / p->rate_fast_window);
-		s->r_slow += (float)(w * 3600.0 / p->rate_window);
-	} else if (kind == MXT_OBS_RCPT || kind == MXT_OBS_EOM) {
-		s->rr += (float)(w * recipients * 3600.0 / p->rate_window);
-	}
-	if (kind != MXT_OBS_DATA) {
-		if (s->state == MXT_STATE_ESTABLISHED)
-			check_jump(m, s, now);
-		else if (s->state == MXT_STATE_THROTTLED)
-			push_cooldown(m, s, now);
-	}
-	inc16(&s->day_deferred);
-	s->flags |= MXT_SF_DIRTY;
-	set_due(m, i);
-	return 0;
 }

@@ -300,10 +300,42 @@ int mxt_model_decide(const struct mxt_model *m, const struct mxt_key *key, uint6
  * Returns the number of changes reported. */
 int mxt_model_tick(struct mxt_model *m, uint64_t now, mxt_model_change_fn cb, void *ctx);
 
-/* Fleet (fleet.c): count an attempt another node deferred, as this
- * node's own deferred attempt would count (rates, the day's deferrals). */
+/* Fleet: count an attempt another node deferred, as this node's own
+ * deferred attempt would count (the session path: rates, retries to come,
+ * the day's deferrals; nothing admitted). */
 int mxt_model_observe_deferred(struct mxt_model *m, const struct mxt_key *key, uint64_t now,
 			       enum mxt_obs_kind kind, uint32_t recipients);
+
+/* Fleet (fleet.c): what another node saw of 'key' in clock hour 'hour'
+ * (unix / 3600, not after now's), counted here as this node's own
+ * decisions would have counted it.  The current hour's counts go through
+ * the session path (admitted as observe, deferred as a deferral; counts
+ * held back over a span longer than the fast rate's window as if they had
+ * come evenly over it: no burst in the fast rate, the CUSUM net of its
+ * drain);
+ * a past hour's (merged late, after an outage) go into the rates, the
+ * CUSUM and the retries to come decayed from the end of that hour, and
+ * while its source day is open into the day's counts and that hour's
+ * profile slot; a source this node has not seen since is replayed at the
+ * end of that hour and rolled over.  0, -EINVAL (a future hour), -ENOSPC. */
+struct mxt_hour_counts {
+	uint32_t sessions;   /* admitted sessions */
+	uint32_t rcpts;      /* admitted recipients */
+	uint32_t dsessions;  /* deferred sessions (attempts) */
+	uint32_t drcpts;     /* deferred recipients */
+	uint32_t span;       /* current hour: s they accumulated over, up to now (0: a tick's) */
+};
+int mxt_model_merge_hour(struct mxt_model *m, const struct mxt_key *key, uint64_t now, uint32_t hour,
+			 const struct mxt_hour_counts *c);
+
+/* Fleet: another node blocked 'key' for a SYN flood until 'until' (unix
+ * s): BLOCKED here too (the kernel class follows at the next tick), with
+ * this node's cool-down ending at 'until' unless its own SYN rate keeps
+ * the block; a block already here is extended.  A key not tracked may
+ * take the place of a SYN-only record only.  0, -EINVAL, -ENOSPC. */
+int mxt_model_block(struct mxt_model *m, const struct mxt_key *key, uint64_t now, uint32_t until);
+/* When the block of 'key' ends unless SYNs keep it; 0 when not BLOCKED. */
+uint32_t mxt_model_block_until(const struct mxt_model *m, const struct mxt_key *key);
 
 /* Operator: make 'key' ESTABLISHED (tracked if it was not). */
 int mxt_model_release(struct mxt_model *m, const struct mxt_key *key, uint64_t now);

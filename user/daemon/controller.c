@@ -390,6 +390,7 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 	/* 3. Kernel writes and log lines, outside the lock. */
 	for (size_t i = 0; i < b.n; i++)
 		change_apply(c, &b.v[i], &b.why[i]);
+	mxt_fleet_changes(c->fleet, b.v, b.n, now);
 	if (c->maps && b.n)
 		policy_announce(c);
 	if (b.oom)

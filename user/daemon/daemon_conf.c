@@ -29,7 +29,7 @@ static const struct mxt_daemon_key daemon_keys[] = {
 	{ "control_socket", "/run/mxthrottle/control.sock", "root-only control socket used by the mxthrottle CLI" },
 	{ "user", "mxthrottle", "user to run as after start-up (keeps CAP_BPF only); root keeps root" },
 	{ "allow", "(none)", "connector CIDR never limited (trusted partners, on-prem relays); repeatable" },
-	{ "fleet_redis", "(none)", "Redis endpoint shared by a fleet of MX hosts, tcp:HOST:PORT or unix:PATH; repeatable (up to 8: sources are sharded by a consistent hash); none: no fleet, nothing is shared" },
+	{ "fleet_redis", "(none)", "Redis endpoint shared by a fleet of MX hosts, tcp:HOST:PORT or unix:PATH; repeatable (up to 8: sources are sharded by a consistent hash); the fleet shares session counts, sender states, SYN-flood blocks, the new-sender budgets and operator actions; none: no fleet, nothing is shared" },
 	{ "fleet_name", "mxthrottle", "name of the fleet: the prefix of its Redis keys ([A-Za-z0-9._-], up to 63)" },
 	{ "node_name", "(host name)", "this node's name in the fleet, unique per node ([A-Za-z0-9._-], up to 63)" },
 	{ "fleet_buffer", "262144", "source-hours of counts buffered while Redis is away (1024..16777216); beyond, counts are dropped and counted" },

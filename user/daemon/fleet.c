@@ -46,6 +46,9 @@
 #define TOUCH_MAX        256      /* records to rewrite after an operator action */
 #define REFILL_CHUNK     1000
 #define APPLY_CHUNK      256      /* deltas applied per hold of the model's lock */
+#define BLOCKS_MAX       256      /* SYN-flood blocks followed (this node's, the fleet's) */
+#define HIST_MAX         32       /* acknowledged batches kept per shard ... */
+#define HIST_MS          10000    /* ... acknowledged so long before a Redis went away: re-sent if it lost them */
 
 /* One source-hour of a batch, with what the hash and the record get. */
 struct brec {
@@ -53,6 +56,14 @@ struct brec {
 	uint32_t abs[MXT_FLEET_NCNT];
 	int has_rec;
 	uint8_t rec[MXT_HDB_RECORD_LEN];
+};
+
+/* A batch Redis acknowledged, as its log entry carried it. */
+struct sent {
+	uint64_t seq, at_ms;
+	uint32_t span;
+	uint8_t *blob;
+	size_t len;
 };
 
 struct shard {
@@ -69,6 +80,16 @@ struct shard {
 	size_t bn;
 	int inflight;
 	uint64_t bseq;
+	uint8_t *blob;           /* the in-flight batch's deltas, as sent */
+	size_t blen;
+	/* The last batches Redis acknowledged: another node may not have read
+	 * them when this Redis lost its data; they are sent again (same
+	 * sequence numbers: who read them drops them) to the empty one. */
+	struct sent hist[HIST_MAX];
+	unsigned int hist_next;
+	uint64_t lost_ms;        /* when it last went away */
+	uint64_t ack_ms;         /* when it last acknowledged a batch */
+	uint32_t bspan;          /* the batch's deltas accumulated over this many s (an outage) */
 	uint64_t outages, errors, last_ok;
 	char last_err[128];
 };
@@ -116,6 +137,13 @@ struct mxt_fleet {
 	char inc[24];            /* this process, in every log entry */
 	struct node_view nodes[NODES_MAX];
 	int nnodes;
+	/* SYN-flood blocks (main thread only): this node's, announced with
+	 * the time they end; the fleet's, applied here (not announced again) */
+	struct blk {
+		struct mxt_key key;
+		uint32_t until;
+	} lblk[BLOCKS_MAX], rblk[BLOCKS_MAX];
+	int nlblk, nrblk;
 	struct mxt_fleet_stats st;
 };
 
@@ -185,6 +213,7 @@ static void shard_down(struct mxt_fleet *f, struct shard *s, const char *why)
 		s->backoff_ms = BACKOFF_MAX_MS;
 	s->next_try_ms = mono_ms() + s->backoff_ms;
 	if (s->up) {
+		s->lost_ms = mono_ms();
 		/* Logged once per outage; the retries are silent. */
 		mxt_log_warnx("FLEET redis %s down: %s (going on with the local view, deltas buffered)",
 			      s->ep.text, s->last_err);
@@ -372,6 +401,9 @@ static void build_batches(struct mxt_fleet *f, size_t caps[MXT_FLEET_SHARDS_MAX]
 		if (s && s->bn) {
 			s->inflight = 1;
 			s->bseq = ++s->seq;
+			/* the first batch after an outage holds what accumulated
+			 * during it: readers spread it over that span */
+			s->bspan = s->lost_ms > s->ack_ms ? (uint32_t)((mono_ms() - s->lost_ms) / 1000 + 1) : 0;
 		}
 	}
 }
@@ -379,7 +411,7 @@ static void build_batches(struct mxt_fleet *f, size_t caps[MXT_FLEET_SHARDS_MAX]
 /* Queue the batch's commands; returns the number of replies to read. */
 static int append_batch(struct mxt_fleet *f, struct shard *s)
 {
-	char key[200], hf[MXT_FLEET_NCNT][MXT_FLEET_NAME_MAX + 4], hv[MXT_FLEET_NCNT][16], seq[24];
+	char key[200], hf[MXT_FLEET_NCNT][MXT_FLEET_NAME_MAX + 4], hv[MXT_FLEET_NCNT][16], seq[24], span[16];
 	uint8_t *blob;
 	size_t nd = 0;
 	int n = 0;
@@ -416,18 +448,33 @@ static int append_batch(struct mxt_fleet *f, struct shard *s)
 			mxt_fleet_delta_encode(&r->d, blob + MXT_FLEET_DELTA_LEN * nd++);
 	}
 	snprintf(seq, sizeof(seq), "%llu", (unsigned long long)s->bseq);
+	snprintf(span, sizeof(span), "%u", s->bspan);
 	/* Always one entry, even without deltas (a hash-only refill): the
 	 * XADD's answer is the batch's acknowledgement. */
-	redisAppendCommand(s->rc, "XADD %s MAXLEN ~ " LOG_MAXLEN " * n %s i %s q %s b %b", f->k_log,
-			   f->cfg.node, f->inc, seq, blob, nd * MXT_FLEET_DELTA_LEN);
-	free(blob);
+	redisAppendCommand(s->rc, "XADD %s MAXLEN ~ " LOG_MAXLEN " * n %s i %s q %s s %s b %b", f->k_log,
+			   f->cfg.node, f->inc, seq, span, blob, nd * MXT_FLEET_DELTA_LEN);
+	free(s->blob);
+	s->blob = blob;
+	s->blen = nd * MXT_FLEET_DELTA_LEN;
 	return n + 1;
 }
 
-/* Redis has the batch: its counts are acknowledged in the buffer. */
+/* Redis has the batch: its counts are acknowledged in the buffer, its
+ * log entry kept for a while (struct shard, hist). */
 static void ack_batch(struct mxt_fleet *f, struct shard *s)
 {
+	struct sent *h = &s->hist[s->hist_next++ % HIST_MAX];
 	uint64_t recs = 0;
+
+	free(h->blob);
+	h->seq = s->bseq;
+	h->at_ms = mono_ms();
+	s->ack_ms = h->at_ms;
+	h->span = s->bspan;
+	h->blob = s->blob;
+	h->len = s->blen;
+	s->blob = NULL;
+	s->blen = 0;
 
 	pthread_mutex_lock(&f->lock);
 	for (size_t j = 0; j < s->bn; j++) {
@@ -476,23 +523,30 @@ static const redisReply *entry_field(const redisReply *fields, const char *name)
 	return NULL;
 }
 
-/* Deltas of other nodes, gathered outside the model's lock. */
+/* Deltas of other nodes, gathered outside the model's lock, each with the
+ * span its batch accumulated over. */
 struct applied {
 	struct mxt_fleet_delta *v;
+	uint32_t *span;
 	size_t n, cap;
 };
 
-static int applied_push(struct applied *a, const struct mxt_fleet_delta *d)
+static int applied_push(struct applied *a, const struct mxt_fleet_delta *d, uint32_t span)
 {
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 1024;
-		void *v = realloc(a->v, cap * sizeof(*a->v));
+		void *v = realloc(a->v, cap * sizeof(*a->v)), *sp;
 
 		if (!v)
 			return -ENOMEM;
 		a->v = v;
+		sp = realloc(a->span, cap * sizeof(*a->span));
+		if (!sp)
+			return -ENOMEM;
+		a->span = sp;
 		a->cap = cap;
 	}
+	a->span[a->n] = span;
 	a->v[a->n++] = *d;
 	return 0;
 }
@@ -502,10 +556,10 @@ static void read_log_entry(struct mxt_fleet *f, unsigned int si, const redisRepl
 			   struct applied *out)
 {
 	const redisReply *n = entry_field(fields, "n"), *q = entry_field(fields, "q"),
-			 *b = entry_field(fields, "b"), *inc = entry_field(fields, "i");
+			 *b = entry_field(fields, "b"), *inc = entry_field(fields, "i"), *sf = entry_field(fields, "s");
 	struct mxt_fleet_delta d;
 	struct node_view *nv;
-	uint64_t seq, incv;
+	uint64_t seq, incv, span = 0;
 
 	if (!n || !q || !b || !inc || n->type != REDIS_REPLY_STRING || q->type != REDIS_REPLY_STRING ||
 	    b->type != REDIS_REPLY_STRING || inc->type != REDIS_REPLY_STRING) {
@@ -516,6 +570,8 @@ static void read_log_entry(struct mxt_fleet *f, unsigned int si, const redisRepl
 		return;
 	seq = strtoull(q->str, NULL, 10);
 	incv = strtoull(inc->str, NULL, 16);
+	if (sf && sf->type == REDIS_REPLY_STRING)
+		span = strtoull(sf->str, NULL, 10); /* absent (an older node): at once */
 	pthread_mutex_lock(&f->lock);
 	nv = node_get(f, n->str);
 	if (nv && nv->inc != incv) {
@@ -541,7 +597,7 @@ static void read_log_entry(struct mxt_fleet *f, unsigned int si, const redisRepl
 			count_bad(f);
 			break;
 		}
-		if (applied_push(out, &d) < 0)
+		if (applied_push(out, &d, span > UINT32_MAX ? UINT32_MAX : (uint32_t)span) < 0)
 			break;
 	}
 }
@@ -634,13 +690,13 @@ static void read_nodes(struct mxt_fleet *f, const redisReply *r, uint64_t now)
 }
 
 /* Other nodes' events into the model (controller's lock, memory only).
- * Only the current hour's: a delta of a past hour (merged after an
- * outage) is in Redis's totals but would count twice in this hour. */
+ * A delta of a past hour (merged after an outage) goes to that hour's
+ * counts in the model (mxt_model_merge_hour), not to the current one. */
 static void apply(struct mxt_fleet *f, const struct applied *a)
 {
 	struct mxt_controller *c = f->c;
 	struct mxt_model *model;
-	uint64_t now, sessions = 0, stale = 0;
+	uint64_t now, sessions = 0, past = 0;
 
 	if (!a->n)
 		return;
@@ -648,6 +704,11 @@ static void apply(struct mxt_fleet *f, const struct applied *a)
 	model = mxt_ctl_model_lock(c);
 	for (size_t i = 0; i < a->n; i++) {
 		const struct mxt_fleet_delta *d = &a->v[i];
+		struct mxt_hour_counts hc = {
+			.sessions = d->v[MXT_FLEET_SESS], .rcpts = d->v[MXT_FLEET_RCPT],
+			.dsessions = d->v[MXT_FLEET_DSESS], .drcpts = d->v[MXT_FLEET_DRCPT],
+			.span = a->span[i],
+		};
 
 		if (i && i % APPLY_CHUNK == 0) {
 			/* Let the policy thread in between chunks. */
@@ -655,25 +716,19 @@ static void apply(struct mxt_fleet *f, const struct applied *a)
 			sched_yield();
 			model = mxt_ctl_model_lock(c);
 		}
-		if (d->hour != now / 3600) {
-			stale++;
+		/* A node whose clock runs ahead sends a future hour: counted
+		 * in ours (the hours of a fleet's clocks agree within seconds). */
+		if (mxt_model_merge_hour(model, &d->key, now, d->hour > now / 3600 ? (uint32_t)(now / 3600)
+										       : d->hour, &hc) < 0)
 			continue;
-		}
-		for (uint32_t k = 0; k < d->v[MXT_FLEET_SESS]; k++)
-			mxt_model_observe_session(model, &d->key, now, MXT_OBS_CONNECT, 0, 0);
-		if (d->v[MXT_FLEET_RCPT])
-			mxt_model_observe_session(model, &d->key, now, MXT_OBS_RCPT, d->v[MXT_FLEET_RCPT], 0);
-		for (uint32_t k = 0; k < d->v[MXT_FLEET_DSESS]; k++)
-			mxt_model_observe_deferred(model, &d->key, now, MXT_OBS_CONNECT, 0);
-		if (d->v[MXT_FLEET_DRCPT])
-			mxt_model_observe_deferred(model, &d->key, now, MXT_OBS_RCPT, d->v[MXT_FLEET_DRCPT]);
-		sessions += d->v[MXT_FLEET_SESS] + d->v[MXT_FLEET_DSESS];
+		past += d->hour < now / 3600;
+		sessions += hc.sessions + hc.dsessions;
 	}
 	mxt_ctl_model_unlock(c);
 	pthread_mutex_lock(&f->lock);
-	f->st.deltas_applied += a->n - stale;
+	f->st.deltas_applied += a->n;
 	f->st.sessions_applied += sessions;
-	f->st.stale += stale;
+	f->st.stale += past;
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -717,6 +772,41 @@ static int rec_collect(void *ctx, const struct mxt_sender *s)
 	return 0;
 }
 
+/* The batches acknowledged shortly before this Redis went away again,
+ * oldest first, now that it is back without them (refill): a node that had
+ * not read them yet reads them now, a node that had drops them (sequence
+ * numbers).  Ahead of any new batch, so that readers see the sequence
+ * numbers in order. */
+static int resend_hist(struct mxt_fleet *f, struct shard *s)
+{
+	uint64_t since = s->lost_ms > HIST_MS ? s->lost_ms - HIST_MS : 0;
+	int n = 0, rc = 0;
+
+	for (unsigned int k = 0; k < HIST_MAX; k++) {
+		const struct sent *h = &s->hist[(s->hist_next + k) % HIST_MAX];
+		char seq[24], span[16];
+
+		if (!h->seq || h->at_ms < since)
+			continue;
+		snprintf(seq, sizeof(seq), "%llu", (unsigned long long)h->seq);
+		snprintf(span, sizeof(span), "%u", h->span);
+		redisAppendCommand(s->rc, "XADD %s MAXLEN ~ " LOG_MAXLEN " * n %s i %s q %s s %s b %b", f->k_log,
+				   f->cfg.node, f->inc, seq, span, h->blob ? (const char *)h->blob : "", h->len);
+		n++;
+	}
+	for (int i = 0; i < n; i++) {
+		redisReply *r = NULL;
+
+		if (redisGetReply(s->rc, (void **)&r) != REDIS_OK)
+			rc = -EIO;
+		if (r)
+			freeReplyObject(r);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
 /* A Redis that lost its data gets every record this node holds (its model,
  * restored from its LMDB history) and its hours' counts again. */
 static int refill(struct mxt_fleet *f, struct shard *s, unsigned int si)
@@ -744,6 +834,8 @@ static int refill(struct mxt_fleet *f, struct shard *s, unsigned int si)
 				freeReplyObject(r);
 		}
 	}
+	if (!rc)
+		rc = resend_hist(f, s);
 	pthread_mutex_lock(&f->lock);
 	mxt_fleet_buf_mark_all(f->buf);
 	if (!rc)
@@ -1061,6 +1153,7 @@ static void *fleet_thread(void *arg)
 			break;
 	}
 	free(got.v);
+	free(got.span);
 	return NULL;
 }
 
@@ -1149,6 +1242,9 @@ void mxt_fleet_stop(struct mxt_fleet *f)
 		if (f->sh[i].rc)
 			redisFree(f->sh[i].rc);
 		free(f->sh[i].bv);
+		free(f->sh[i].blob);
+		for (int k = 0; k < HIST_MAX; k++)
+			free(f->sh[i].hist[k].blob);
 	}
 	mxt_fleet_buf_free(f->buf);
 	pthread_cond_destroy(&f->cond);
@@ -1166,10 +1262,141 @@ void mxt_fleet_note(struct mxt_fleet *f, const struct mxt_key *key, uint64_t now
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* ---- SYN-flood blocks ------------------------------------------------------ */
+
+/* Queue one line on the ops stream (f->lock held). */
+static void op_enqueue(struct mxt_fleet *f, const char *line)
+{
+	if (f->nout == OPS_MAX)
+		f->st.ops_dropped++;
+	else
+		snprintf(f->out_ops[f->nout++], OP_LEN, "%s", line);
+	f->kick = 1;
+	pthread_cond_signal(&f->cond);
+}
+
+/* Announce this node's block of 'key' until 'until'. */
+static void block_announce(struct mxt_fleet *f, const struct mxt_key *key, uint32_t until)
+{
+	char hex[MXT_FLEET_KEY_HEX + 1], line[OP_LEN];
+
+	mxt_fleet_key_hex(key, hex);
+	snprintf(line, sizeof(line), "block %s %u", hex, until);
+	pthread_mutex_lock(&f->lock);
+	op_enqueue(f, line);
+	f->st.blocks_sent++;
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* The entry of 'key' in a block list, or NULL. */
+static struct blk *blk_find(struct blk *v, int n, const struct mxt_key *key)
+{
+	for (int i = 0; i < n; i++)
+		if (!memcmp(&v[i].key, key, sizeof(*key)))
+			return &v[i];
+	return NULL;
+}
+
+/* Remember 'key' until 'until' in a block list (a full list forgets the
+ * entry that ends first). */
+static void blk_put(struct blk *v, int *n, const struct mxt_key *key, uint32_t until)
+{
+	struct blk *b = blk_find(v, *n, key);
+
+	if (!b && *n < BLOCKS_MAX) {
+		b = &v[(*n)++];
+	} else if (!b) {
+		b = &v[0];
+		for (int i = 1; i < *n; i++)
+			if (v[i].until < b->until)
+				b = &v[i];
+	}
+	b->key = *key;
+	b->until = until;
+}
+
+void mxt_fleet_changes(struct mxt_fleet *f, const struct mxt_model_change *v, size_t n, uint64_t now)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct blk *r;
+		uint32_t until;
+
+		if (v[i].state != MXT_STATE_BLOCKED)
+			continue;
+		r = blk_find(f->rblk, f->nrblk, &v[i].key);
+		if (r && r->until > now)
+			continue; /* the fleet's block, applied here */
+		until = mxt_model_block_until(mxt_ctl_model_lock(f->c), &v[i].key);
+		mxt_ctl_model_unlock(f->c);
+		if (!until)
+			continue;
+		blk_put(f->lblk, &f->nlblk, &v[i].key, until);
+		block_announce(f, &v[i].key, until);
+	}
+}
+
+/* This node's blocks that last longer than announced (the flood goes on)
+ * are announced again before the other nodes' copies end; ended ones are
+ * dropped. */
+static void blocks_renew(struct mxt_fleet *f)
+{
+	struct mxt_model *model;
+	uint32_t half;
+
+	if (!f->nlblk)
+		return;
+	model = mxt_ctl_model_lock(f->c);
+	half = mxt_model_get_params(model)->block_cooldown / 2;
+	for (int i = 0; i < f->nlblk; i++) {
+		uint32_t until = mxt_model_block_until(model, &f->lblk[i].key);
+
+		if (!until) {
+			f->lblk[i--] = f->lblk[--f->nlblk];
+		} else if (until >= f->lblk[i].until + half) {
+			f->lblk[i].until = until;
+			block_announce(f, &f->lblk[i].key, until);
+		}
+	}
+	mxt_ctl_model_unlock(f->c);
+}
+
+/* "block KEYHEX UNTIL" of another node: BLOCKED here too; 1 when applied. */
+static int block_apply(struct mxt_fleet *f, char **argv, uint64_t now)
+{
+	struct mxt_key key;
+	char *end, who[64];
+	unsigned long long until;
+	int rc;
+
+	errno = 0;
+	until = strtoull(argv[2], &end, 10);
+	if (mxt_fleet_key_unhex(argv[1], &key) < 0 || errno || *end || until > UINT32_MAX) {
+		mxt_log_warnx("FLEET ignored a block from the fleet: '%.40s %.20s'", argv[1], argv[2]);
+		return 0;
+	}
+	if (until <= now)
+		return 0; /* over already */
+	rc = mxt_model_block(mxt_ctl_model_lock(f->c), &key, now, (uint32_t)until);
+	mxt_ctl_model_unlock(f->c);
+	mxt_key_format(&key, who, sizeof(who));
+	if (rc < 0) {
+		mxt_log_warnx("FLEET block [%s] from the fleet not applied: %s", who, strerror(-rc));
+		return 0;
+	}
+	blk_put(f->rblk, &f->nrblk, &key, (uint32_t)until);
+	mxt_log_info("FLEET block [%s] from the fleet until %llu", who, until);
+	pthread_mutex_lock(&f->lock);
+	f->st.blocks_applied++;
+	pthread_mutex_unlock(&f->lock);
+	return 1;
+}
+
 void mxt_fleet_tick(struct mxt_fleet *f, uint64_t now)
 {
 	char ops[OPS_MAX][OP_LEN];
-	int n;
+	int n, blocks = 0;
 
 	if (!f || f->remote)
 		return;
@@ -1181,6 +1408,7 @@ void mxt_fleet_tick(struct mxt_fleet *f, uint64_t now)
 	memcpy(ops, f->in_ops, sizeof(ops[0]) * (size_t)n);
 	f->nin = 0;
 	pthread_mutex_unlock(&f->lock);
+	blocks_renew(f);
 	/* Actions of other nodes, run here as if typed here, but not
 	 * announced again. */
 	for (int i = 0; i < n; i++) {
@@ -1191,6 +1419,10 @@ void mxt_fleet_tick(struct mxt_fleet *f, uint64_t now)
 
 		if (argc < 0)
 			continue;
+		if (!strcmp(argv[0], "block")) {
+			blocks += block_apply(f, argv, now);
+			continue;
+		}
 		out = open_memstream(&body, &blen);
 		if (!out)
 			continue;
@@ -1206,6 +1438,12 @@ void mxt_fleet_tick(struct mxt_fleet *f, uint64_t now)
 		pthread_mutex_lock(&f->lock);
 		f->st.ops_applied++;
 		pthread_mutex_unlock(&f->lock);
+	}
+	if (blocks) {
+		/* The kernel follows the fleet's blocks now, not a tick later. */
+		f->remote = 1;
+		mxt_ctl_tick(f->c, now);
+		f->remote = 0;
 	}
 }
 
@@ -1225,12 +1463,7 @@ void mxt_fleet_announce(struct mxt_fleet *f, int argc, char *const *argv)
 		    mxt_ctl_key_from_addr(f->c, &a, &f->touch[f->ntouch]) == 0)
 			f->ntouch++;
 	}
-	if (f->nout == OPS_MAX)
-		f->st.ops_dropped++;
-	else
-		snprintf(f->out_ops[f->nout++], OP_LEN, "%s", line);
-	f->kick = 1;
-	pthread_cond_signal(&f->cond);
+	op_enqueue(f, line);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -1288,6 +1521,8 @@ void mxt_fleet_status_brief(struct mxt_fleet *f, FILE *out, struct mxt_jw *w)
 		mxt_jw_ku64(w, "joined_records", st.joined_records);
 		mxt_jw_ku64(w, "ops_sent", st.ops_sent);
 		mxt_jw_ku64(w, "ops_applied", st.ops_applied);
+		mxt_jw_ku64(w, "blocks_sent", st.blocks_sent);
+		mxt_jw_ku64(w, "blocks_applied", st.blocks_applied);
 		mxt_jw_ku64(w, "round_trips", st.round_trips);
 		mxt_jw_ku64(w, "exchanges", st.exchanges);
 		mxt_jw_ku64(w, "exchange_usec_last", st.exchange_usec_last);

@@ -8,6 +8,8 @@
  *                         admitted or deferred event of this node;
  *   mxt_fleet_tick()      the controller's tick: wake the fleet thread, run
  *                         the operator actions other nodes announced;
+ *   mxt_fleet_changes()   the controller's tick: the kernel policy changes
+ *                         it wrote (a SYN-flood block here is announced);
  *   mxt_fleet_announce()  a control command that succeeded here;
  *   mxt_fleet_status()    `daemon status`, `fleet status`.
  * The fleet thread applies other nodes' events to the model under the
@@ -47,7 +49,7 @@ struct mxt_fleet_stats {
 	uint64_t entries_read;      /* log entries of other nodes applied */
 	uint64_t deltas_applied;    /* source-hours of other nodes applied */
 	uint64_t sessions_applied;  /* sessions (admitted + deferred) of other nodes */
-	uint64_t stale;             /* deltas of a past hour: in Redis, not in the rates */
+	uint64_t stale;             /* deltas of a past hour (merged late), into that hour */
 	uint64_t dups;              /* log entries seen twice (a re-sent batch) */
 	uint64_t bad;               /* undecodable entries */
 	uint64_t outages;           /* shard connections lost or refused */
@@ -55,6 +57,8 @@ struct mxt_fleet_stats {
 	uint64_t refills;           /* shards found empty and refilled */
 	uint64_t joined_records;    /* records learned at join */
 	uint64_t ops_sent, ops_applied, ops_dropped;
+	uint64_t blocks_sent;       /* SYN-flood blocks of this node announced (and renewed) */
+	uint64_t blocks_applied;    /* ... of other nodes applied here */
 	uint64_t dropped;           /* counts lost: buffer full */
 	uint64_t backlog;           /* source-hours waiting for Redis */
 };
@@ -76,6 +80,7 @@ void mxt_fleet_stop(struct mxt_fleet *f);
 void mxt_fleet_note(struct mxt_fleet *f, const struct mxt_key *key, uint64_t now,
 		    enum mxt_fleet_cnt_idx idx, uint32_t n);
 void mxt_fleet_tick(struct mxt_fleet *f, uint64_t now);
+void mxt_fleet_changes(struct mxt_fleet *f, const struct mxt_model_change *v, size_t n, uint64_t now);
 void mxt_fleet_announce(struct mxt_fleet *f, int argc, char *const *argv);
 /* 1 while the controller runs an action another node announced. */
 int mxt_fleet_remote(const struct mxt_fleet *f);

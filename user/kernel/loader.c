@@ -239,7 +239,7 @@ static int set_pin_paths(struct bpf_object *obj, const char *dir)
 static int sizeable(int id)
 {
 	return id == MXT_MAP_ID_SOURCES || id == MXT_MAP_ID_SOURCES4 || id == MXT_MAP_ID_POLICY ||
-	       id == MXT_MAP_ID_ALLOW;
+	       id == MXT_MAP_ID_ALLOW || id == MXT_MAP_ID_FRONT;
 }
 
 /* Pinned state, compared with what obj declares. */
@@ -343,6 +343,8 @@ static int open_skel(const char *dir, const struct pin_state *st, __u32 max_sour
 			ret = bpf_map__set_max_entries(map, st->max_entries[i]);
 		else if ((i == MXT_MAP_ID_SOURCES || i == MXT_MAP_ID_SOURCES4) && max_sources)
 			ret = bpf_map__set_max_entries(map, max_sources);
+		else if (i == MXT_MAP_ID_FRONT)  /* one slice per CPU (mxt_abi.h) */
+			ret = bpf_map__set_max_entries(map, mxt_front_entries(libbpf_num_possible_cpus()));
 	}
 	if (ret) {
 		mxthrottle_bpf__destroy(skel);

@@ -47,10 +47,12 @@ static const struct mxt_map_spec specs[MXT_MAP_ID_MAX] = {
 				 sizeof(__u64), MXT_GEN_MAX },
 	[MXT_MAP_ID_SOURCES4] = { MXT_STR(MXT_MAP_SOURCES4), BPF_MAP_TYPE_LRU_HASH, sizeof(__u32),
 				 sizeof(struct mxt_source), 0 },
-	[MXT_MAP_ID_FRONT]   = { MXT_STR(MXT_MAP_FRONT), BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32),
-				 sizeof(struct mxt_front_set), MXT_FRONT_SETS },
+	[MXT_MAP_ID_FRONT]   = { MXT_STR(MXT_MAP_FRONT), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 sizeof(struct mxt_front_set), 0 },
 	[MXT_MAP_ID_POLMARK] = { MXT_STR(MXT_MAP_POLMARK), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
 				 sizeof(__u64), MXT_POLMARK_WORDS },
+	[MXT_MAP_ID_POLCOUNT] = { MXT_STR(MXT_MAP_POLCOUNT), BPF_MAP_TYPE_ARRAY, sizeof(__u32),
+				 sizeof(__u64), MXT_POLCOUNT_WORDS },
 };
 
 const struct mxt_map_spec *mxt_map_spec(enum mxt_map_id id)
@@ -159,6 +161,13 @@ void mxt_maps_close(struct mxt_maps *m)
 	if (m->polmark)
 		munmap(m->polmark, MXT_POLMARK_WORDS * sizeof(__u64));
 	m->polmark = NULL;
+	if (m->polcount)
+		munmap(m->polcount, MXT_POLCOUNT_WORDS * sizeof(__u64));
+	m->polcount = NULL;
+	if (m->front)
+		munmap((void *)m->front, (size_t)m->front_sets * sizeof(struct mxt_front_set));
+	m->front = NULL;
+	m->front_sets = 0;
 	for (int i = 0; i < MXT_MAP_ID_MAX; i++) {
 		if (m->fd[i] >= 0)
 			close(m->fd[i]);
@@ -299,6 +308,19 @@ int mxt_maps_open(struct mxt_maps *m, const char *dir, unsigned int flags,
 				MAP_SHARED, m->fd[MXT_MAP_ID_POLMARK], 0);
 
 		m->polmark = pm == MAP_FAILED ? NULL : pm;
+		pm = mmap(NULL, MXT_POLCOUNT_WORDS * sizeof(__u64), PROT_READ | PROT_WRITE,
+			  MAP_SHARED, m->fd[MXT_MAP_ID_POLCOUNT], 0);
+		m->polcount = pm == MAP_FAILED ? NULL : pm;
+	}
+	/* Read-only: userspace only adds up the pending counts. */
+	if (m->max_entries[MXT_MAP_ID_FRONT]) {
+		size_t sz = (size_t)m->max_entries[MXT_MAP_ID_FRONT] * sizeof(struct mxt_front_set);
+		void *fm = mmap(NULL, sz, PROT_READ, MAP_SHARED, m->fd[MXT_MAP_ID_FRONT], 0);
+
+		if (fm != MAP_FAILED) {
+			m->front = fm;
+			m->front_sets = m->max_entries[MXT_MAP_ID_FRONT];
+		}
 	}
 	return 0;
 fail:
@@ -541,50 +563,59 @@ static int fp_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Add way w of set fs to fp[k] if it holds pending refusals. */
+static int front_pending_add(const struct mxt_front_set *fs, struct front_pending **fp,
+			     size_t *cap, size_t *k)
+{
+	for (int w = 0; w < MXT_FRONT_WAYS; w++) {
+		unsigned int count = fs->pending[w] & MXT_FRONT_COUNT;
+
+		if (!count || !fs->addr[w])
+			continue;
+		if (*k == *cap) {
+			size_t nc = *cap ? *cap * 2 : 256;
+			void *t = realloc(*fp, nc * sizeof(**fp));
+
+			if (!t)
+				return -ENOMEM;
+			*fp = t;
+			*cap = nc;
+		}
+		(*fp)[*k].addr = fs->addr[w];
+		(*fp)[*k].count = count;
+		(*k)++;
+	}
+	return 0;
+}
+
 /* Every way of mxt_front with pending refusals, sorted by address, equal
- * addresses (other CPUs) merged; *out malloc'ed. */
+ * addresses (other CPUs) merged; *out malloc'ed.  Read through the
+ * mapping when there is one, else set by set. */
 static int front_pending_read(const struct mxt_maps *m, struct front_pending **out, size_t *n)
 {
-	size_t vsz = (sizeof(struct mxt_front_set) + 7) / 8 * 8, cap = 0, k = 0;
-	int fd = m->fd[MXT_MAP_ID_FRONT], ncpu = m->nr_cpus > 0 ? m->nr_cpus : 1, ret = 0;
+	int fd = m->fd[MXT_MAP_ID_FRONT], ret = 0;
 	struct front_pending *fp = NULL;
-	char *vals;
+	struct bpf_map_info info;
+	__u32 len = sizeof(info), nsets;
+	size_t cap = 0, k = 0;
 
 	*out = NULL;
 	*n = 0;
-	vals = malloc((size_t)ncpu * vsz);
-	if (!vals)
-		return -ENOMEM;
-	for (__u32 set = 0; set < MXT_FRONT_SETS; set++) {
-		if (bpf_map_lookup_elem(fd, &set, vals)) {
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	nsets = info.max_entries;
+	for (__u32 set = 0; set < nsets && !ret; set++) {
+		struct mxt_front_set fs;
+
+		if (m->front && set < m->front_sets) {
+			fs = m->front[set];
+		} else if (bpf_map_lookup_elem(fd, &set, &fs)) {
 			ret = -errno;
 			break;
 		}
-		for (int c = 0; c < ncpu; c++) {
-			const struct mxt_front_set *fs = (const void *)(vals + (size_t)c * vsz);
-
-			for (int w = 0; w < MXT_FRONT_WAYS; w++) {
-				if (!fs->pending[w] || !fs->addr[w])
-					continue;
-				if (k == cap) {
-					size_t nc = cap ? cap * 2 : 256;
-					void *t = realloc(fp, nc * sizeof(*fp));
-
-					if (!t) {
-						ret = -ENOMEM;
-						goto out;
-					}
-					fp = t;
-					cap = nc;
-				}
-				fp[k].addr = fs->addr[w];
-				fp[k].count = fs->pending[w];
-				k++;
-			}
-		}
+		ret = front_pending_add(&fs, &fp, &cap, &k);
 	}
-out:
-	free(vals);
 	if (ret) {
 		free(fp);
 		return ret;
@@ -890,19 +921,93 @@ static int polmark_set(const struct mxt_maps *m, const struct mxt_key *k)
 	return bpf_map_update_elem(m->fd[MXT_MAP_ID_POLMARK], &word, &w, BPF_ANY) ? -errno : 0;
 }
 
+/* k's counter in mxt_polcount, or NULL when either map is not mapped
+ * (then nothing is counted and no bit is ever cleared). */
+static __u8 *polcount_of(const struct mxt_maps *m, const struct mxt_key *k)
+{
+	__u64 mask;
+	__u32 word;
+
+	if (!m->polcount || !m->polmark)
+		return NULL;
+	mxt_polmark_bit(k, &word, &mask);
+	return &m->polcount[(size_t)word * 64 + (size_t)__builtin_ctzll(mask)];
+}
+
+/* Add 'delta' (+1 or -1) to a counter; a counter at
+ * MXT_POLCOUNT_STICKY stays, and so does one at 0 for -1 (a key written
+ * uncounted, by a writer without the mapping: its bit must stay).
+ * Returns the new value, MXT_POLCOUNT_STICKY when it did not move. */
+static unsigned int polcount_add(__u8 *c, int delta)
+{
+	__u8 v = __atomic_load_n(c, __ATOMIC_SEQ_CST);
+
+	for (;;) {
+		if (v == MXT_POLCOUNT_STICKY || (delta < 0 && v == 0))
+			return MXT_POLCOUNT_STICKY;
+		if (__atomic_compare_exchange_n(c, &v, (__u8)(v + delta), 0, __ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			return (__u8)(v + delta);
+	}
+}
+
+/* One policy key less on k's bit: when it was the last, clear the bit.
+ * A writer that counted itself in meanwhile set the bit before its
+ * insert: the count is read again after the clear and the bit restored
+ * when it moved (the window left is a SYN of a key whose policy is not
+ * yet announced: what any policy write races with). */
+static void polcount_put(const struct mxt_maps *m, const struct mxt_key *k)
+{
+	__u8 *c = polcount_of(m, k);
+	__u64 mask;
+	__u32 word;
+
+	if (!c || polcount_add(c, -1) != 0)
+		return;
+	mxt_polmark_bit(k, &word, &mask);
+	__atomic_fetch_and(&m->polmark[word], ~mask, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(c, __ATOMIC_SEQ_CST) != 0)
+		__atomic_fetch_or(&m->polmark[word], mask, __ATOMIC_SEQ_CST);
+}
+
 int mxt_policy_put(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v)
 {
-	/* The mark first: the program must never skip a policy that exists. */
-	int ret = polmark_set(m, k);
+	int fd = m->fd[MXT_MAP_ID_POLICY], ret;
+	__u8 *c = polcount_of(m, k);
 
-	if (ret)
-		return ret;
-	return bpf_map_update_elem(m->fd[MXT_MAP_ID_POLICY], k, v, BPF_ANY) ? -errno : 0;
+	if (!c) {
+		/* The mark first: the program must never skip a policy that exists. */
+		ret = polmark_set(m, k);
+		if (ret)
+			return ret;
+		return bpf_map_update_elem(fd, k, v, BPF_ANY) ? -errno : 0;
+	}
+	/* Counted: a new key adds one to its bit's count (before its mark,
+	 * before its insert); an existing key is replaced in place.  A key
+	 * deleted between the two attempts is tried again. */
+	for (int tries = 0; tries < 8; tries++) {
+		polcount_add(c, +1);
+		ret = polmark_set(m, k);
+		if (!ret && bpf_map_update_elem(fd, k, v, BPF_NOEXIST) == 0)
+			return 0;
+		ret = ret ? ret : -errno;
+		polcount_put(m, k);
+		if (ret != -EEXIST)
+			return ret;
+		if (bpf_map_update_elem(fd, k, v, BPF_EXIST) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -errno;
+	}
+	return -EAGAIN;
 }
 
 int mxt_policy_remove(const struct mxt_maps *m, const struct mxt_key *k)
 {
-	return bpf_map_delete_elem(m->fd[MXT_MAP_ID_POLICY], k) ? -errno : 0;
+	if (bpf_map_delete_elem(m->fd[MXT_MAP_ID_POLICY], k))
+		return -errno;
+	polcount_put(m, k);
+	return 0;
 }
 
 int mxt_policy_update(const struct mxt_maps *m, const struct mxt_key *k, const struct mxt_policy *v)

@@ -34,6 +34,7 @@ enum mxt_map_id {
 	MXT_MAP_ID_FRONT,
 	MXT_MAP_ID_POLMARK,
 	MXT_MAP_ID_SOURCES4,
+	MXT_MAP_ID_POLCOUNT,
 	MXT_MAP_ID_MAX
 };
 
@@ -58,6 +59,9 @@ struct mxt_maps {
 			       * process that dropped root can still lock it */
 	int nr_cpus;          /* possible CPUs (per-CPU value count) */
 	__u64 *polmark;       /* mxt_polmark mapped (mxt_policy_put), or NULL */
+	__u8 *polcount;       /* mxt_polcount mapped, or NULL (bits never cleared) */
+	const struct mxt_front_set *front; /* mxt_front mapped read-only, or NULL */
+	__u32 front_sets;     /* entries of that mapping */
 };
 
 /* Flags of mxt_maps_open(). */
