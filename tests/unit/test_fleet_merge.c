@@ -7,7 +7,8 @@
  * slot and the rates, so that after the merge every node's model holds the
  * fleet totals a single host that saw every session would hold; another
  * node's SYN-flood block (mxt_model_block); the new-sender budget taken by
- * what other nodes admitted.  Pure: models and an injected clock, no Redis.
+ * what other nodes admitted, a budget deferral elsewhere counted as one
+ * here.  Pure: models and an injected clock, no Redis.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -388,6 +389,62 @@ static void budget_fleet_wide(void **state)
 	mxt_model_free(alone);
 }
 
+/* A budget deferral on another node counts against the day here too: the
+ * deltas carry no reason, so a deferred CONNECT of a day-0 sender under its
+ * hour's schedule while a budget applies is taken for a budget deferral.
+ * Snowshoe senders deferred by the budget get no clean day on any node;
+ * deferrals above the schedule (its own allowance) stay plain ones. */
+static void remote_budget_deferral(void **state)
+{
+	struct mxt_model_params p;
+	struct mxt_model *b, *off;
+	struct mxt_hour_counts adm = { .sessions = 1 }, dfr = { .dsessions = 1 };
+	struct mxt_key x = key_of(300), y = key_of(301);
+	uint64_t t = MON0 + 9 * HOUR + 60;
+	uint32_t H = (uint32_t)(t / HOUR);
+	const struct mxt_sender *s;
+
+	(void)state;
+	mxt_model_params_default(&p);
+	p.new_sender_budget = 60;
+	p.new_sender_budget_free = 0;
+	b = mxt_model_new(&p, 1024);
+	p.new_sender_budget = 0;
+	p.prefix_budget = 0;
+	off = mxt_model_new(&p, 1024);
+	assert_non_null(b);
+	assert_non_null(off);
+	/* x: one session admitted, then 3 deferred elsewhere by the budget */
+	assert_int_equal(mxt_model_merge_hour(b, &x, t, H, &adm), 0);
+	assert_int_equal(mxt_model_merge_hour(off, &x, t, H, &adm), 0);
+	for (unsigned i = 0; i < 3; i++) {
+		assert_int_equal(mxt_model_merge_hour(b, &x, t + 1 + i, H, &dfr), 0);
+		assert_int_equal(mxt_model_merge_hour(off, &x, t + 1 + i, H, &dfr), 0);
+	}
+	s = rec(b, &x);
+	CHECK(s->day_deferred == 3 && s->day_bdef == 3, "budget on: day_deferred %u day_bdef %u, want 3 and 3",
+	      s->day_deferred, s->day_bdef);
+	s = rec(off, &x);
+	CHECK(s->day_deferred == 3 && s->day_bdef == 0, "no budget: day_deferred %u day_bdef %u, want 3 and 0",
+	      s->day_deferred, s->day_bdef);
+	/* y: its hour's whole allowance admitted, then deferred: its own
+	 * allowance deferred it, not a budget */
+	for (uint32_t i = 0; i < p.schedule[0]; i++)
+		assert_int_equal(mxt_model_merge_hour(b, &y, t + i, H, &adm), 0);
+	assert_int_equal(mxt_model_merge_hour(b, &y, t + 100, H, &dfr), 0);
+	s = rec(b, &y);
+	CHECK(s->day_deferred == 1 && s->day_bdef == 0, "above the schedule: day_deferred %u day_bdef %u, "
+	      "want 1 and 0", s->day_deferred, s->day_bdef);
+	/* the next day: x's day 0 (75 % budget-deferred) was not clean, y's was */
+	t += 26 * HOUR;
+	assert_int_equal(mxt_model_merge_hour(b, &x, t, (uint32_t)(t / HOUR), &adm), 0);
+	assert_int_equal(mxt_model_merge_hour(b, &y, t, (uint32_t)(t / HOUR), &adm), 0);
+	CHECK(rec(b, &x)->days_active == 0, "x: %u clean days, want 0", rec(b, &x)->days_active);
+	CHECK(rec(b, &y)->days_active == 1, "y: %u clean days, want 1", rec(b, &y)->days_active);
+	mxt_model_free(b);
+	mxt_model_free(off);
+}
+
 /* Bad input: a future hour, no counts, no model, forged counts. */
 static void bad_input(void **state)
 {
@@ -421,6 +478,7 @@ int main(void)
 		cmocka_unit_test(current_hour_spread),
 		cmocka_unit_test(fleet_block),
 		cmocka_unit_test(budget_fleet_wide),
+		cmocka_unit_test(remote_budget_deferral),
 		cmocka_unit_test(bad_input),
 	};
 

@@ -5,8 +5,9 @@
  * the same seed and populations -- a new sender's hourly allowance
  * (within one tick's worth), the day it is established, the compromised
  * sender throttled on every node, a spoofed flood leaving no history on
- * any node -- while three isolated nodes (nothing shared, the control)
- * give a new sender three allowances.  One node is the single host,
+ * any node, snowshoe spam one new-sender budget -- while three isolated
+ * nodes (nothing shared, the control) give a new sender three allowances
+ * and snowshoe three budgets.  One node is the single host,
  * byte for byte.
  */
 #include <errno.h>
@@ -188,6 +189,27 @@ static void test_spoofed(void **state)
 		      (unsigned long long)fleet.node[k].spoof_history);
 }
 
+/* The new-sender budgets are fleet-wide: snowshoe spam spread over the
+ * nodes gets about what one host's budget admits (each node takes what
+ * the others admitted, one tick late), not a budget per node as isolated
+ * nodes give it. */
+static void test_budget(void **state)
+{
+	const struct mxt_sim_pop_result *a = &one.pop[MXT_SIM_SNOWSHOE], *b = &fleet.pop[MXT_SIM_SNOWSHOE];
+	const struct mxt_sim_pop_result *c = &iso.pop[MXT_SIM_SNOWSHOE];
+
+	(void)state;
+	assert_int_equal(rc_one, 0);
+	assert_int_equal(rc_fleet, 0);
+	assert_int_equal(rc_iso, 0);
+	CHECK(a->allowed > 0 && (double)b->allowed <= 1.1 * (double)a->allowed + 10.0,
+	      "snowshoe admitted: got %llu on %u nodes, want ~%llu (one host)", (unsigned long long)b->allowed,
+	      NODES, (unsigned long long)a->allowed);
+	CHECK((double)c->allowed >= 2.0 * (double)a->allowed,
+	      "control: got %llu on %u isolated nodes, want ~%u x %llu", (unsigned long long)c->allowed,
+	      NODES, NODES, (unsigned long long)a->allowed);
+}
+
 /* Attempts are spread uniformly; every node hears of the others' events. */
 static void test_share(void **state)
 {
@@ -326,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_establish),
 		cmocka_unit_test(test_compromised),
 		cmocka_unit_test(test_spoofed),
+		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_share),
 		cmocka_unit_test(test_one_node),
 		cmocka_unit_test(test_cli),

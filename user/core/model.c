@@ -1720,6 +1720,27 @@ struct spread {
 	double credit;  /* sessions the CUSUM would have drained: not added */
 };
 
+/* An attempt another node deferred (mode EV_DEFERRED): was it a budget
+ * deferral?  The fleet's deltas carry no reason code, so it is inferred:
+ * a GRAYLISTED CONNECT past its greylist delay and still under its hour's
+ * schedule is deferred by evaluate() for nothing but a new-sender budget
+ * (prefix or gateway-wide), so when one of them applies here that is the
+ * reason.  Without this, other nodes count a budget deferral as a plain
+ * one and snowshoe senders get clean days there (docs/fleet.md).  The
+ * schedule, not a returning sender's larger allowance, is the bound: an
+ * attempt above it may be a plain deferral. */
+static int remote_bdef(const struct mxt_model_params *p, const struct mxt_sender *s,
+		       enum mxt_obs_kind kind, int defer, uint32_t t)
+{
+	uint32_t used = s->hour == t / HOUR ? s->hour_sessions : 0;
+
+	if (!defer || kind != MXT_OBS_CONNECT || s->state != MXT_STATE_GRAYLISTED)
+		return 0;
+	if (p->greylist_delay && (uint64_t)t < (uint64_t)s->state_since + p->greylist_delay)
+		return 0;
+	return (pfx_applies(p, s) || budget_applies(p, s, used)) && used < sched(p, s->days_active);
+}
+
 /* The session paths: admit (decide and count), or count an event decided
  * elsewhere -- admitted (EV_SEEN, EV_REMOTE) or deferred (EV_DEFERRED) --
  * exactly as this node's own decision would have counted it.  One path, so
@@ -1826,7 +1847,7 @@ static int session_event(struct mxt_model *m, const struct mxt_key *key, uint64_
 			m->c.admitted++;
 	} else {
 		inc16(&s->day_deferred);
-		if (admit && d->code == MXT_CODE_GLOBAL_BUDGET)
+		if (admit ? d->code == MXT_CODE_GLOBAL_BUDGET : remote_bdef(p, s, kind, defer, t))
 			inc16(&s->day_bdef);
 		if (!(s->sess & SESS_DEFERRED)) {
 			s->backlog += 1.0f; /* one retry to come per deferred session */

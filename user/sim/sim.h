@@ -146,7 +146,7 @@ struct mxt_sim_node_result {
 	uint64_t deferred;       /* ... deferred by its policy service */
 	uint64_t dropped;        /* ... SYNs dropped by its kernel */
 	uint64_t replayed;       /* other nodes' events applied to its model */
-	uint64_t stale;          /* ... not applied: of a past clock hour */
+	uint64_t stale;          /* ... of a past clock hour (merged into it) */
 	uint64_t kernel_changes; /* its policy map writes */
 	double jump_throttled_after; /* s from a jump to THROTTLED in its kernel (-1: never/none) */
 	uint64_t spoof_tracked;  /* spoofed-range records in its model at the end */

@@ -5,10 +5,9 @@
  * mxthrottled's fleet shares (docs/fleet.md): the events each node's
  * policy service counted (admitted and deferred sessions and recipients),
  * applied to the other nodes' models with the calls fleet.c makes
- * (mxt_model_observe_session(), mxt_model_observe_deferred()) at the next
- * tick, i.e. with the staleness the daemon documents: one tick.  As in
- * the daemon, an event of a clock hour that has ended by then is not
- * applied (it would count in the wrong hour).  SYN counts, BLOCKED and
+ * (mxt_model_merge_hour()) at the next tick, i.e. with the staleness the
+ * daemon documents: one tick.  As in the daemon, an event of a clock hour
+ * that has ended by then is merged into that hour.  SYN counts, BLOCKED and
  * the kernel's limits stay per node, as they do in the daemon.  With
  * fleet_isolated nothing is shared: N hosts without Redis (the control).
  */
@@ -94,35 +93,40 @@ int sim_fleet_note(struct sim_node *n, const struct mxt_key *key, double t, int 
 	return 0;
 }
 
-/* Node dst's model gets the events src saw, at now. */
+/* Node dst's model gets the events src saw, at now, through the call
+ * fleet.c makes: one source-hour's counts (here one event's) into
+ * mxt_model_merge_hour(), which takes the fleet-wide new-sender budgets as
+ * the admitting node did.  An event of a clock hour that has ended by now
+ * (counted as stale) is merged into that hour, as the daemon merges it. */
 static void apply(struct sim_node *dst, const struct sim_node *src, uint64_t now)
 {
+	uint32_t H = (uint32_t)(now / 3600);
 	size_t i;
 
 	for (i = 0; i < src->nseen; i++) {
 		const struct sim_seen *e = &src->seen[i];
+		struct mxt_hour_counts hc = { 0 };
 
-		if (e->hour != now / 3600) {
-			dst->r->stale++;
-			continue;
-		}
-		dst->r->replayed++;
 		switch (e->what) {
 		case MXT_FLEET_SESS:
-			mxt_model_observe_session(dst->m, &e->key, now, MXT_OBS_CONNECT, 0, 0);
+			hc.sessions = 1;
 			break;
 		case MXT_FLEET_RCPT:
-			mxt_model_observe_session(dst->m, &e->key, now, MXT_OBS_RCPT, e->n, 0);
+			hc.rcpts = e->n;
 			break;
 		case MXT_FLEET_DSESS:
-			mxt_model_observe_deferred(dst->m, &e->key, now, MXT_OBS_CONNECT, 0);
+			hc.dsessions = 1;
 			break;
 		case MXT_FLEET_DRCPT:
-			mxt_model_observe_deferred(dst->m, &e->key, now, MXT_OBS_RCPT, e->n);
+			hc.drcpts = e->n;
 			break;
 		default:
-			break;
+			continue;
 		}
+		if (e->hour < H)
+			dst->r->stale++;
+		if (mxt_model_merge_hour(dst->m, &e->key, now, e->hour > H ? H : e->hour, &hc) == 0)
+			dst->r->replayed++;
 	}
 }
 
