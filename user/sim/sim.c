@@ -44,7 +44,7 @@ static const double day_shape[24] = {
 static double hash_normal(uint64_t a, uint64_t b)
 {
 	uint64_t s = a * 0x9e3779b97f4a7c15ULL ^ (b + 0x632be59bd9b4e019ULL);
-	double u1 = sim_rng_unit(&s), u2 = sim_rng_unit(&s);
+	double u1 = mxt_rng_unit(&s), u2 = mxt_rng_unit(&s);
 
 	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
@@ -175,7 +175,7 @@ static double next_arrival(const struct sim *s, struct sim_src *x, double t, int
 		double lambda = rate_at(x, t, spam) / HOUR;
 
 		if (lambda > 0) {
-			double gap = -log(sim_rng_unit(&x->rng)) / lambda;
+			double gap = -log(mxt_rng_unit(&x->rng)) / lambda;
 
 			if (t + gap < hour_end)
 				return t + gap;
@@ -228,10 +228,10 @@ static uint16_t draw_rcpts(struct sim_src *x, int spam)
 	if (spam && x->pop != MXT_SIM_COMPROMISED)
 		return 25;
 	if (x->pop == MXT_SIM_SNOWSHOE)
-		return (uint16_t)(5 + sim_rng_next(&x->rng) % 16);
+		return (uint16_t)(5 + mxt_rng_next(&x->rng) % 16);
 	if (x->pop == MXT_SIM_BURST)
 		return 10;
-	v = 1 - (x->rcpt_mean - 1) * log(sim_rng_unit(&x->rng)); /* 1 + exponential */
+	v = 1 - (x->rcpt_mean - 1) * log(mxt_rng_unit(&x->rng)); /* 1 + exponential */
 	return (uint16_t)(v > 500 ? 500 : v);
 }
 
@@ -532,7 +532,7 @@ static int flood_second(struct sim *s, const struct sim_ev *e)
 	struct sim_ev n;
 
 	for (i = 0; i < s->flood_rate; i++) {
-		uint32_t v = (uint32_t)sim_rng_next(&s->flood_rng) & 0xffff;
+		uint32_t v = (uint32_t)mxt_rng_next(&s->flood_rng) & 0xffff;
 		struct mxt_key k = sim_key_v4(198, 19, v >> 8, v & 0xff);
 		double t = e->t + i / (double)s->flood_rate;
 		struct sim_node *nd = sim_pick_node(s);
@@ -568,7 +568,7 @@ static int cluster(struct sim *s, const struct sim_ev *e)
 {
 	struct sim_src *x = &s->src[e->src];
 	double q = 1.0 - 1.0 / x->cluster;
-	unsigned k = q > 0 ? (unsigned)floor(log(sim_rng_unit(&x->rng)) / log(q)) : 0, j;
+	unsigned k = q > 0 ? (unsigned)floor(log(mxt_rng_unit(&x->rng)) / log(q)) : 0, j;
 	int rc = 0;
 
 	for (j = 0; j < k && j < 1000 && !rc; j++)

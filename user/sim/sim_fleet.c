@@ -66,7 +66,7 @@ struct sim_node *sim_pick_node(struct sim *s)
 {
 	if (s->nodes < 2)
 		return &s->node[0];
-	return &s->node[sim_rng_next(&s->node_rng) % s->nodes];
+	return &s->node[mxt_rng_next(&s->node_rng) % s->nodes];
 }
 
 int sim_fleet_note(struct sim_node *n, const struct mxt_key *key, double t, int what, uint32_t cnt)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "sim.h"
+#include "rng.h"
 #include "sim_kmap.h"
 
 #define SIM_HOUR 3600.0
@@ -128,26 +129,10 @@ struct sim {
 	struct mxt_syn_obs batch[SIM_SYN_BATCH]; /* SYN deltas handed to the model */
 };
 
-/* splitmix64 step. */
-static inline uint64_t sim_rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in (0, 1). */
-static inline double sim_rng_unit(uint64_t *s)
-{
-	return ((double)(sim_rng_next(s) >> 11) + 0.5) / 9007199254740992.0;
-}
-
 /* Uniform in [lo, hi). */
 static inline double sim_rng_range(uint64_t *s, double lo, double hi)
 {
-	return lo + (hi - lo) * sim_rng_unit(s);
+	return lo + (hi - lo) * mxt_rng_unit(s);
 }
 
 /* 1 on Saturday and Sunday (UTC). */

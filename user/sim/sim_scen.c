@@ -162,7 +162,7 @@ static int setup_ramp(struct sim *s)
 		double day_end = s->warm_start + (d + 1) * DAY;
 
 		for (;;) {
-			t += -log(sim_rng_unit(&x->rng)) / (rate / HOUR);
+			t += -log(mxt_rng_unit(&x->rng)) / (rate / HOUR);
 			if (t >= day_end || rc)
 				break;
 			rc = sim_push_one(s, (uint32_t)(x - s->src), t);
