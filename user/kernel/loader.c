@@ -494,6 +494,23 @@ out:
 	return ret;
 }
 
+/* What preparing and attaching both start with: a kernel that can run the
+ * program, the pin directory on bpffs, and its lock (held on success). */
+static int open_pin_dir_locked(const char *dir, int *lock_fd, char *err, size_t errlen)
+{
+	int ret = mxt_kernel_check(err, errlen);
+
+	if (ret)
+		return ret;
+	ret = ensure_pin_dir(dir, err, errlen);
+	if (ret)
+		return ret;
+	ret = mxt_pin_lock(dir, lock_fd);
+	if (ret)
+		mxt_seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
+	return ret;
+}
+
 int mxt_prepare(const char *pin_dir, __u32 max_sources, struct mxt_load_info *info,
 		char *err, size_t errlen)
 {
@@ -502,17 +519,9 @@ int mxt_prepare(const char *pin_dir, __u32 max_sources, struct mxt_load_info *in
 	int ret, lock_fd = -1;
 
 	memset(info, 0, sizeof(*info));
-	ret = mxt_kernel_check(err, errlen);
+	ret = open_pin_dir_locked(dir, &lock_fd, err, errlen);
 	if (ret)
 		return ret;
-	ret = ensure_pin_dir(dir, err, errlen);
-	if (ret)
-		return ret;
-	ret = mxt_pin_lock(dir, &lock_fd);
-	if (ret) {
-		mxt_seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
-		return ret;
-	}
 	ret = prepare_locked(dir, max_sources, info, &st, err, errlen);
 	mxt_pin_unlock(lock_fd);
 	return ret;
@@ -717,17 +726,9 @@ int mxt_attach(const struct mxt_attach_opts *o, struct mxt_load_info *info,
 		return -EINVAL;
 	}
 	/* An old kernel gets one sentence, not a verifier dump. */
-	ret = mxt_kernel_check(err, errlen);
+	ret = open_pin_dir_locked(dir, &lock_fd, err, errlen);
 	if (ret)
 		return ret;
-	ret = ensure_pin_dir(dir, err, errlen);
-	if (ret)
-		return ret;
-	ret = mxt_pin_lock(dir, &lock_fd);
-	if (ret) {
-		mxt_seterr(err, errlen, "cannot lock %s: %s", dir, strerror(-ret));
-		return ret;
-	}
 	ret = prepare_locked(dir, o->max_sources, info, &st, err, errlen);
 	if (!ret)
 		ret = attach_locked(o, dir, ifindex, info, &st, err, errlen);
