@@ -136,6 +136,8 @@ static int run_scenarios(struct mxt_sim_config *c, const char *name, int json)
 	return rc ? 1 : 0;
 }
 
+#define KSET_MAX 64 /* --kernel-set options of one run (more than there are keys) */
+
 /* The CLI entry point. */
 int mxt_sim_main(int argc, char **argv)
 {
@@ -158,6 +160,9 @@ int mxt_sim_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static char kname[KSET_MAX][64]; /* 4 KB: off the stack */
+	const char *kkey[KSET_MAX], *kval[KSET_MAX];
+	size_t nkset = 0;
 	struct mxt_sim_config c;
 	struct mxt_sim_result *r;
 	unsigned long long v;
@@ -244,19 +249,18 @@ int mxt_sim_main(int argc, char **argv)
 			scenario = optarg;
 			break;
 		case 'K': {
-			char name[128], *eq = strchr(optarg, '=');
+			const char *eq = strchr(optarg, '=');
 
-			if (!eq || (size_t)(eq - optarg) >= sizeof(name)) {
-				fprintf(stderr, "mxthrottle sim: --kernel-set wants KEY=VALUE, got '%s'\n",
-					optarg);
+			if (!eq || eq == optarg || (size_t)(eq - optarg) >= sizeof(kname[0]) ||
+			    nkset == KSET_MAX) {
+				fprintf(stderr, "mxthrottle sim: --kernel-set wants KEY=VALUE (at most "
+					"%d), got '%s'\n", KSET_MAX, optarg);
 				return 2;
 			}
-			memcpy(name, optarg, (size_t)(eq - optarg));
-			name[eq - optarg] = 0;
-			if (mxt_config_set(&c.kernel, name, eq + 1, err, sizeof(err))) {
-				fprintf(stderr, "mxthrottle sim: --kernel-set %s\n", err);
-				return 2;
-			}
+			memcpy(kname[nkset], optarg, (size_t)(eq - optarg));
+			kname[nkset][eq - optarg] = 0;
+			kkey[nkset] = kname[nkset];
+			kval[nkset++] = eq + 1;
 			break;
 		}
 		case 'h':
@@ -266,6 +270,11 @@ int mxt_sim_main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	/* all at once, as 'config set' does: global_rate=0 needs global_burst=0 */
+	if (nkset && mxt_config_set_many(&c.kernel, nkset, kkey, kval, err, sizeof(err))) {
+		fprintf(stderr, "mxthrottle sim: --kernel-set %s\n", err);
+		return 2;
 	}
 	if (optind < argc || (synthetic && c.trace) || (scenario && (synthetic || c.trace)) ||
 	    (c.fleet_isolated && c.fleet < 2)) {

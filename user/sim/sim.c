@@ -624,6 +624,18 @@ int sim_run_loop(struct sim *s)
 /* ------------------------------------------------------------------ */
 /* synthetic week                                                     */
 
+/* The most SYNs of a flood of 'syns' over secs that the global budgets
+ * of 'nodes' hosts admit together. */
+static uint64_t flood_budget_most(const struct mxt_limit *g, unsigned nodes, double secs,
+				  uint64_t syns)
+{
+	uint64_t one = sim_kernel_budget_most(g, secs);
+
+	if (one >= syns)
+		return syns; /* also the unlimited budget */
+	return one * nodes < syns ? one * nodes : syns;
+}
+
 /* Build the populations and their first events. */
 static int setup_synthetic(struct sim *s)
 {
@@ -721,6 +733,9 @@ static int setup_synthetic(struct sim *s)
 		s->flood_rate = 2000;
 		s->flood_rng = c->seed ^ 0xf100dULL;
 		s->r->pop[MXT_SIM_SPOOFED].used = 1;
+		s->r->pop[MXT_SIM_SPOOFED].budget_most =
+			flood_budget_most(&s->global, s->nodes, s->flood_to - s->flood_from,
+					  (uint64_t)(s->flood_rate * (s->flood_to - s->flood_from)));
 		memset(&e, 0, sizeof(e));
 		e.t = s->flood_from;
 		e.kind = EV_FLOOD;
@@ -886,6 +901,8 @@ int mxt_sim_run(const struct mxt_sim_config *c, struct mxt_sim_result *r, char *
 	for (i = 0; i < MXT_CLASS_MAX; i++)
 		s->cls[i] = c->kernel.class_limit[i];
 	s->global = c->kernel.global;
+	r->global_rate = s->global.rate;
+	r->global_burst = s->global.burst;
 	if (c->trace) {
 		rc = sim_run_trace(s, err, errlen);
 	} else {

@@ -29,7 +29,11 @@
  *                    20x on day 3 at 10:00 for 3 hours (spam: 25 recipients,
  *                    not retried; its normal mail is retried)
  *      spoofed-flood 2000 SYN/s from random addresses of 198.19.0.0/16 for
- *                    10 minutes on day 4 at 03:00: SYNs only, never a session
+ *                    10 minutes on day 4 at 03:00: SYNs only, never a session;
+ *                    none has a policy, so the global budget alone decides:
+ *                    its stopped% is the flood's excess over global_rate
+ *                    (the default 60000/min admits half of it), and what
+ *                    it shows is that the flood leaves no record
  *    Addresses: 198.18.0.0/16 and 2001:2::/48 (legitimate and spam),
  *    198.19.0.0/16 (spoofed).
  *
@@ -137,6 +141,9 @@ struct mxt_sim_pop_result {
 	uint64_t prob_admitted;
 	uint64_t prob_hours;     /* source-hours with at least one of them */
 	uint64_t prob_max_hour;  /* most of them in one source-hour */
+	/* spoofed flood: the most SYNs its hosts' global budgets admit over
+	 * it (sim_kernel.c); stopped% is the flood's excess over them */
+	uint64_t budget_most;
 };
 
 /* One node of a fleet run. */
@@ -165,6 +172,8 @@ struct mxt_sim_result {
 	uint64_t events;         /* attempts processed (incl. warm-up) */
 	uint64_t kernel_changes; /* policy map writes */
 	uint64_t trace_lines;
+	uint32_t global_rate;    /* the kernel's global budget per host: SYN/min */
+	uint32_t global_burst;   /* ... and burst */
 	struct mxt_model_counts counts; /* at the end */
 	struct mxt_sim_pop_result pop[MXT_SIM_POP_MAX];
 	/* a scenario run: */

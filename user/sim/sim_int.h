@@ -160,6 +160,9 @@ int sim_attempt(struct sim *s, struct sim_ev *e, int syn_only);
 /* One SYN from 'key' at t through node n's software kernel (sim_kernel.c):
  * 1 passed, 0 dropped; counted for the next tick. */
 int sim_kernel_syn(struct sim *s, struct sim_node *n, const struct mxt_key *key, double t);
+/* The most SYNs one host's global budget g admits from idle over secs of
+ * a flood that outpaces it (UINT64_MAX: unlimited). */
+uint64_t sim_kernel_budget_most(const struct mxt_limit *g, double secs);
 /* The model tick callback of node ctx: its policy map (sim.c). */
 void sim_on_change(void *ctx, const struct mxt_model_change *c);
 

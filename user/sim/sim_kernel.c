@@ -7,6 +7,12 @@
  * then BLOCKED drops, then the source's own GCRA bucket under its
  * override or class limit.  The maps around it are the simulator's own,
  * one set per node of a fleet.
+ *
+ * The global budget is one CPU's view with the whole rate and burst
+ * (mxt_config_defaults(..., 1)): the kernel splits them over its CPUs
+ * (mxt_limit_derive()), and a spoofed flood, spread evenly over them by
+ * RSS, meets their sum.  A flood that reaches one CPU only would meet
+ * 1/nr_cpus of it: the simulator shows the most a flood gets through.
  */
 #include "sim_int.h"
 #include "mxt_syn_verdict.h"
@@ -43,4 +49,15 @@ int sim_kernel_syn(struct sim *s, struct sim_node *n, const struct mxt_key *key,
 	if (d)
 		d->dropped++;
 	return 0;
+}
+
+uint64_t sim_kernel_budget_most(const struct mxt_limit *g, double secs)
+{
+	uint64_t span;
+
+	if (g->interval_ns == 0)
+		return g->rate ? UINT64_MAX : 0; /* unlimited, or nothing */
+	span = secs > 0 ? (uint64_t)(secs * 1e9) : 0;
+	/* the bucket's depth from idle, then one SYN per interval */
+	return g->tolerance_ns / g->interval_ns + 1 + span / g->interval_ns;
 }

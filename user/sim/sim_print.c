@@ -10,10 +10,17 @@
 #include "sim.h"
 #include "jsonw.h"
 
-/* The notes column of a population. */
-static void notes_of(const struct mxt_sim_pop_result *p, int idx, char *buf, size_t len)
+/* The notes column of population idx of r. */
+static void notes_of(const struct mxt_sim_result *r, int idx, char *buf, size_t len)
 {
+	const struct mxt_sim_pop_result *p = &r->pop[idx];
+	char rate[16];
+
 	buf[0] = 0;
+	if (r->global_rate == MXT_RATE_UNLIMITED)
+		snprintf(rate, sizeof(rate), "unlimited");
+	else
+		snprintf(rate, sizeof(rate), "%u/min", r->global_rate);
 	switch (idx) {
 	case MXT_SIM_ESTABLISHED:
 		snprintf(buf, len, "%llu throttled, %llu of %llu msgs delivered",
@@ -43,10 +50,12 @@ static void notes_of(const struct mxt_sim_pop_result *p, int idx, char *buf, siz
 			snprintf(buf, len, "never throttled");
 		break;
 	case MXT_SIM_SPOOFED:
-		snprintf(buf, len, "%llu tracked, %llu graylisted, %llu established",
+		snprintf(buf, len, "%llu tracked, %llu graylisted, %llu established; the global "
+			 "budget (%s, burst %u a host) admits at most %llu",
 			 (unsigned long long)(p->reached[MXT_STATE_NEW] + p->reached[MXT_STATE_BLOCKED]),
 			 (unsigned long long)p->reached[MXT_STATE_GRAYLISTED],
-			 (unsigned long long)p->reached[MXT_STATE_ESTABLISHED]);
+			 (unsigned long long)p->reached[MXT_STATE_ESTABLISHED], rate,
+			 r->global_burst, (unsigned long long)p->budget_most);
 		break;
 	case MXT_SIM_TRACE:
 		snprintf(buf, len, "reached: %llu graylisted, %llu established, %llu throttled, %llu blocked",
@@ -188,6 +197,8 @@ int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json)
 					mxt_jw_ku64(&w, mxt_code_info((enum mxt_code)st)->name,
 						    x->deferred_by[st]);
 			mxt_jw_obj_close(&w);
+			if (p == MXT_SIM_SPOOFED)
+				mxt_jw_ku64(&w, "global_budget_most", x->budget_most);
 			mxt_jw_obj_close(&w);
 		}
 		mxt_jw_arr_close(&w);
@@ -225,7 +236,7 @@ int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json)
 
 		if (!x->used)
 			continue;
-		notes_of(x, p, notes, sizeof(notes));
+		notes_of(r, p, notes, sizeof(notes));
 		pct(fp, sizeof(fp), x->fp_pct);
 		pct(sp, sizeof(sp), x->spam_stopped_pct);
 		fprintf(out, "%-14s %7llu %9llu %9llu %8llu %8llu %7s %8s %8llu %9llu %8llu %9s %9s %7llu\n",
