@@ -25,45 +25,68 @@
 #define HOUR SIM_HOUR
 #define DAY SIM_DAY
 
+/* The one sender a scenario is about, as data: a scenario without a
+ * setup of its own adds it and starts it; the others add it after (snow)
+ * or before (batches, ramp) their own events. */
+struct scen_src {
+	int pop;              /* MXT_SIM_ESTABLISHED, _COMPROMISED (with history) or _NEW_LEGIT */
+	unsigned c, d;        /* address 198.18.c.d ... */
+	unsigned v6;          /* ... or, when set, 2001:2:0:v6::/64 */
+	int shape;            /* SH_* */
+	double peak;          /* sessions/h at its peak */
+	double growth;        /* SH_BIZ: per day */
+	double cluster;       /* SH_CLUSTER: mean sessions a cluster */
+	double jump_h;        /* its jump: hours from the start (jump_mult > 1) */
+	double jump_len_h;
+	double jump_mult;
+	int jump_legit;       /* the jump is legitimate mail (retried) */
+	int spam_rcpts;       /* recipients of its spam (0: drawn like its mail) */
+	double gap_d, gap_len_d; /* silent from day gap_d for gap_len_d days */
+};
+
 struct scen {
 	const char *name;
 	const char *what;
 	const char *target;
 	unsigned days;        /* simulated days */
 	unsigned measure_from;/* first measured day */
-	int (*setup)(struct sim *s);
-	int (*judge)(struct sim *s, char *got, size_t len);
+	int (*setup)(struct sim *s, const struct scen *sc); /* NULL: the sender alone */
+	int (*judge)(struct sim *s, const struct scen *sc, char *got, size_t len);
+	double within;        /* judge_comp: s from the jump to THROTTLED */
+	struct scen_src src;
 };
 
-/* An established sender (released at the start, learning from there). */
-static struct sim_src *est(struct sim *s, const struct mxt_key *k, int shape, double peak)
+/* Add sc's sender: an MTA (it retries), weekends at 30 %; one with
+ * history is released at the start (as if loaded from the history
+ * database) and learns from there. */
+static struct sim_src *scen_sender(struct sim *s, const struct scen *sc)
 {
-	struct sim_src *x = sim_add_src(s, MXT_SIM_ESTABLISHED, k);
+	const struct scen_src *d = &sc->src;
+	struct mxt_key k = d->v6 ? sim_key_v6(d->v6) : sim_key_v4(198, 18, d->c, d->d);
+	struct sim_src *x = sim_add_src(s, (enum mxt_sim_pop)d->pop, &k);
 
 	if (!x)
 		return NULL;
-	x->shape = (uint8_t)shape;
+	x->shape = (uint8_t)d->shape;
 	x->retries = 1;
-	x->peak = peak;
+	x->peak = d->peak;
 	x->weekend = 0.3;
 	x->from = s->warm_start;
-	if (sim_release_all(s, k, (uint64_t)s->warm_start))
+	x->growth = d->growth;
+	x->cluster = d->cluster;
+	if (d->jump_mult > 1) {
+		x->jump_at = s->warm_start + d->jump_h * HOUR;
+		x->jump_to = x->jump_at + d->jump_len_h * HOUR;
+		x->jump_mult = d->jump_mult;
+		x->jump_legit = (uint8_t)d->jump_legit;
+		x->spam_rcpts = (uint16_t)d->spam_rcpts;
+	}
+	if (d->gap_len_d > 0) {
+		x->gap_from = s->warm_start + d->gap_d * DAY;
+		x->gap_to = x->gap_from + d->gap_len_d * DAY;
+	}
+	if (d->pop != MXT_SIM_NEW_LEGIT && sim_release_all(s, &k, (uint64_t)s->warm_start))
 		return NULL;
-	return x;
-}
-
-/* A legitimate newcomer (an MTA: it retries). */
-static struct sim_src *newcomer(struct sim *s, const struct mxt_key *k, int shape, double peak)
-{
-	struct sim_src *x = sim_add_src(s, MXT_SIM_NEW_LEGIT, k);
-
-	if (!x)
-		return NULL;
-	x->shape = (uint8_t)shape;
-	x->retries = 1;
-	x->peak = peak;
-	x->weekend = 0.3;
-	x->from = s->warm_start;
 	return x;
 }
 
@@ -83,56 +106,10 @@ static int start_all(struct sim *s)
 	return rc;
 }
 
-static int setup_weekly(struct sim *s)
-{
-	struct mxt_key k = sim_key_v4(198, 18, 1, 1);
-
-	return est(s, &k, SH_WEEKLY, 50) ? start_all(s) : -ENOMEM;
-}
-
-static int setup_growth(struct sim *s, double g)
-{
-	struct mxt_key k = sim_key_v4(198, 18, 1, 2);
-	struct sim_src *x = est(s, &k, SH_BIZ, 20);
-
-	if (!x)
-		return -ENOMEM;
-	x->growth = g;
-	return start_all(s);
-}
-
-static int setup_growth15(struct sim *s) { return setup_growth(s, 0.15); }
-static int setup_growth25(struct sim *s) { return setup_growth(s, 0.25); }
-
-/* A legitimate campaign at 6x for 2 h on day 14: throttled, then its
- * queue must drain. */
-static int setup_backlog(struct sim *s)
-{
-	struct mxt_key k = sim_key_v4(198, 18, 1, 3);
-	struct sim_src *x = est(s, &k, SH_BIZ, 60);
-
-	if (!x)
-		return -ENOMEM;
-	x->jump_at = s->warm_start + 14 * DAY + 10 * HOUR;
-	x->jump_to = x->jump_at + 2 * HOUR;
-	x->jump_mult = 6;
-	x->jump_legit = 1;
-	return start_all(s);
-}
-
-/* A sender moving its mail to a new address: 300/h at its peak at once. */
-static int setup_migration(struct sim *s)
-{
-	struct mxt_key k = sim_key_v4(198, 18, 2, 1);
-
-	return newcomer(s, &k, SH_BIZ, 300) ? start_all(s) : -ENOMEM;
-}
-
 /* A new sender of 200-session batches every 6 h (each within 5 minutes). */
-static int setup_batches(struct sim *s)
+static int setup_batches(struct sim *s, const struct scen *sc)
 {
-	struct mxt_key k = sim_key_v4(198, 18, 2, 2);
-	struct sim_src *x = newcomer(s, &k, SH_NONE, 0);
+	struct sim_src *x = scen_sender(s, sc);
 	double t;
 	int rc = 0, j;
 
@@ -146,11 +123,10 @@ static int setup_batches(struct sim *s)
 
 /* A new sender that follows the documented ramp (90 % of the probation
  * allowance of each day, around the clock), then stays at its last step. */
-static int setup_ramp(struct sim *s)
+static int setup_ramp(struct sim *s, const struct scen *sc)
 {
 	const struct mxt_model_params *p = &s->c->params;
-	struct mxt_key k = sim_key_v4(198, 18, 2, 3);
-	struct sim_src *x = newcomer(s, &k, SH_NONE, 0);
+	struct sim_src *x = scen_sender(s, sc);
 	double t = s->warm_start;
 	unsigned d;
 	int rc = 0;
@@ -172,19 +148,6 @@ static int setup_ramp(struct sim *s)
 	return rc;
 }
 
-/* An established sender silent for 31 days (days 7-38), then back. */
-static int setup_return31(struct sim *s)
-{
-	struct mxt_key k = sim_key_v4(198, 18, 1, 4);
-	struct sim_src *x = est(s, &k, SH_BIZ, 100);
-
-	if (!x)
-		return -ENOMEM;
-	x->gap_from = s->warm_start + 7 * DAY;
-	x->gap_to = x->gap_from + 31 * DAY;
-	return start_all(s);
-}
-
 /* Snowshoe bots (no retries) appearing on day 1, 09:00-15:00, 'n' each. */
 static struct sim_src *bot(struct sim *s, const struct mxt_key *k, unsigned n, double day)
 {
@@ -201,8 +164,8 @@ static struct sim_src *bot(struct sim *s, const struct mxt_key *k, unsigned n, d
 	return x;
 }
 
-/* 5000 /64s of one /48, 3 sessions each, and one legitimate newcomer in it. */
-static int setup_snow48(struct sim *s)
+/* 5000 /64s of one /48, 3 sessions each, then the newcomer in it. */
+static int setup_snow48(struct sim *s, const struct scen *sc)
 {
 	struct mxt_key k;
 	unsigned i;
@@ -212,13 +175,12 @@ static int setup_snow48(struct sim *s)
 		if (!bot(s, &k, 3, 1))
 			return -ENOMEM;
 	}
-	k = sim_key_v6(60000);
-	return newcomer(s, &k, SH_BIZ, 10) ? start_all(s) : -ENOMEM;
+	return scen_sender(s, sc) ? start_all(s) : -ENOMEM;
 }
 
-/* 250 addresses of one /24, 20 sessions/h 09-15 on days 1-5, and one
- * legitimate newcomer in the same /24. */
-static int setup_snow24(struct sim *s)
+/* 250 addresses of one /24, 20 sessions/h 09-15 on days 1-5, then the
+ * newcomer in the same /24. */
+static int setup_snow24(struct sim *s, const struct scen *sc)
 {
 	struct mxt_key k;
 	unsigned i, d;
@@ -238,50 +200,8 @@ static int setup_snow24(struct sim *s)
 					return -ENOMEM;
 		}
 	}
-	k = sim_key_v4(198, 18, 77, 251);
-	return newcomer(s, &k, SH_BIZ, 10) ? start_all(s) : -ENOMEM;
+	return scen_sender(s, sc) ? start_all(s) : -ENOMEM;
 }
-
-/* A NAT: 200/h at its peak, in clusters of 8 sessions on average. */
-static int setup_nat(struct sim *s)
-{
-	struct mxt_key k = sim_key_v4(198, 18, 1, 5);
-	struct sim_src *x = est(s, &k, SH_CLUSTER, 200);
-
-	if (!x)
-		return -ENOMEM;
-	x->cluster = 8;
-	return start_all(s);
-}
-
-/* An established sender whose traffic jumps 'mult' x on day 14 at 10:00
- * for 4 hours: the extra is spam (not retried). */
-static int setup_comp(struct sim *s, double peak, double mult, int spam_rcpts)
-{
-	struct mxt_key k = sim_key_v4(198, 18, 1, 6);
-	struct sim_src *x = sim_add_src(s, MXT_SIM_COMPROMISED, &k);
-
-	if (!x)
-		return -ENOMEM;
-	x->shape = SH_BIZ;
-	x->retries = 1;
-	x->peak = peak;
-	x->weekend = 0.3;
-	x->from = s->warm_start;
-	x->jump_at = s->warm_start + 14 * DAY + 10 * HOUR;
-	x->jump_to = x->jump_at + 4 * HOUR;
-	x->jump_mult = mult;
-	x->spam_rcpts = (uint16_t)spam_rcpts;
-	if (sim_release_all(s, &k, (uint64_t)s->warm_start))
-		return -ENOMEM;
-	return start_all(s);
-}
-
-/* The small ones' spam looks like their mail (about 2 recipients a
- * message), so only the session rate can tell; the 20x one sends 25. */
-static int setup_comp3(struct sim *s) { return setup_comp(s, 30, 3, 0); }
-static int setup_comp45(struct sim *s) { return setup_comp(s, 30, 4.5, 0); }
-static int setup_comp20(struct sim *s) { return setup_comp(s, 200, 20, 25); }
 
 /* ------------------------------------------------------------------ */
 /* judges                                                             */
@@ -298,20 +218,24 @@ static uint64_t expired(const struct sim *s)
 	return n;
 }
 
-static int judge_throttled(struct sim *s, char *got, size_t len)
+/* The established sender: throttled at most 1 h a week, nothing expired. */
+static int judge_throttled(struct sim *s, const struct scen *sc, char *got, size_t len)
 {
 	const struct mxt_sim_pop_result *p = &s->r->pop[MXT_SIM_ESTABLISHED];
 
+	(void)sc;
 	snprintf(got, len, "%.2f h/week throttled, %llu throttles, %llu expired",
 		 p->throttled_h_week, (unsigned long long)p->throttles,
 		 (unsigned long long)expired(s));
 	return p->throttled_h_week <= 1.0 && expired(s) == 0;
 }
 
-static int judge_drain(struct sim *s, char *got, size_t len)
+/* After a legitimate campaign: nothing expired, nothing left queued. */
+static int judge_drain(struct sim *s, const struct scen *sc, char *got, size_t len)
 {
 	const struct mxt_sim_pop_result *p = &s->r->pop[MXT_SIM_ESTABLISHED];
 
+	(void)sc;
 	snprintf(got, len, "%llu expired, %llu still queued at the end, throttled %.1f h/week",
 		 (unsigned long long)expired(s), (unsigned long long)p->pending,
 		 p->throttled_h_week);
@@ -319,11 +243,12 @@ static int judge_drain(struct sim *s, char *got, size_t len)
 }
 
 /* The newcomers: every one established within 7 days, nothing expired. */
-static int judge_new(struct sim *s, char *got, size_t len)
+static int judge_new(struct sim *s, const struct scen *sc, char *got, size_t len)
 {
 	const struct mxt_sim_pop_result *p = &s->r->pop[MXT_SIM_NEW_LEGIT];
 	int ok = p->established_n == p->sources && p->days_to_establish_max <= 7;
 
+	(void)sc;
 	if (p->established_n)
 		snprintf(got, len, "%llu/%llu established after %.1f d, %llu expired",
 			 (unsigned long long)p->established_n, (unsigned long long)p->sources,
@@ -334,11 +259,13 @@ static int judge_new(struct sim *s, char *got, size_t len)
 	return ok && expired(s) == 0;
 }
 
-static int judge_return(struct sim *s, char *got, size_t len)
+/* The returning sender (the first source): established again within 7 days. */
+static int judge_return(struct sim *s, const struct scen *sc, char *got, size_t len)
 {
 	const struct sim_src *x = &s->src[0];
 	double back = x->gap_to, days = x->regained_at >= 0 ? (x->regained_at - back) / DAY : -1;
 
+	(void)sc;
 	if (!x->lost)
 		days = 0; /* never lost its standing */
 	if (days < 0)
@@ -351,18 +278,21 @@ static int judge_return(struct sim *s, char *got, size_t len)
 	return days >= 0 && days <= 7 && expired(s) == 0;
 }
 
-static int judge_snow(struct sim *s, char *got, size_t len)
+/* Snowshoe: >= 95 % stopped, the newcomer's mail all delivered. */
+static int judge_snow(struct sim *s, const struct scen *sc, char *got, size_t len)
 {
 	const struct mxt_sim_pop_result *p = &s->r->pop[MXT_SIM_SNOWSHOE];
 	const struct mxt_sim_pop_result *n = &s->r->pop[MXT_SIM_NEW_LEGIT];
 
+	(void)sc;
 	snprintf(got, len, "%.1f %% stopped; newcomer: %llu/%llu msgs delivered, %llu expired",
 		 p->spam_stopped_pct, (unsigned long long)n->delivered,
 		 (unsigned long long)n->messages, (unsigned long long)expired(s));
 	return p->spam_stopped_pct >= 95 && expired(s) == 0 && n->pending == 0;
 }
 
-static int judge_comp(struct sim *s, char *got, size_t len, double within)
+/* The compromised sender: throttled within sc->within s of its jump. */
+static int judge_comp(struct sim *s, const struct scen *sc, char *got, size_t len)
 {
 	const struct mxt_sim_pop_result *p = &s->r->pop[MXT_SIM_COMPROMISED];
 
@@ -373,41 +303,71 @@ static int judge_comp(struct sim *s, char *got, size_t len, double within)
 	else
 		snprintf(got, len, "never throttled, %.1f %% of its spam stopped",
 			 p->spam_stopped_pct);
-	return p->throttle_after >= 0 && p->throttle_after <= within && expired(s) == 0;
+	return p->throttle_after >= 0 && p->throttle_after <= sc->within && expired(s) == 0;
 }
 
-static int judge_hour(struct sim *s, char *got, size_t len) { return judge_comp(s, got, len, 3600); }
-static int judge_minute(struct sim *s, char *got, size_t len) { return judge_comp(s, got, len, 60); }
+/* ------------------------------------------------------------------ */
+/* the scenarios: one row each                                        */
+
+#define EST MXT_SIM_ESTABLISHED
+#define NEW MXT_SIM_NEW_LEGIT
+#define COMP MXT_SIM_COMPROMISED
+#define THROTTLED_1H "<= 1 h/week throttled, 0 expired"
+#define EST_7D "established <= 7 d, 0 expired"
+#define SNOW_95 ">= 95 % stopped, newcomer delivered"
+
+/* A compromised sender: 'mult' x on day 14 at 10:00 for 4 h.  The small
+ * ones' spam looks like their mail (about 2 recipients a message), so
+ * only the session rate can tell; the 20x one sends 25. */
+#define COMPROMISED(pk, mult, rcpts)                                                        \
+	{ .pop = COMP, .c = 1, .d = 6, .shape = SH_BIZ, .peak = pk, .jump_h = 14 * 24 + 10, \
+	  .jump_len_h = 4, .jump_mult = mult, .spam_rcpts = rcpts }
 
 static const struct scen scens[] = {
 	{ "weekly", "50/h weekdays 08-18, 10x every Monday 09-11; weeks 3-5 measured",
-	  "<= 1 h/week throttled, 0 expired", 35, 14, setup_weekly, judge_throttled },
+	  THROTTLED_1H, 35, 14, NULL, judge_throttled, 0,
+	  { .pop = EST, .c = 1, .d = 1, .shape = SH_WEEKLY, .peak = 50 } },
 	{ "growth15", "20/h peak growing 15 %/day for 4 weeks",
-	  "<= 1 h/week throttled, 0 expired", 28, 7, setup_growth15, judge_throttled },
+	  THROTTLED_1H, 28, 7, NULL, judge_throttled, 0,
+	  { .pop = EST, .c = 1, .d = 2, .shape = SH_BIZ, .peak = 20, .growth = 0.15 } },
 	{ "growth25", "20/h peak growing 25 %/day for 3 weeks",
-	  "<= 1 h/week throttled, 0 expired", 21, 7, setup_growth25, judge_throttled },
+	  THROTTLED_1H, 21, 7, NULL, judge_throttled, 0,
+	  { .pop = EST, .c = 1, .d = 2, .shape = SH_BIZ, .peak = 20, .growth = 0.25 } },
+	/* throttled, then its queue must drain */
 	{ "backlog", "60/h sender, a legitimate 6x campaign for 2 h on day 14",
-	  "0 expired, queue drained", 21, 7, setup_backlog, judge_drain },
+	  "0 expired, queue drained", 21, 7, NULL, judge_drain, 0,
+	  { .pop = EST, .c = 1, .d = 3, .shape = SH_BIZ, .peak = 60, .jump_h = 14 * 24 + 10,
+	    .jump_len_h = 2, .jump_mult = 6, .jump_legit = 1 } },
 	{ "migration", "new address at 300/h peak at once (a migration)",
-	  "established <= 7 d, 0 expired", 14, 0, setup_migration, judge_new },
+	  EST_7D, 14, 0, NULL, judge_new, 0,
+	  { .pop = NEW, .c = 2, .d = 1, .shape = SH_BIZ, .peak = 300 } },
 	{ "batches", "new sender, 200-session batches every 6 h",
-	  "established <= 7 d, 0 expired", 14, 0, setup_batches, judge_new },
+	  EST_7D, 14, 0, setup_batches, judge_new, 0,
+	  { .pop = NEW, .c = 2, .d = 2, .shape = SH_NONE } },
 	{ "ramp", "new sender at 90 % of each day's probation allowance",
-	  "established <= 7 d, 0 expired", 14, 0, setup_ramp, judge_new },
+	  EST_7D, 14, 0, setup_ramp, judge_new, 0,
+	  { .pop = NEW, .c = 2, .d = 3, .shape = SH_NONE } },
 	{ "return31", "100/h sender silent for 31 days, then back",
-	  "established again <= 7 d, 0 expired", 45, 38, setup_return31, judge_return },
+	  "established again <= 7 d, 0 expired", 45, 38, NULL, judge_return, 0,
+	  { .pop = EST, .c = 1, .d = 4, .shape = SH_BIZ, .peak = 100, .gap_d = 7, .gap_len_d = 31 } },
 	{ "snow48", "5000 /64s of one /48, 3 sessions each; one newcomer in the /48",
-	  ">= 95 % stopped, newcomer delivered", 8, 0, setup_snow48, judge_snow },
+	  SNOW_95, 8, 0, setup_snow48, judge_snow, 0,
+	  { .pop = NEW, .v6 = 60000, .shape = SH_BIZ, .peak = 10 } },
 	{ "snow24", "250 addresses of one /24 at 20/h, 5 days; one newcomer in the /24",
-	  ">= 95 % stopped, newcomer delivered", 8, 0, setup_snow24, judge_snow },
+	  SNOW_95, 8, 0, setup_snow24, judge_snow, 0,
+	  { .pop = NEW, .c = 77, .d = 251, .shape = SH_BIZ, .peak = 10 } },
 	{ "nat", "200/h peak in clusters of 8 sessions (overdispersed)",
-	  "<= 1 h/week throttled, 0 expired", 21, 7, setup_nat, judge_throttled },
+	  THROTTLED_1H, 21, 7, NULL, judge_throttled, 0,
+	  { .pop = EST, .c = 1, .d = 5, .shape = SH_CLUSTER, .peak = 200, .cluster = 8 } },
 	{ "comp3x", "30/h sender, spam at 3x for 4 h on day 14",
-	  "throttled <= 1 h after the jump", 15, 7, setup_comp3, judge_hour },
+	  "throttled <= 1 h after the jump", 15, 7, NULL, judge_comp, 3600,
+	  COMPROMISED(30, 3, 0) },
 	{ "comp4.5x", "30/h sender, spam at 4.5x for 4 h on day 14",
-	  "throttled <= 1 h after the jump", 15, 7, setup_comp45, judge_hour },
+	  "throttled <= 1 h after the jump", 15, 7, NULL, judge_comp, 3600,
+	  COMPROMISED(30, 4.5, 0) },
 	{ "comp20x", "200/h sender, spam at 20x (25 recipients) for 4 h on day 14",
-	  "throttled <= 60 s after the jump", 15, 7, setup_comp20, judge_minute },
+	  "throttled <= 60 s after the jump", 15, 7, NULL, judge_comp, 60,
+	  COMPROMISED(200, 20, 25) },
 };
 
 #define NSCENS (sizeof(scens) / sizeof(scens[0]))
@@ -449,7 +409,9 @@ int sim_setup_scenario(struct sim *s)
 	s->r->warmup_days = sc->measure_from;
 	s->r->scen_what = sc->what;
 	s->r->scen_target = sc->target;
-	return sc->setup(s);
+	if (sc->setup)
+		return sc->setup(s, sc);
+	return scen_sender(s, sc) ? start_all(s) : -ENOMEM;
 }
 
 void sim_scenario_judge(struct sim *s)
@@ -457,5 +419,5 @@ void sim_scenario_judge(struct sim *s)
 	const struct scen *sc = find(s->c->scenario);
 
 	if (sc)
-		s->r->scen_pass = sc->judge(s, s->r->scen_got, sizeof(s->r->scen_got));
+		s->r->scen_pass = sc->judge(s, sc, s->r->scen_got, sizeof(s->r->scen_got));
 }
