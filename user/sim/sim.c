@@ -185,27 +185,8 @@ static double next_arrival(const struct sim *s, struct sim_src *x, double t, int
 	return INFINITY;
 }
 
-int sim_schedule_gen(struct sim *s, uint32_t i, double t, int jump)
-{
-	struct sim_src *x = &s->src[i];
-	double n;
-	struct sim_ev e;
-
-	if (x->shape == SH_NONE)
-		return 0;
-	n = next_arrival(s, x, t, jump);
-	if (!(n < s->end))
-		return 0;
-	memset(&e, 0, sizeof(e));
-	e.t = n;
-	e.src = i;
-	e.kind = EV_GEN;
-	e.jump = (uint8_t)jump;
-	e.spam = (uint8_t)(jump && !x->jump_legit);
-	return sim_heap_push(&s->heap, e);
-}
-
-int sim_push_one(struct sim *s, uint32_t i, double t)
+/* Queue an event of source i at t (none at or past the end). */
+static int push_ev(struct sim *s, uint32_t i, double t, int kind, int jump, int spam)
 {
 	struct sim_ev e;
 
@@ -214,8 +195,24 @@ int sim_push_one(struct sim *s, uint32_t i, double t)
 	memset(&e, 0, sizeof(e));
 	e.t = t;
 	e.src = i;
-	e.kind = EV_ONE;
+	e.kind = (uint8_t)kind;
+	e.jump = (uint8_t)jump;
+	e.spam = (uint8_t)spam;
 	return sim_heap_push(&s->heap, e);
+}
+
+int sim_schedule_gen(struct sim *s, uint32_t i, double t, int jump)
+{
+	struct sim_src *x = &s->src[i];
+
+	if (x->shape == SH_NONE)
+		return 0;
+	return push_ev(s, i, next_arrival(s, x, t, jump), EV_GEN, jump, jump && !x->jump_legit);
+}
+
+int sim_push_one(struct sim *s, uint32_t i, double t)
+{
+	return push_ev(s, i, t, EV_ONE, 0, 0);
 }
 
 /* Recipients of a new message. */

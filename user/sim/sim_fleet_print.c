@@ -11,26 +11,7 @@
 
 #include "sim.h"
 #include "jsonw.h"
-
-/* s, or "-" when negative. */
-static const char *secs(char *buf, size_t len, double v)
-{
-	if (v < 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%.0fs", v);
-	return buf;
-}
-
-/* Days, or "-" when negative. */
-static const char *days(char *buf, size_t len, double v)
-{
-	if (v < 0)
-		snprintf(buf, len, "-");
-	else
-		snprintf(buf, len, "%.2fd", v);
-	return buf;
-}
+#include "sim_fmt.h"
 
 /* One population's comparable figures as a JSON object. */
 static void pop_json(struct mxt_jw *w, const struct mxt_sim_pop_result *x)
@@ -118,8 +99,10 @@ static void pop_line(FILE *out, const char *name, const char *run, const struct 
 		name, run, (unsigned long long)x->prob_admitted, (unsigned long long)x->prob_hours,
 		(unsigned long long)x->prob_max_hour, (unsigned long long)x->allowed,
 		(unsigned long long)x->deferred, (unsigned long long)x->dropped,
-		(unsigned long long)x->throttles, secs(a, sizeof(a), x->throttle_after),
-		(unsigned long long)x->established_n, days(b, sizeof(b), x->days_to_establish),
+		(unsigned long long)x->throttles,
+		sim_or_dash(a, sizeof(a), x->throttle_after, 0, "s"),
+		(unsigned long long)x->established_n,
+		sim_or_dash(b, sizeof(b), x->days_to_establish, 2, "d"),
 		(unsigned long long)x->messages, (unsigned long long)x->delivered,
 		(unsigned long long)x->delayed, (unsigned long long)x->expired);
 }
@@ -151,7 +134,8 @@ int mxt_sim_print_fleet(const struct mxt_sim_result *f, const struct mxt_sim_res
 			(unsigned long long)n->allowed, (unsigned long long)n->deferred,
 			(unsigned long long)n->dropped, (unsigned long long)n->replayed,
 			(unsigned long long)n->stale, (unsigned long long)n->kernel_changes,
-			secs(a, sizeof(a), n->jump_throttled_after), (unsigned long long)n->new_established,
+			sim_or_dash(a, sizeof(a), n->jump_throttled_after, 0, "s"),
+			(unsigned long long)n->new_established,
 			(unsigned long long)n->spoof_history);
 	}
 	fprintf(out, "%-14s %-7s %8s %6s %5s %9s %8s %8s %4s %7s %6s %7s %8s %9s %7s %7s\n", "population",

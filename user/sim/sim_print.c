@@ -9,6 +9,7 @@
 
 #include "sim.h"
 #include "jsonw.h"
+#include "sim_fmt.h"
 
 /* The notes column of population idx of r. */
 static void notes_of(const struct mxt_sim_result *r, int idx, char *buf, size_t len)
@@ -69,13 +70,14 @@ static void notes_of(const struct mxt_sim_result *r, int idx, char *buf, size_t 
 	}
 }
 
-/* Print a percentage or "-". */
-static void pct(char *buf, size_t len, double v)
+/* "key": v with prec decimals, or null when v is negative (none). */
+static void kdouble_or_null(struct mxt_jw *w, const char *key, double v, int prec)
 {
+	mxt_jw_key(w, key);
 	if (v < 0)
-		snprintf(buf, len, "-");
+		mxt_jw_null(w);
 	else
-		snprintf(buf, len, "%.2f", v);
+		mxt_jw_double(w, v, prec);
 }
 
 /* A duration: "-", "42s", "17m", "3.2h", "1.5d". */
@@ -145,16 +147,8 @@ int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json)
 			mxt_jw_ku64(&w, "legit_stopped", x->legit_stopped);
 			mxt_jw_ku64(&w, "spam_attempts", x->spam_attempts);
 			mxt_jw_ku64(&w, "spam_stopped", x->spam_stopped);
-			mxt_jw_key(&w, "false_positive_pct");
-			if (x->fp_pct < 0)
-				mxt_jw_null(&w);
-			else
-				mxt_jw_double(&w, x->fp_pct, 4);
-			mxt_jw_key(&w, "spam_stopped_pct");
-			if (x->spam_stopped_pct < 0)
-				mxt_jw_null(&w);
-			else
-				mxt_jw_double(&w, x->spam_stopped_pct, 4);
+			kdouble_or_null(&w, "false_positive_pct", x->fp_pct, 4);
+			kdouble_or_null(&w, "spam_stopped_pct", x->spam_stopped_pct, 4);
 			mxt_jw_ku64(&w, "messages", x->messages);
 			mxt_jw_ku64(&w, "delivered", x->delivered);
 			mxt_jw_ku64(&w, "delayed", x->delayed);
@@ -165,22 +159,10 @@ int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json)
 			mxt_jw_key(&w, "throttled_h_week");
 			mxt_jw_double(&w, x->throttled_h_week, 3);
 			mxt_jw_ku64(&w, "throttles", x->throttles);
-			mxt_jw_key(&w, "delay_mean_s");
-			if (x->delay_mean < 0)
-				mxt_jw_null(&w);
-			else
-				mxt_jw_double(&w, x->delay_mean, 0);
-			mxt_jw_key(&w, "throttle_after_s");
-			if (x->throttle_after < 0)
-				mxt_jw_null(&w);
-			else
-				mxt_jw_double(&w, x->throttle_after, 0);
+			kdouble_or_null(&w, "delay_mean_s", x->delay_mean, 0);
+			kdouble_or_null(&w, "throttle_after_s", x->throttle_after, 0);
 			mxt_jw_ku64(&w, "established", x->established_n);
-			mxt_jw_key(&w, "days_to_establish");
-			if (x->days_to_establish < 0)
-				mxt_jw_null(&w);
-			else
-				mxt_jw_double(&w, x->days_to_establish, 3);
+			kdouble_or_null(&w, "days_to_establish", x->days_to_establish, 3);
 			mxt_jw_key(&w, "days_to_establish_min");
 			mxt_jw_double(&w, x->days_to_establish_min, 3);
 			mxt_jw_key(&w, "days_to_establish_max");
@@ -237,8 +219,8 @@ int mxt_sim_print(const struct mxt_sim_result *r, FILE *out, int json)
 		if (!x->used)
 			continue;
 		notes_of(r, p, notes, sizeof(notes));
-		pct(fp, sizeof(fp), x->fp_pct);
-		pct(sp, sizeof(sp), x->spam_stopped_pct);
+		sim_or_dash(fp, sizeof(fp), x->fp_pct, 2, "");
+		sim_or_dash(sp, sizeof(sp), x->spam_stopped_pct, 2, "");
 		fprintf(out, "%-14s %7llu %9llu %9llu %8llu %8llu %7s %8s %8llu %9llu %8llu %9s %9s %7llu\n",
 			x->name, (unsigned long long)x->sources, (unsigned long long)x->attempts,
 			(unsigned long long)x->allowed, (unsigned long long)x->deferred,
