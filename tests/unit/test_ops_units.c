@@ -25,6 +25,7 @@
 #include "daemon_conf.h"
 #include "kernel_req.h"
 #include "metrics.h"
+#include "capture.h"
 
 static void kernel_verdicts(void **state)
 {
@@ -95,14 +96,10 @@ static void bind_refusals(void **state)
 /* The exposition of 'm' as a string (free it). */
 static char *render(struct mxt_metrics *m, uint64_t now)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct capture c;
 
-	assert_non_null(f);
-	assert_int_equal(mxt_metrics_render(m, f, now), 0);
-	fclose(f);
-	return buf;
+	assert_int_equal(mxt_metrics_render(m, capture_begin(&c), now), 0);
+	return capture_end(&c);
 }
 
 static void histogram_and_text(void **state)

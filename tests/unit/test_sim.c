@@ -25,6 +25,7 @@
 #define MXT_SIM_STANDALONE 1
 #include "../../tools/mxthrottle/cmd_sim.c"
 #include "test_util.h"
+#include "capture.h"
 
 static struct mxt_sim_result week; /* the default synthetic week, run once */
 static int week_rc;
@@ -376,17 +377,16 @@ static void test_trace_replay(void **state)
  * a header and one row per population. */
 static void test_output(void **state)
 {
-	char *buf = NULL;
-	size_t len = 0, i;
+	struct capture c;
+	size_t len, i;
 	int depth = 0, min = 0;
-	FILE *f;
+	char *buf;
 
 	(void)state;
 	assert_int_equal(week_rc, 0);
-	f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	assert_int_equal(mxt_sim_print(&week, f, 1), 0);
-	fclose(f);
+	assert_int_equal(mxt_sim_print(&week, capture_begin(&c), 1), 0);
+	buf = capture_end(&c);
+	len = strlen(buf);
 	CHECK(buf[0] == '{' && buf[len - 1] == '\n', "JSON framing: got '%c'...", buf[0]);
 	for (i = 0; i < len; i++) {
 		depth += buf[i] == '{' || buf[i] == '[';
@@ -399,11 +399,8 @@ static void test_output(void **state)
 	      strstr(buf, "\"throttle_after_s\":") && strstr(buf, "\"false_positive_pct\":0"),
 	      "JSON lacks fields: %.200s", buf);
 	free(buf);
-	buf = NULL;
-	f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	assert_int_equal(mxt_sim_print(&week, f, 0), 0);
-	fclose(f);
+	assert_int_equal(mxt_sim_print(&week, capture_begin(&c), 0), 0);
+	buf = capture_end(&c);
 	CHECK(strstr(buf, "population") && strstr(buf, "FP%") && strstr(buf, "\nestablished ") &&
 	      strstr(buf, "\ncompromised ") && strstr(buf, "throttled "),
 	      "table: %.300s", buf);
@@ -439,9 +436,8 @@ static void test_scenario(void **state)
 	struct mxt_sim_config c;
 	struct mxt_sim_result *r = calloc(1, sizeof(*r));
 	char *argv_bad[] = { "sim", "--scenario", "nosuch", NULL };
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	struct capture cap;
+	char *buf;
 	int rc;
 
 	(void)state;
@@ -457,10 +453,8 @@ static void test_scenario(void **state)
 	CHECK(r->pop[MXT_SIM_COMPROMISED].throttle_after >= 0 &&
 	      r->pop[MXT_SIM_COMPROMISED].throttle_after <= 60 && r->scen_pass,
 	      "comp20x: got '%s'", r->scen_got);
-	f = open_memstream(&buf, &len);
-	assert_non_null(f);
-	assert_int_equal(mxt_sim_print_scenario(r, f, 1), 0);
-	fclose(f);
+	assert_int_equal(mxt_sim_print_scenario(r, capture_begin(&cap), 1), 0);
+	buf = capture_end(&cap);
 	CHECK(strstr(buf, "scenario") && strstr(buf, "\ncomp20x ") && strstr(buf, "PASS"),
 	      "scenario line: %s", buf);
 	free(buf);
@@ -468,17 +462,23 @@ static void test_scenario(void **state)
 	free(r);
 }
 
-/* The CLI entry: usage errors return 2; a trace run prints JSON. */
+/* The CLI entry: usage errors return 2; a trace run prints JSON; the
+ * --kernel-set keys are applied together (a global budget of nothing
+ * needs rate 0 and burst 0 at once), a bad one is a usage error. */
 static void test_main(void **state)
 {
-	char path[] = "/tmp/mxt-sim-main-XXXXXX", out[] = "/tmp/mxt-sim-out-XXXXXX";
+	char path[] = "/tmp/mxt-sim-main-XXXXXX";
 	char *argv_bad[] = { "sim", "--days", "zero", NULL };
 	char *argv_set[] = { "sim", "--set", "jump_factor=0.5", NULL };
 	char *argv_both[] = { "sim", "--synthetic", "--trace", "x", NULL };
 	char *argv_ok[] = { "sim", "--trace", path, "--json", NULL };
+	char *argv_none[] = { "sim", "--trace", path, "--json", "--kernel-set", "global_rate=0",
+			      "--kernel-set", "global_burst=0", NULL };
+	char *argv_half[] = { "sim", "--trace", path, "--kernel-set", "global_rate=0", NULL };
+	char *argv_key[] = { "sim", "--trace", path, "--kernel-set", "=0", NULL };
+	struct capture_fd cap;
 	char buf[4096];
-	int fd, ofd, saved, rc;
-	ssize_t n;
+	int fd, rc;
 
 	(void)state;
 	fd = mkstemp(path);
@@ -488,23 +488,22 @@ static void test_main(void **state)
 	CHECK(mxt_sim_main(3, argv_bad) == 2, "--days zero: want 2");
 	CHECK(mxt_sim_main(3, argv_set) == 2, "--set jump_factor=0.5: want 2");
 	CHECK(mxt_sim_main(4, argv_both) == 2, "--synthetic with --trace: want 2");
-	ofd = mkstemp(out);
-	assert_true(ofd >= 0);
-	fflush(stdout);
-	saved = dup(1);
-	dup2(ofd, 1);
+	capture_fd_begin(&cap, 1);
 	rc = mxt_sim_main(4, argv_ok);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	lseek(ofd, 0, SEEK_SET);
-	n = read(ofd, buf, sizeof(buf) - 1);
-	close(ofd);
-	buf[n > 0 ? n : 0] = 0;
-	CHECK(rc == 0 && strstr(buf, "\"input\":\"trace\"") && strstr(buf, "\"attempts\":3"),
-	      "trace run: got rc %d output '%s'", rc, buf);
+	capture_fd_end(&cap, buf, sizeof(buf));
+	CHECK(rc == 0 && strstr(buf, "\"input\":\"trace\"") && strstr(buf, "\"attempts\":3") &&
+	      strstr(buf, "\"dropped\":0"), "trace run: got rc %d output '%s'", rc, buf);
+	capture_fd_begin(&cap, 1);
+	rc = mxt_sim_main(8, argv_none);
+	capture_fd_end(&cap, buf, sizeof(buf));
+	CHECK(rc == 0 && strstr(buf, "\"attempts\":3,\"allowed\":0,\"deferred\":0,\"dropped\":3"),
+	      "global budget 0/0: got rc %d output '%s'", rc, buf);
+	capture_fd_begin(&cap, 2);
+	rc = mxt_sim_main(5, argv_half);
+	capture_fd_end(&cap, buf, sizeof(buf));
+	CHECK(rc == 2 && strstr(buf, "global_burst"), "global_rate=0 alone: got rc %d '%s'", rc, buf);
+	CHECK(mxt_sim_main(5, argv_key) == 2, "--kernel-set =0: want 2");
 	unlink(path);
-	unlink(out);
 }
 
 int main(void)

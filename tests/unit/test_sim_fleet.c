@@ -28,6 +28,7 @@
 #define MXT_SIM_STANDALONE 1
 #include "../../tools/mxthrottle/cmd_sim.c"
 #include "test_util.h"
+#include "capture.h"
 
 #define NODES 3
 #define BURST_PER_S (3000.0 / 3600.0) /* the synthetic burst sender's rate */
@@ -241,14 +242,10 @@ static void test_share(void **state)
 /* Print r into a string (caller frees). */
 static char *printed(const struct mxt_sim_result *r, int json)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct capture c;
 
-	assert_non_null(f);
-	assert_int_equal(mxt_sim_print(r, f, json), 0);
-	fclose(f);
-	return buf;
+	assert_int_equal(mxt_sim_print(r, capture_begin(&c), json), 0);
+	return capture_end(&c);
 }
 
 /* One node is the single host: the same output, table and JSON. */
@@ -284,23 +281,12 @@ static void test_one_node(void **state)
 /* Run the CLI with stdout into a buffer: its exit code. */
 static int run_cli(int argc, char **argv, char *buf, size_t len)
 {
-	char out[] = "/tmp/mxt-simf-out-XXXXXX";
-	int ofd = mkstemp(out), saved, rc;
-	ssize_t n;
+	struct capture_fd c;
+	int rc;
 
-	assert_true(ofd >= 0);
-	fflush(stdout);
-	saved = dup(1);
-	dup2(ofd, 1);
+	capture_fd_begin(&c, 1);
 	rc = mxt_sim_main(argc, argv);
-	fflush(stdout);
-	dup2(saved, 1);
-	close(saved);
-	lseek(ofd, 0, SEEK_SET);
-	n = read(ofd, buf, len - 1);
-	close(ofd);
-	unlink(out);
-	buf[n > 0 ? n : 0] = 0;
+	capture_fd_end(&c, buf, len);
 	return rc;
 }
 
