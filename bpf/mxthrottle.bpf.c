@@ -240,42 +240,60 @@ static __always_inline __u32 mxt_mask32(int bits)
 }
 
 /* The IPv4 source address masked to the configured prefix (clamped to
- * 32): the key of mxt_sources4 and of the front cache. */
+ * 32): the key of mxt_sources4 and of the front cache.  Every clamped
+ * prefix 0..32 is a shift of a 64-bit word within range, so the mask
+ * needs no branch (mxt_mask32() has three, for IPv6's words). */
 static __always_inline __u32 mxt_addr4(const struct mxt_config *cfg, const struct mxt_pkt *pkt)
 {
-	int plen = cfg->v4_prefix;
+	__u32 plen = cfg->v4_prefix;
 
 	if (plen > 32)
 		plen = 32;
-	return pkt->saddr[0] & mxt_mask32(plen);
+	return pkt->saddr[0] & bpf_htonl((__u32)(0xffffffff00000000ULL >> plen));
+}
+
+/* The first word of a struct mxt_key: family, prefixlen, zero padding. */
+static __always_inline __u32 mxt_key_head(__u8 family, int plen)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return family | (__u32)(plen & 0xff) << 8;
+#else
+	return (__u32)family << 24 | (__u32)(plen & 0xff) << 16;
+#endif
 }
 
 /* Fill the source key: family, prefix (clamped to the family's width) and
- * the address masked to it.  The key is zeroed first: padding is hashed.
+ * the address masked to it.  Written as whole 32-bit words, padding
+ * included (padding is hashed): the map's hash reads the key back a word
+ * at a time at once, and a word assembled from a zeroing store and byte
+ * stores cannot be forwarded from the store buffer (measured: the key
+ * built just before its lookup cost 8 ns when written as memset + bytes).
  * An IPv4 key takes addr4 (mxt_addr4()), which the front cache and
- * mxt_sources4 use alone: a front-cache refusal builds no key. */
+ * mxt_sources4 use alone. */
 static __always_inline void mxt_source_key(struct mxt_key *k, const struct mxt_config *cfg,
 					   const struct mxt_pkt *pkt, __u32 addr4)
 {
+	__u32 *w = (__u32 *)k;  /* family, prefixlen, pad[2]; then addr[4] */
 	int plen, i;
 
-	__builtin_memset(k, 0, sizeof(*k));
-	k->family = pkt->family;
 	if (pkt->family == MXT_FAMILY_IPV4) {
 		plen = cfg->v4_prefix;
 		if (plen > 32)
 			plen = 32;
-		k->prefixlen = plen;
-		k->addr[0] = addr4;
+		w[0] = mxt_key_head(MXT_FAMILY_IPV4, plen);
+		w[1] = addr4;
+		w[2] = 0;
+		w[3] = 0;
+		w[4] = 0;
 		return;
 	}
 	plen = cfg->v6_prefix;
 	if (plen > 128)
 		plen = 128;
-	k->prefixlen = plen;
+	w[0] = mxt_key_head(pkt->family, plen);
 #pragma unroll
 	for (i = 0; i < 4; i++)
-		k->addr[i] = pkt->saddr[i] & mxt_mask32(plen - 32 * i);
+		w[1 + i] = pkt->saddr[i] & mxt_mask32(plen - 32 * i);
 }
 
 /* Look the full source address up in the allowlist; on a hit count it. */
