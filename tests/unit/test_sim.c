@@ -147,10 +147,11 @@ static void test_week_spoofed(void **state)
 	}
 }
 
-/* The same flood under another budget (the 6000/min, burst 1000 that the
- * simulator used before it took the daemon's defaults: 94.9 % stopped)
- * and under none: its stopped share follows the budget, nothing else.
- * Short runs: the flood is on day 4, the other populations scaled down. */
+/* The same flood under other budgets: the 6000/min, burst 1000 that the
+ * simulator used before it took the daemon's defaults (94.9 % stopped),
+ * a rate whose interval is rounded (7000/min), and a budget that admits
+ * nothing: its stopped share follows the budget, nothing else.  Short
+ * runs: the flood is on day 4, the other populations scaled down. */
 static void test_flood_budget(void **state)
 {
 	static const char *const keys[] = { "global_rate", "global_burst" };

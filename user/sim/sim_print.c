@@ -18,10 +18,6 @@ static void notes_of(const struct mxt_sim_result *r, int idx, char *buf, size_t 
 	char rate[16];
 
 	buf[0] = 0;
-	if (r->global_rate == MXT_RATE_UNLIMITED)
-		snprintf(rate, sizeof(rate), "unlimited");
-	else
-		snprintf(rate, sizeof(rate), "%u/min", r->global_rate);
 	switch (idx) {
 	case MXT_SIM_ESTABLISHED:
 		snprintf(buf, len, "%llu throttled, %llu of %llu msgs delivered",
@@ -51,6 +47,10 @@ static void notes_of(const struct mxt_sim_result *r, int idx, char *buf, size_t 
 			snprintf(buf, len, "never throttled");
 		break;
 	case MXT_SIM_SPOOFED:
+		if (r->global_rate == MXT_RATE_UNLIMITED)
+			snprintf(rate, sizeof(rate), "unlimited");
+		else
+			snprintf(rate, sizeof(rate), "%u/min", r->global_rate);
 		snprintf(buf, len, "%llu tracked, %llu graylisted, %llu established; the global "
 			 "budget (%s, burst %u a host) admits at most %llu",
 			 (unsigned long long)(p->reached[MXT_STATE_NEW] + p->reached[MXT_STATE_BLOCKED]),
