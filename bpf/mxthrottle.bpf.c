@@ -586,15 +586,21 @@ static __always_inline int mxt_syn_known(const struct mxt_config *cfg, struct mx
 static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mxt_pkt *pkt,
 				   struct mxt_global_state *gs)
 {
-	struct mxt_front_ref fr = { .w = -1 };
+	struct mxt_front_ref fr;
 	struct mxt_source *src;
-	struct mxt_pcopy pc = {};
+	struct mxt_pcopy pc;
 	struct mxt_key key;
 	__u64 now, pgen, agen, fgen, until = 0;
 	__u64 *pm, pmask = 0;
 	__u32 reason, word;
 	int charged = 0, v4 = pkt->family == MXT_FAMILY_IPV4;
 
+	/* Field by field: an initializer would be copied from .rodata, and
+	 * pc is only needed off the hot path. */
+	fr.fs = NULL;
+	fr.w = -1;
+	fr.set = 0;
+	fr.addr4 = 0;
 	now = mxt_now(gs);
 	/* The generations are read before the policy: a copy taken now can
 	 * only be older than what it is labelled with, never newer. */
@@ -642,6 +648,7 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		if (mxt_allowlisted(pkt))
 			return mxt_count(MXT_R_ALLOWLISTED, XDP_PASS);
 	}
+	__builtin_memset(&pc, 0, sizeof(pc));
 	/* The key of an IPv4 source is built only here, off the hot path. */
 	if (v4)
 		mxt_source_key(&key, cfg, pkt, fr.addr4);
