@@ -534,13 +534,12 @@ static __always_inline int mxt_syn_refused(const struct mxt_config *cfg, struct 
 	return mxt_drop(cfg, reason);
 }
 
-/* Decide a SYN of a source whose entry carries current copies (policy
- * of generation pgen, not allowlisted under agen) and, without a policy,
- * has not been charged to the global budget yet: the steady state of
- * every sender that keeps sending, decided from the entry alone. */
-static __always_inline int mxt_syn_known(const struct mxt_config *cfg, struct mxt_global_state *gs,
-					 struct mxt_source *src, struct mxt_front_ref *fr,
-					 __u64 fgen, __u64 now)
+/* Count a SYN in the entry of its source, whose policy copy is current,
+ * and decide it: first the global budget when 'charge_global' (a source
+ * without policy not charged yet), then the source's own bucket. */
+static __always_inline int mxt_syn_counted(const struct mxt_config *cfg, struct mxt_global_state *gs,
+					   struct mxt_source *src, struct mxt_front_ref *fr,
+					   __u64 fgen, __u64 now, int charge_global)
 {
 	__u64 until = 0;
 	__u32 reason;
@@ -549,8 +548,7 @@ static __always_inline int mxt_syn_known(const struct mxt_config *cfg, struct mx
 		mxt_front_flush_into(fr->fs, fr->w, src);
 	src->syns++;
 	src->last_seen_ns = now;
-	if (!(src->policy_flags & MXT_SOURCE_F_HAS_POLICY) &&
-	    mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED) {
+	if (charge_global && mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED) {
 		src->dropped++;
 		return mxt_drop(cfg, MXT_R_GLOBAL_BUDGET);
 	}
@@ -577,24 +575,31 @@ static __always_inline int mxt_syn_known(const struct mxt_config *cfg, struct mx
  *    path's decision even when its entry exists (a bit cleared by
  *    userspace under an entry: pinned.c), which then marks the key
  *    again;
- *  - a marked source whose entry's copies are current is decided from
- *    the entry alone (mxt_syn_known()): one hash lookup, and no key
- *    built for an IPv4 source.
+ *  - a marked source whose entry's copies are current (policy of
+ *    generation pgen, not allowlisted under agen), the steady state of
+ *    every sender that keeps sending, is decided from the entry alone:
+ *    one hash lookup, and no key built for an IPv4 source.
  * Full path: the source's state, which carries a copy of its policy and
  * of its allowlist check; the trie and mxt_policy only when those copies
  * are of an older generation or the source is new. */
 static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mxt_pkt *pkt,
 				   struct mxt_global_state *gs)
 {
-	struct mxt_front_ref fr = { .w = -1 };
+	struct mxt_front_ref fr;
 	struct mxt_source *src;
-	struct mxt_pcopy pc = {};
+	struct mxt_pcopy pc;
 	struct mxt_key key;
-	__u64 now, pgen, agen, fgen, until = 0;
+	__u64 now, pgen, agen, fgen;
 	__u64 *pm, pmask = 0;
-	__u32 reason, word;
+	__u32 word;
 	int charged = 0, v4 = pkt->family == MXT_FAMILY_IPV4;
 
+	/* Field by field: an initializer would be copied from .rodata, and
+	 * pc is only needed off the hot path. */
+	fr.fs = NULL;
+	fr.w = -1;
+	fr.set = 0;
+	fr.addr4 = 0;
 	now = mxt_now(gs);
 	/* The generations are read before the policy: a copy taken now can
 	 * only be older than what it is labelled with, never newer. */
@@ -634,7 +639,8 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 
 	src = mxt_source_find(v4, &fr.addr4, &key);
 	if (src && !charged && src->policy_gen == pgen && src->allow_gen == agen)
-		return mxt_syn_known(cfg, gs, src, &fr, fgen, now);
+		return mxt_syn_counted(cfg, gs, src, &fr, fgen, now,
+				       !(src->policy_flags & MXT_SOURCE_F_HAS_POLICY));
 
 	/* An empty allowlist (allow_gen 0) costs no trie lookup, nor does a
 	 * source already checked under this allowlist. */
@@ -642,6 +648,7 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		if (mxt_allowlisted(pkt))
 			return mxt_count(MXT_R_ALLOWLISTED, XDP_PASS);
 	}
+	__builtin_memset(&pc, 0, sizeof(pc));
 	/* The key of an IPv4 source is built only here, off the hot path. */
 	if (v4)
 		mxt_source_key(&key, cfg, pkt, fr.addr4);
@@ -670,16 +677,10 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		 * random addresses neither churns the LRU nor evicts real
 		 * senders.  A refused SYN updates an existing entry's counters
 		 * but never creates one. */
-		if (mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED) {
-			if (src) {
-				if (fr.fs && fr.w >= 0)
-					mxt_front_flush_into(fr.fs, fr.w, src);
-				src->syns++;
-				src->dropped++;
-				src->last_seen_ns = now;
-			}
+		if (src)
+			return mxt_syn_counted(cfg, gs, src, &fr, fgen, now, 1);
+		if (mxt_syn_global(&gs->tat_ns, now, &cfg->global) != MXT_R_ADMITTED)
 			return mxt_drop(cfg, MXT_R_GLOBAL_BUDGET);
-		}
 	}
 
 	if (!src) {
@@ -707,19 +708,7 @@ static __always_inline int mxt_syn(const struct mxt_config *cfg, const struct mx
 		if (!src)  /* evicted at once by a full LRU: fail open */
 			return mxt_count(MXT_R_MAP_ERROR, XDP_PASS);
 	}
-	if (fr.fs && fr.w >= 0)  /* this source's cached refusals, now expired */
-		mxt_front_flush_into(fr.fs, fr.w, src);
-	src->syns++;
-	src->last_seen_ns = now;
-
-	reason = mxt_syn_source(cfg->class_limit, pc.class, pc.flags, &src->policy_limit,
-				&src->tat_ns, now, &until);
-	if (reason == MXT_R_ADMITTED) {
-		if (fr.fs && fr.w >= 0)
-			fr.fs->until_ns[fr.w & (MXT_FRONT_WAYS - 1)] = 0;
-		return mxt_count(MXT_R_ADMITTED, XDP_PASS);
-	}
-	return mxt_syn_refused(cfg, gs, src, &fr, fgen, now, until, reason);
+	return mxt_syn_counted(cfg, gs, src, &fr, fgen, now, 0);
 }
 
 /* Where libxdp's dispatcher runs mxt_xdp among other XDP programs on the
