@@ -315,23 +315,21 @@ static void test_source_counters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_burst_then_refill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_idle_refills_to_burst_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_zero_and_unlimited, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_class_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_override_limit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_class_value, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_blocked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ipv4_prefix_24, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ipv4_prefix_20, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6_prefix_64, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ipv6_prefix_56, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_monitor_vs_enforce, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_global_budget, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_source_counters, setup, teardown),
+		LIMITS_TEST(test_burst_then_refill),
+		LIMITS_TEST(test_idle_refills_to_burst_only),
+		LIMITS_TEST(test_zero_and_unlimited),
+		LIMITS_TEST(test_class_limits),
+		LIMITS_TEST(test_override_limit),
+		LIMITS_TEST(test_unknown_class_value),
+		LIMITS_TEST(test_blocked),
+		LIMITS_TEST(test_ipv4_prefix_24),
+		LIMITS_TEST(test_ipv4_prefix_20),
+		LIMITS_TEST(test_ipv6_prefix_64),
+		LIMITS_TEST(test_ipv6_prefix_56),
+		LIMITS_TEST(test_monitor_vs_enforce),
+		LIMITS_TEST(test_global_budget),
+		LIMITS_TEST(test_source_counters),
 	};
 
-	if (mxt_lfx_pin_cpu())
-		return 1;
-	return cmocka_run_group_tests_name("xdp_limits", tests, NULL, NULL);
+	return mxt_lfx_pin_cpu() ? 1 : cmocka_run_group_tests_name("xdp_limits", tests, NULL, NULL);
 }

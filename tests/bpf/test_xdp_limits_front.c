@@ -378,17 +378,15 @@ static void test_polmark_cleared(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_front_cache_counts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_front_cache_generations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_front_cache_live_bits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_front_cache_count_saturates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_front_cache_global_budget, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sources_one_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_polmark, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_polmark_cleared, setup, teardown),
+		LIMITS_TEST(test_front_cache_counts),
+		LIMITS_TEST(test_front_cache_generations),
+		LIMITS_TEST(test_front_cache_live_bits),
+		LIMITS_TEST(test_front_cache_count_saturates),
+		LIMITS_TEST(test_front_cache_global_budget),
+		LIMITS_TEST(test_sources_one_table),
+		LIMITS_TEST(test_polmark),
+		LIMITS_TEST(test_polmark_cleared),
 	};
 
-	if (mxt_lfx_pin_cpu())
-		return 1;
-	return cmocka_run_group_tests_name("xdp_limits_front", tests, NULL, NULL);
+	return mxt_lfx_pin_cpu() ? 1 : cmocka_run_group_tests_name("xdp_limits_front", tests, NULL, NULL);
 }

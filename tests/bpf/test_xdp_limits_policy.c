@@ -172,14 +172,12 @@ static void test_policy_copy_follows_generation(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_allowlist_ipv4, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_allowlist_ipv6, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_allow_flag_gates_trie, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_policy_untouched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_policy_copy_follows_generation, setup, teardown),
+		LIMITS_TEST(test_allowlist_ipv4),
+		LIMITS_TEST(test_allowlist_ipv6),
+		LIMITS_TEST(test_allow_flag_gates_trie),
+		LIMITS_TEST(test_policy_untouched),
+		LIMITS_TEST(test_policy_copy_follows_generation),
 	};
 
-	if (mxt_lfx_pin_cpu())
-		return 1;
-	return cmocka_run_group_tests_name("xdp_limits_policy", tests, NULL, NULL);
+	return mxt_lfx_pin_cpu() ? 1 : cmocka_run_group_tests_name("xdp_limits_policy", tests, NULL, NULL);
 }

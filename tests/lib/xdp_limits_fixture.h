@@ -266,6 +266,9 @@ static inline __u64 allow_hits(const char *addr, int prefix)
 	return v.hits;
 }
 
+/* A test with the fixture: a fresh program before it, unloaded after. */
+#define LIMITS_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
 /* Pin the thread to one CPU before any test; 0, or 1 with the reason on
  * stderr (main's exit status). */
 static inline int mxt_lfx_pin_cpu(void)
