@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <sys/time.h>
 
 #include <bpf/bpf.h>
@@ -48,6 +49,7 @@ static int opt_path(char *dst, size_t len, const char *src, const char *what, ch
 struct mxt_controller *mxt_ctl_new(const struct mxt_ctl_opts *o, char *err, size_t errlen)
 {
 	struct mxt_controller *c;
+	uint64_t seed;
 
 	if (!o || !o->model || !o->kcfg) {
 		mxt_seterr(err, errlen, "controller: a model and a kernel config are required");
@@ -85,6 +87,9 @@ struct mxt_controller *mxt_ctl_new(const struct mxt_ctl_opts *o, char *err, size
 			   o->max_sources ? o->max_sources : (size_t)MXT_MAX_SOURCES);
 		return NULL;
 	}
+	/* Sources choose their addresses: keep them from choosing collisions. */
+	if (getrandom(&seed, sizeof(seed), 0) == sizeof(seed))
+		mxt_syn_delta_set_hash_seed(c->deltas, seed);
 	return c;
 }
 
