@@ -24,6 +24,10 @@
  * bounded (under 0.2 s of CPU here even when every entry is new) and each
  * source is read once per sweep. */
 #define MXT_CTL_SCAN_MAX    65536
+/* Entries read at once within a slice: the tick's buffers are sized by
+ * this (about 2 MB), not by the slice; each read also sums mxt_front's
+ * pending refusals (pinned.c), so not much smaller. */
+#define MXT_CTL_READ_CHUNK  16384
 #define MXT_CTL_PATH_MAX    (4096 + 16)
 
 /* A connector CIDR, as the controller keeps it in memory. */
