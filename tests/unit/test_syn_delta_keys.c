@@ -85,6 +85,7 @@ static void foreign_keys_refused(void **state)
 	mxt_syn_delta_begin(t);
 	for (int pass = 0; pass < 2; pass++) {
 		for (unsigned i = 0; i < 5; i++) {
+			mxt_syn_delta_prefetch(t, &bad[i]); /* a hint: no effect, no fault */
 			CHECK(mxt_syn_delta_update(t, &bad[i], &v, &ds, &dd) == -EINVAL,
 			      "key %u: want -EINVAL", i);
 			CHECK(ds == 9 && dd == 4, "key %u: got %llu/%llu, want 9/4", i,
@@ -251,6 +252,8 @@ static void matches_reference(void **state)
 			ref_move(r, &rng);
 			if (!r->live)
 				continue;
+			if (n + 1 < UNIVERSE)
+				mxt_syn_delta_prefetch(t, &refs[order[n + 1]].key);
 			fits = ref_expect(r, pass, &count, &wds, &wdd);
 			refused += !fits;
 			relative += wds != r->v.syns;

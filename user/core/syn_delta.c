@@ -232,6 +232,14 @@ int mxt_syn_delta_update(struct mxt_syn_delta *t, const struct mxt_key *key,
 	return 0;
 }
 
+void mxt_syn_delta_prefetch(const struct mxt_syn_delta *t, const struct mxt_key *key)
+{
+	struct ckey c;
+
+	if (ckey_of(key, &c) == 0)
+		__builtin_prefetch(&t->slots[home_of(t, c.addr, c.tail, c.tag)], 1);
+}
+
 /* Distance of slot i from the home slot of its key. */
 static size_t probe_distance(const struct mxt_syn_delta *t, size_t i)
 {

@@ -330,6 +330,8 @@ static void change_apply(struct mxt_controller *c, const struct mxt_model_change
 _Static_assert(sizeof(struct mxt_syn_obs) <= sizeof(struct mxt_source_entry),
 	       "tick compacts observations over the dumped entries");
 
+#define SLICE_PREFETCH 8 /* entries whose delta slot is fetched ahead */
+
 /* Turn n dumped entries into SYN deltas and give the active ones to the
  * model; under the lock. */
 static void slice_observe(struct mxt_controller *c, struct mxt_source_entry *src, size_t n,
@@ -342,6 +344,9 @@ static void slice_observe(struct mxt_controller *c, struct mxt_source_entry *src
 	for (size_t i = 0; i < n; i++) {
 		uint64_t ds, dd;
 
+		/* src[i + SLICE_PREFETCH] lies past what the compaction wrote */
+		if (i + SLICE_PREFETCH < n)
+			mxt_syn_delta_prefetch(c->deltas, &src[i + SLICE_PREFETCH].key);
 		mxt_syn_delta_update(c->deltas, &src[i].key, &src[i].val, &ds, &dd);
 		if (!ds)
 			continue;
