@@ -67,6 +67,25 @@ static long long redis_used(char eps[][MXT_FLEET_EP_MAX], int n)
 	return sum;
 }
 
+/* One session of a sender at one node. */
+struct session {
+	struct mxt_fleet *fleet;
+	struct mxt_key key;
+	uint64_t now;
+};
+
+/* Admit the session and note it for the fleet, as the policy path does
+ * (the controller's lock held). */
+static int session_one(struct mxt_model *model, void *ctx)
+{
+	struct session *ss = ctx;
+	int rc = mxt_model_admit_session(model, &ss->key, ss->now, MXT_OBS_CONNECT, 0, 0, NULL);
+
+	if (rc >= 0)
+		mxt_fleet_note(ss->fleet, &ss->key, ss->now, rc ? MXT_FLEET_DSESS : MXT_FLEET_SESS, 1);
+	return rc;
+}
+
 static int run(long n, char eps[][MXT_FLEET_EP_MAX], int neps, int json)
 {
 	struct mxt_model *m[NODES];
@@ -109,14 +128,9 @@ static int run(long n, char eps[][MXT_FLEET_EP_MAX], int neps, int json)
 	/* One session per source, at one node each, as the controller's
 	 * policy path counts it. */
 	for (long i = 0; i < n; i++) {
-		struct mxt_controller *ci = c[i % NODES];
-		struct mxt_key k = bench_key_of(i);
-		int rc;
+		struct session ss = { .fleet = fl[i % NODES], .key = bench_key_of(i), .now = now };
 
-		rc = mxt_model_admit_session(mxt_ctl_model_lock(ci), &k, now, MXT_OBS_CONNECT, 0, 0, NULL);
-		if (rc >= 0)
-			mxt_fleet_note(fl[i % NODES], &k, now, rc ? MXT_FLEET_DSESS : MXT_FLEET_SESS, 1);
-		mxt_ctl_model_unlock(ci);
+		mxt_ctl_with_model(c[i % NODES], session_one, &ss);
 	}
 	for (int i = 0; i < NODES; i++)
 		mxt_fleet_get_stats(fl[i], &st0[i]);

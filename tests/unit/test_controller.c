@@ -450,6 +450,37 @@ static void snapshot_counts(void **state)
 	assert_int_equal(s.now, ctl_fx_vclock);
 }
 
+/* Under the lock: counts the senders the model tracks; returns -77 so
+ * that the caller sees fn's result. */
+static int count_tracked(struct mxt_model *model, void *ctx)
+{
+	struct mxt_model_counts mc;
+
+	mxt_model_counts(model, &mc);
+	*(uint64_t *)ctx = mc.tracked;
+	return -77;
+}
+
+/* mxt_ctl_with_model gives fn the controller's model, returns fn's
+ * result, and leaves the lock free: the calls after it, which take the
+ * lock again, return (a lock left held would hang here). */
+static void with_model(void **state)
+{
+	struct fx *f = *state;
+	struct mxt_policy_request r = ctl_fx_rcpt("198.18.7.6", "s1");
+	struct mxt_ctl_snapshot s;
+	struct mxt_decision d;
+	uint64_t tracked = 99;
+
+	assert_int_equal(mxt_ctl_with_model(f->c, count_tracked, &tracked), -77);
+	assert_int_equal(tracked, 0);
+	assert_int_equal(mxt_ctl_decide(f->c, &r, &d), 0);
+	assert_int_equal(mxt_ctl_with_model(f->c, count_tracked, &tracked), -77);
+	assert_int_equal(tracked, 1);
+	mxt_ctl_snapshot(f->c, &s);
+	assert_int_equal(s.model.tracked, 1);
+}
+
 static void event_names(void **state)
 {
 	(void)state;
@@ -475,6 +506,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(throttle_reported_alike, setup, teardown),
 		cmocka_unit_test_setup_teardown(new_refuses_bad_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(snapshot_counts, setup, teardown),
+		cmocka_unit_test_setup_teardown(with_model, setup, teardown),
 		cmocka_unit_test(event_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

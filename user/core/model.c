@@ -2046,6 +2046,40 @@ int mxt_model_merge_hour(struct mxt_model *m, const struct mxt_key *key, uint64_
 	return 0;
 }
 
+/* The slot of normalised key k (hash h), or -1: a record that has
+ * expired by 'now' is forgotten (counted) and reads as absent. */
+static long find_current(struct mxt_model *m, const struct mxt_key *k, uint64_t h, uint64_t now)
+{
+	long f = find_slot(m, k, h);
+
+	if (f >= 0 && advance(&m->p, &m->recs[f], now, &m->c)) {
+		m->c.expired++;
+		if (remove_slot(m, (size_t)f, 0) == 0)
+			f = -1;
+	}
+	return f;
+}
+
+/* Block 's' for a SYN flood: its rate crossed 'thr' (block_threshold(),
+ * the same before and after the change: prev_state keeps ESTABLISHED for
+ * a throttled sender); the cool-down runs from 'cool_from'. */
+static void enter_block(struct mxt_model *m, struct mxt_sender *s, uint64_t now, double thr,
+			uint32_t cool_from)
+{
+	const struct mxt_model_params *p = &m->p;
+
+	s->prev_state = s->state == MXT_STATE_THROTTLED ? MXT_STATE_ESTABLISHED : s->state;
+	set_state(&m->c, s, MXT_STATE_BLOCKED, MXT_CODE_HARD_LIMIT, t32(now));
+	m->c.blocks++;
+	s->trig = MXT_CHECK_SYN;
+	s->trig_rate = mxt_float_to_bf16(s->syn_rate);
+	s->trig_base = mxt_float_to_bf16((float)expected_at(p, s, now));
+	s->trig_thr = mxt_float_to_bf16((float)thr);
+	s->flags |= MXT_SF_NOLEARN | MXT_SF_DAY_BAD;
+	s->cool_from = cool_from;
+	update_policy(p, s, -1);
+}
+
 /* Another node of the fleet blocked 'key' for a SYN flood until 'until'. */
 int mxt_model_block(struct mxt_model *m, const struct mxt_key *key, uint64_t now, uint32_t until)
 {
@@ -2060,12 +2094,7 @@ int mxt_model_block(struct mxt_model *m, const struct mxt_key *key, uint64_t now
 	if (!m || key_norm(key, &k) || until <= t32(now))
 		return -EINVAL;
 	p = &m->p;
-	f = find_slot(m, &k, key_hash(m, &k));
-	if (f >= 0 && advance(p, &m->recs[f], now, &m->c)) {
-		m->c.expired++;
-		if (remove_slot(m, (size_t)f, 0) == 0)
-			f = -1;
-	}
+	f = find_current(m, &k, key_hash(m, &k), now);
 	if (f < 0) {
 		/* a flood's source: it may take the place of a SYN-only record only */
 		rc = find_or_insert(m, &k, now, TIER_SYN, &i, &created);
@@ -2078,20 +2107,10 @@ int mxt_model_block(struct mxt_model *m, const struct mxt_key *key, uint64_t now
 	/* this node's own cool-down starts over from here: it unblocks at
 	 * 'until' unless its own SYN rate keeps the block longer */
 	from = until > p->block_cooldown ? until - p->block_cooldown : 0;
-	if (s->state != MXT_STATE_BLOCKED) {
-		s->prev_state = s->state == MXT_STATE_THROTTLED ? MXT_STATE_ESTABLISHED : s->state;
-		set_state(&m->c, s, MXT_STATE_BLOCKED, MXT_CODE_HARD_LIMIT, t32(now));
-		m->c.blocks++;
-		s->trig = MXT_CHECK_SYN;
-		s->trig_rate = mxt_float_to_bf16(s->syn_rate);
-		s->trig_base = mxt_float_to_bf16((float)expected_at(p, s, now));
-		s->trig_thr = mxt_float_to_bf16((float)block_threshold(p, s, now));
-		s->flags |= MXT_SF_NOLEARN | MXT_SF_DAY_BAD;
+	if (s->state != MXT_STATE_BLOCKED)
+		enter_block(m, s, now, block_threshold(p, s, now), from);
+	else if (from > s->cool_from)
 		s->cool_from = from;
-		update_policy(p, s, -1);
-	} else if (from > s->cool_from) {
-		s->cool_from = from;
-	}
 	if (s->last_seen < t32(now))
 		s->last_seen = t32(now);
 	s->flags |= MXT_SF_DIRTY;
@@ -2122,12 +2141,7 @@ static void syns_one(struct mxt_model *m, const struct mxt_key *k, uint64_t h, u
 
 	if (!syns)
 		return;
-	f = find_slot(m, k, h);
-	if (f >= 0 && advance(p, &m->recs[f], now, &m->c)) {
-		m->c.expired++;
-		if (remove_slot(m, (size_t)f, 0) == 0)
-			f = -1;
-	}
+	f = find_current(m, k, h, now);
 	if (f < 0) {
 		if (syns < p->syn_track_min) {
 			m->c.syns_untracked += syns;
@@ -2148,16 +2162,8 @@ static void syns_one(struct mxt_model *m, const struct mxt_key *k, uint64_t h, u
 	/* block_threshold() >= block_syn_rate: skip it in the common case. */
 	thr = s->syn_rate <= p->block_syn_rate / 2.0 ? p->block_syn_rate : block_threshold(p, s, now);
 	if (s->state != MXT_STATE_BLOCKED && s->syn_rate > thr) {
-		s->prev_state = s->state == MXT_STATE_THROTTLED ? MXT_STATE_ESTABLISHED : s->state;
-		set_state(&m->c, s, MXT_STATE_BLOCKED, MXT_CODE_HARD_LIMIT, t32(now));
-		m->c.blocks++;
-		s->trig = MXT_CHECK_SYN;
-		s->trig_rate = mxt_float_to_bf16(s->syn_rate);
-		s->trig_base = mxt_float_to_bf16((float)expected_at(p, s, now));
-		s->trig_thr = mxt_float_to_bf16((float)thr);
-		s->flags |= MXT_SF_NOLEARN | MXT_SF_DAY_BAD;
-		s->cool_from = t32((uint64_t)ceil((double)now + SYN_TAU * log(s->syn_rate / (thr / 2))));
-		update_policy(p, s, -1);
+		enter_block(m, s, now, thr,
+			    t32((uint64_t)ceil((double)now + SYN_TAU * log(s->syn_rate / (thr / 2)))));
 	} else if (s->state == MXT_STATE_BLOCKED && s->syn_rate > thr / 2) {
 		uint32_t at = t32((uint64_t)ceil((double)now + SYN_TAU * log(s->syn_rate / (thr / 2))));
 

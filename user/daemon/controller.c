@@ -112,15 +112,14 @@ void mxt_ctl_set_fleet(struct mxt_controller *c, struct mxt_fleet *fleet)
 	c->fleet = fleet;
 }
 
-struct mxt_model *mxt_ctl_model_lock(struct mxt_controller *c)
+int mxt_ctl_with_model(struct mxt_controller *c, mxt_ctl_model_fn fn, void *arg)
 {
-	pthread_mutex_lock(&c->lock);
-	return c->model;
-}
+	int rc;
 
-void mxt_ctl_model_unlock(struct mxt_controller *c)
-{
+	pthread_mutex_lock(&c->lock);
+	rc = fn(c->model, arg);
 	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 void mxt_ctl_snapshot(struct mxt_controller *c, struct mxt_ctl_snapshot *s)

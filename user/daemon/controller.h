@@ -108,11 +108,14 @@ void mxt_ctl_set_db(struct mxt_controller *c, struct mxt_hdb *db);
  * after it stopped, as the policy thread reads it without the lock. */
 void mxt_ctl_set_fleet(struct mxt_controller *c, struct mxt_fleet *fleet);
 
-/* The model, with the controller's lock held until mxt_ctl_model_unlock():
- * for memory work only (the fleet thread merges other nodes' history),
- * never across a syscall, so the policy thread never waits on one. */
-struct mxt_model *mxt_ctl_model_lock(struct mxt_controller *c);
-void mxt_ctl_model_unlock(struct mxt_controller *c);
+/* Work on the model under the controller's lock (mxt_ctl_with_model). */
+typedef int (*mxt_ctl_model_fn)(struct mxt_model *model, void *arg);
+
+/* Calls fn(model, arg) with the controller's lock held and returns what fn
+ * returns; the lock is released when fn returns, so no caller can forget
+ * to.  For memory work only (the fleet thread merges other nodes'
+ * history), never a syscall, so the policy thread never waits on one. */
+int mxt_ctl_with_model(struct mxt_controller *c, mxt_ctl_model_fn fn, void *arg);
 
 /* Model counts, counters and the kernel sources seen, in one hold of the
  * lock; any thread. */

@@ -358,12 +358,32 @@ static int build_one(void *ctx, struct mxt_fleet_ent *e)
 	return 0;
 }
 
+/* Each batched delta takes its sender's record from the model, when the
+ * model holds one worth sharing (not NEW).  Under the controller's lock. */
+static int batch_records(struct mxt_model *model, void *ctx)
+{
+	struct build_ctx *b = ctx;
+
+	for (int i = 0; i < b->f->nsh; i++) {
+		struct shard *s = b->sh[i];
+
+		if (!s)
+			continue;
+		for (size_t j = 0; j < s->bn; j++) {
+			const struct mxt_sender *rec = mxt_model_lookup(model, &s->bv[j].d.key);
+
+			s->bv[j].has_rec = rec && rec->state != MXT_STATE_NEW &&
+					   mxt_hdb_encode(rec, s->bv[j].rec, sizeof(s->bv[j].rec)) > 0;
+		}
+	}
+	return 0;
+}
+
 /* New batches for the shards that are up and have none in flight; the
  * sender records come from the model (controller's lock, memory only). */
 static void build_batches(struct mxt_fleet *f, size_t caps[MXT_FLEET_SHARDS_MAX])
 {
 	struct build_ctx b = { .f = f };
-	struct mxt_model *model;
 	int any = 0;
 
 	for (int i = 0; i < f->nsh; i++) {
@@ -381,20 +401,7 @@ static void build_batches(struct mxt_fleet *f, size_t caps[MXT_FLEET_SHARDS_MAX]
 	pthread_mutex_unlock(&f->lock);
 	for (int i = 0; i < f->nsh; i++)
 		caps[i] = b.cap[i];
-	model = mxt_ctl_model_lock(f->c);
-	for (int i = 0; i < f->nsh; i++) {
-		struct shard *s = b.sh[i];
-
-		if (!s)
-			continue;
-		for (size_t j = 0; j < s->bn; j++) {
-			const struct mxt_sender *rec = mxt_model_lookup(model, &s->bv[j].d.key);
-
-			s->bv[j].has_rec = rec && rec->state != MXT_STATE_NEW &&
-					   mxt_hdb_encode(rec, s->bv[j].rec, sizeof(s->bv[j].rec)) > 0;
-		}
-	}
-	mxt_ctl_model_unlock(f->c);
+	mxt_ctl_with_model(f->c, batch_records, &b);
 	for (int i = 0; i < f->nsh; i++) {
 		struct shard *s = b.sh[i];
 
@@ -689,46 +696,58 @@ static void read_nodes(struct mxt_fleet *f, const redisReply *r, uint64_t now)
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* Other nodes' events into the model (controller's lock, memory only).
- * A delta of a past hour (merged after an outage) goes to that hour's
- * counts in the model (mxt_model_merge_hour), not to the current one. */
-static void apply(struct mxt_fleet *f, const struct applied *a)
-{
-	struct mxt_controller *c = f->c;
-	struct mxt_model *model;
-	uint64_t now, sessions = 0, past = 0;
+/* One chunk [from, to) of the deltas apply() merges, and what it counted. */
+struct apply_chunk {
+	const struct applied *a;
+	size_t from, to;
+	uint64_t now, sessions, past;
+};
 
-	if (!a->n)
-		return;
-	now = mxt_ctl_now(c);
-	model = mxt_ctl_model_lock(c);
-	for (size_t i = 0; i < a->n; i++) {
-		const struct mxt_fleet_delta *d = &a->v[i];
+/* Merge one chunk of deltas into the model.  Under the controller's lock. */
+static int apply_chunk(struct mxt_model *model, void *ctx)
+{
+	struct apply_chunk *x = ctx;
+	uint64_t now = x->now;
+
+	for (size_t i = x->from; i < x->to; i++) {
+		const struct mxt_fleet_delta *d = &x->a->v[i];
 		struct mxt_hour_counts hc = {
 			.sessions = d->v[MXT_FLEET_SESS], .rcpts = d->v[MXT_FLEET_RCPT],
 			.dsessions = d->v[MXT_FLEET_DSESS], .drcpts = d->v[MXT_FLEET_DRCPT],
-			.span = a->span[i],
+			.span = x->a->span[i],
 		};
 
-		if (i && i % APPLY_CHUNK == 0) {
-			/* Let the policy thread in between chunks. */
-			mxt_ctl_model_unlock(c);
-			sched_yield();
-			model = mxt_ctl_model_lock(c);
-		}
 		/* A node whose clock runs ahead sends a future hour: counted
 		 * in ours (the hours of a fleet's clocks agree within seconds). */
 		if (mxt_model_merge_hour(model, &d->key, now, d->hour > now / 3600 ? (uint32_t)(now / 3600)
 										       : d->hour, &hc) < 0)
 			continue;
-		past += d->hour < now / 3600;
-		sessions += hc.sessions + hc.dsessions;
+		x->past += d->hour < now / 3600;
+		x->sessions += hc.sessions + hc.dsessions;
 	}
-	mxt_ctl_model_unlock(c);
+	return 0;
+}
+
+/* Other nodes' events into the model (controller's lock, memory only).
+ * A delta of a past hour (merged after an outage) goes to that hour's
+ * counts in the model (mxt_model_merge_hour), not to the current one. */
+static void apply(struct mxt_fleet *f, const struct applied *a)
+{
+	struct apply_chunk x = { .a = a };
+
+	if (!a->n)
+		return;
+	x.now = mxt_ctl_now(f->c);
+	for (x.from = 0; x.from < a->n; x.from = x.to) {
+		if (x.from)
+			sched_yield(); /* let the policy thread in between chunks */
+		x.to = a->n - x.from > APPLY_CHUNK ? x.from + APPLY_CHUNK : a->n;
+		mxt_ctl_with_model(f->c, apply_chunk, &x);
+	}
 	pthread_mutex_lock(&f->lock);
 	f->st.deltas_applied += a->n;
-	f->st.sessions_applied += sessions;
-	f->st.stale += past;
+	f->st.sessions_applied += x.sessions;
+	f->st.stale += x.past;
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -807,6 +826,13 @@ static int resend_hist(struct mxt_fleet *f, struct shard *s)
 	return rc;
 }
 
+/* Every record of the rec_list's shard, from the model.  Under the
+ * controller's lock. */
+static int rec_collect_all(struct mxt_model *model, void *ctx)
+{
+	return mxt_model_foreach(model, MXT_ITER_PERSIST, rec_collect, ctx);
+}
+
 /* A Redis that lost its data gets every record this node holds (its model,
  * restored from its LMDB history) and its hours' counts again. */
 static int refill(struct mxt_fleet *f, struct shard *s, unsigned int si)
@@ -815,8 +841,7 @@ static int refill(struct mxt_fleet *f, struct shard *s, unsigned int si)
 	char key[200];
 	int rc = 0;
 
-	mxt_model_foreach(mxt_ctl_model_lock(f->c), MXT_ITER_PERSIST, rec_collect, &l);
-	mxt_ctl_model_unlock(f->c);
+	mxt_ctl_with_model(f->c, rec_collect_all, &l);
 	for (size_t i = 0; i < l.n && !rc; i += REFILL_CHUNK) {
 		size_t end = i + REFILL_CHUNK < l.n ? i + REFILL_CHUNK : l.n;
 
@@ -846,6 +871,15 @@ static int refill(struct mxt_fleet *f, struct shard *s, unsigned int si)
 	free(l.k);
 	free(l.rec);
 	return rc;
+}
+
+/* Take a shared record unless the model holds a newer one (last_seen) of
+ * its sender; 1 when taken.  Under the controller's lock. */
+static int learn_record(struct mxt_model *model, void *ctx)
+{
+	const struct mxt_sender *rec = ctx, *mine = mxt_model_lookup(model, &rec->key);
+
+	return (!mine || mine->last_seen < rec->last_seen) && mxt_model_restore(model, rec) == 0;
 }
 
 /* Learn the shared records of one shard: those this node does not hold,
@@ -881,16 +915,8 @@ static int join_shard(struct mxt_fleet *f, struct shard *s, uint64_t deadline)
 			}
 			if (v && v->type == REDIS_REPLY_STRING && hex && mxt_fleet_key_unhex(hex + 1, &k) == 0) {
 				mxt_hdb_encode_key(&k, kb);
-				if (mxt_hdb_decode(kb, sizeof(kb), (const uint8_t *)v->str, v->len, &rec) == 0) {
-					struct mxt_model *model = mxt_ctl_model_lock(f->c);
-					const struct mxt_sender *mine = mxt_model_lookup(model, &k);
-
-					if (!mine || mine->last_seen < rec.last_seen) {
-						if (mxt_model_restore(model, &rec) == 0)
-							learned++;
-					}
-					mxt_ctl_model_unlock(f->c);
-				}
+				if (mxt_hdb_decode(kb, sizeof(kb), (const uint8_t *)v->str, v->len, &rec) == 0)
+					learned += (uint64_t)mxt_ctl_with_model(f->c, learn_record, &rec);
 			}
 			if (v)
 				freeReplyObject(v);
@@ -950,15 +976,38 @@ static void join(struct mxt_fleet *f)
 
 /* ---- the exchange -------------------------------------------------------- */
 
+/* A sender an action touched, and its record as the action left it. */
+struct touched {
+	int has;                          /* 0: gone from the model (forget) */
+	uint8_t rec[MXT_HDB_RECORD_LEN];
+};
+
+/* The senders the actions touched, read from the model. */
+struct touch_list {
+	const struct mxt_key *key;
+	struct touched *tv;
+	int n;
+};
+
+/* Encode each touched sender's record.  Under the controller's lock. */
+static int touch_records(struct mxt_model *model, void *ctx)
+{
+	struct touch_list *t = ctx;
+
+	for (int i = 0; i < t->n; i++) {
+		const struct mxt_sender *rec = mxt_model_lookup(model, &t->key[i]);
+
+		t->tv[i].has = rec && mxt_hdb_encode(rec, t->tv[i].rec, sizeof(t->tv[i].rec)) > 0;
+	}
+	return 0;
+}
+
 /* One pipeline per shard that is up: batch, heartbeat, reads. */
 static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 {
 	char ops[OPS_MAX][OP_LEN], hb[128];
 	struct mxt_key touch[TOUCH_MAX];
-	struct touched {
-		int has;
-		uint8_t rec[MXT_HDB_RECORD_LEN];
-	} *tv = NULL;
+	struct touched *tv = NULL;
 	int nops = 0, ntouch;
 	uint64_t t0 = mono_us(), now;
 	struct mxt_fleet_stats snap;
@@ -981,14 +1030,9 @@ static void exchange(struct mxt_fleet *f, int ticked, struct applied *got)
 	if (ntouch && (tv = calloc((size_t)ntouch, sizeof(*tv)))) {
 		/* The records as the actions left them (or gone: forget), so
 		 * that a joining node does not learn the state before them. */
-		struct mxt_model *model = mxt_ctl_model_lock(f->c);
+		struct touch_list t = { .key = touch, .tv = tv, .n = ntouch };
 
-		for (int i = 0; i < ntouch; i++) {
-			const struct mxt_sender *rec = mxt_model_lookup(model, &touch[i]);
-
-			tv[i].has = rec && mxt_hdb_encode(rec, tv[i].rec, sizeof(tv[i].rec)) > 0;
-		}
-		mxt_ctl_model_unlock(f->c);
+		mxt_ctl_with_model(f->c, touch_records, &t);
 	}
 	for (int si = 0; si < f->nsh; si++) {
 		struct shard *s = &f->sh[si];
@@ -1315,40 +1359,59 @@ static void blk_put(struct blk *v, int *n, const struct mxt_key *key, uint32_t u
 	b->until = until;
 }
 
+/* A sender's block in the model: read (block_get) or set (block_set). */
+struct block_op {
+	const struct mxt_key *key;
+	uint64_t now;
+	uint32_t until;   /* unix seconds; 0: not blocked */
+};
+
+/* The end of the sender's block, 0 if none.  Under the controller's lock. */
+static int block_get(struct mxt_model *model, void *ctx)
+{
+	struct block_op *b = ctx;
+
+	b->until = mxt_model_block_until(model, b->key);
+	return 0;
+}
+
+/* Block the sender until b->until; 0 or -errno.  Under the controller's lock. */
+static int block_set(struct mxt_model *model, void *ctx)
+{
+	const struct block_op *b = ctx;
+
+	return mxt_model_block(model, b->key, b->now, b->until);
+}
+
 void mxt_fleet_changes(struct mxt_fleet *f, const struct mxt_model_change *v, size_t n, uint64_t now)
 {
 	if (!f)
 		return;
 	for (size_t i = 0; i < n; i++) {
+		struct block_op b = { .key = &v[i].key };
 		const struct blk *r;
-		uint32_t until;
 
 		if (v[i].state != MXT_STATE_BLOCKED)
 			continue;
 		r = blk_find(f->rblk, f->nrblk, &v[i].key);
 		if (r && r->until > now)
 			continue; /* the fleet's block, applied here */
-		until = mxt_model_block_until(mxt_ctl_model_lock(f->c), &v[i].key);
-		mxt_ctl_model_unlock(f->c);
-		if (!until)
+		mxt_ctl_with_model(f->c, block_get, &b);
+		if (!b.until)
 			continue;
-		blk_put(f->lblk, &f->nlblk, &v[i].key, until);
-		block_announce(f, &v[i].key, until);
+		blk_put(f->lblk, &f->nlblk, &v[i].key, b.until);
+		block_announce(f, &v[i].key, b.until);
 	}
 }
 
 /* This node's blocks that last longer than announced (the flood goes on)
  * are announced again before the other nodes' copies end; ended ones are
- * dropped. */
-static void blocks_renew(struct mxt_fleet *f)
+ * dropped.  Under the controller's lock. */
+static int blocks_renew_locked(struct mxt_model *model, void *ctx)
 {
-	struct mxt_model *model;
-	uint32_t half;
+	struct mxt_fleet *f = ctx;
+	uint32_t half = mxt_model_get_params(model)->block_cooldown / 2;
 
-	if (!f->nlblk)
-		return;
-	model = mxt_ctl_model_lock(f->c);
-	half = mxt_model_get_params(model)->block_cooldown / 2;
 	for (int i = 0; i < f->nlblk; i++) {
 		uint32_t until = mxt_model_block_until(model, &f->lblk[i].key);
 
@@ -1359,13 +1422,21 @@ static void blocks_renew(struct mxt_fleet *f)
 			block_announce(f, &f->lblk[i].key, until);
 		}
 	}
-	mxt_ctl_model_unlock(f->c);
+	return 0;
+}
+
+/* blocks_renew_locked(), when this node announced any block. */
+static void blocks_renew(struct mxt_fleet *f)
+{
+	if (f->nlblk)
+		mxt_ctl_with_model(f->c, blocks_renew_locked, f);
 }
 
 /* "block KEYHEX UNTIL" of another node: BLOCKED here too; 1 when applied. */
 static int block_apply(struct mxt_fleet *f, char **argv, uint64_t now)
 {
 	struct mxt_key key;
+	struct block_op b = { .key = &key, .now = now };
 	char *end, who[64];
 	unsigned long long until;
 	int rc;
@@ -1378,8 +1449,8 @@ static int block_apply(struct mxt_fleet *f, char **argv, uint64_t now)
 	}
 	if (until <= now)
 		return 0; /* over already */
-	rc = mxt_model_block(mxt_ctl_model_lock(f->c), &key, now, (uint32_t)until);
-	mxt_ctl_model_unlock(f->c);
+	b.until = (uint32_t)until;
+	rc = mxt_ctl_with_model(f->c, block_set, &b);
 	mxt_key_format(&key, who, sizeof(who));
 	if (rc < 0) {
 		mxt_log_warnx("FLEET block [%s] from the fleet not applied: %s", who, strerror(-rc));

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -197,6 +198,140 @@ static void one(FILE *f, const char *name, const char *type, const char *help, d
 	fprintf(f, "%s %.17g\n", name, v);
 }
 
+/* One sample read from a uint64_t of a state struct.  A row with 'help'
+ * opens a family (its HELP and TYPE lines); a row without continues the
+ * family above with other labels.  Unlabelled samples print as doubles,
+ * labelled ones as integers: the exposition has always been so, and a
+ * dashboard may match on either. */
+struct metric {
+	const char *name;
+	const char *type;     /* "counter" or "gauge"; NULL on a continuation */
+	const char *help;     /* NULL: a continuation row */
+	const char *labels;   /* NULL: no labels */
+	size_t off;           /* of the uint64_t in the struct emit() is given */
+	double div;           /* 0: the value as is; 1e6: microseconds to seconds */
+};
+
+/* offsetof a uint64_t member, refused at compile time for any other size,
+ * so that a row can never read half of a field or two. */
+#define U64_AT(type, member)                                                           \
+	(offsetof(type, member) +                                                      \
+	 0 * sizeof(char[sizeof(((type *)0)->member) == sizeof(uint64_t) ? 1 : -1]))
+#define SNAP(member) U64_AT(struct mxt_metrics_snapshot, member)
+#define POL(member)  U64_AT(struct mxt_policy_stats, member)
+
+/* Model, kernel map and controller, after the per-state senders. */
+static const struct metric snap_metrics[] = {
+	{ "mxthrottle_senders_capacity", "gauge", "Senders the model's table may hold.",
+	  NULL, SNAP(model.capacity), 0 },
+	{ "mxthrottle_model_memory_bytes", "gauge", "Memory of the model's table.",
+	  NULL, SNAP(model.memory_bytes), 0 },
+	{ "mxthrottle_model_evictions_total", "counter",
+	  "Sender records evicted to make room for newcomers.", NULL, SNAP(model.evicted), 0 },
+	{ "mxthrottle_model_rejected_total", "counter",
+	  "Newcomers not tracked because nothing was evictable.", NULL, SNAP(model.rejected_full), 0 },
+	{ "mxthrottle_model_expired_total", "counter", "Sender records forgotten by age.",
+	  NULL, SNAP(model.expired), 0 },
+	{ "mxthrottle_state_transitions_total", "counter",
+	  "Sender state changes, by the state entered.", "to=\"established\"",
+	  SNAP(model.established), 0 },
+	{ "mxthrottle_state_transitions_total", NULL, NULL, "to=\"throttled\"",
+	  SNAP(model.throttles), 0 },
+	{ "mxthrottle_state_transitions_total", NULL, NULL, "to=\"blocked\"",
+	  SNAP(model.blocks), 0 },
+	{ "mxthrottle_kernel_sources", "gauge",
+	  "Entries of the kernel's per-source LRU map seen by the last sweeps.",
+	  NULL, SNAP(kernel_sources), 0 },
+	{ "mxthrottle_kernel_sources_capacity", "gauge",
+	  "Size (max_entries) of the kernel's per-source LRU map.", NULL, SNAP(kernel_capacity), 0 },
+	{ "mxthrottle_ticks_total", "counter", "Controller ticks.", NULL, SNAP(ctl.ticks), 0 },
+	{ "mxthrottle_tick_duration_seconds", "gauge", "Wall time of the last controller tick.",
+	  NULL, SNAP(ctl.tick_usec_last), 1e6 },
+	{ "mxthrottle_kernel_policy_changes_total", "counter",
+	  "Kernel policy map entries written or deleted.", NULL, SNAP(ctl.changes_written), 0 },
+	{ "mxthrottle_map_errors_total", "counter", "Failed kernel map reads or writes.",
+	  NULL, SNAP(ctl.map_errors), 0 },
+	{ "mxthrottle_checkpoints_total", "counter", "History checkpoints written.",
+	  NULL, SNAP(ctl.checkpoints), 0 },
+	{ "mxthrottle_checkpoint_errors_total", "counter", "History checkpoints that failed.",
+	  NULL, SNAP(ctl.checkpoint_errors), 0 },
+	{ "mxthrottle_checkpoint_duration_seconds", "gauge",
+	  "Wall time of the last history checkpoint.", NULL, SNAP(ctl.checkpoint_usec_last), 1e6 },
+	{ "mxthrottle_checkpoint_last_timestamp_seconds", "gauge",
+	  "Unix time of the last good checkpoint (or of the start-up, before the first).",
+	  NULL, SNAP(last_checkpoint), 0 },
+};
+
+/* The fleet's health: Redis reachable, data flowing both ways, nothing lost. */
+static const struct metric fleet_metrics[] = {
+	{ "mxthrottle_fleet_outages_total", "counter",
+	  "Redis shard connections lost or refused.", NULL, SNAP(fleet_st.outages), 0 },
+	{ "mxthrottle_fleet_reconnects_total", "counter",
+	  "Redis shard connections won back after an outage.", NULL, SNAP(fleet_st.reconnects), 0 },
+	{ "mxthrottle_fleet_exchanges_total", "counter",
+	  "Pipelines sent to Redis (all shards).", NULL, SNAP(fleet_st.exchanges), 0 },
+	{ "mxthrottle_fleet_round_trips_total", "counter",
+	  "Pipelines Redis answered.", NULL, SNAP(fleet_st.round_trips), 0 },
+	{ "mxthrottle_fleet_exchange_duration_seconds", "gauge",
+	  "Wall time of the last exchange with every shard.", NULL,
+	  SNAP(fleet_st.exchange_usec_last), 1e6 },
+	{ "mxthrottle_fleet_deltas_sent_total", "counter",
+	  "Source-hours of this node written to Redis.", NULL, SNAP(fleet_st.deltas_sent), 0 },
+	{ "mxthrottle_fleet_deltas_applied_total", "counter",
+	  "Source-hours of other nodes applied here.", NULL, SNAP(fleet_st.deltas_applied), 0 },
+	{ "mxthrottle_fleet_bad_entries_total", "counter",
+	  "Undecodable log entries read from Redis.", NULL, SNAP(fleet_st.bad), 0 },
+	{ "mxthrottle_fleet_backlog", "gauge",
+	  "Source-hours waiting for Redis.", NULL, SNAP(fleet_st.backlog), 0 },
+	{ "mxthrottle_fleet_dropped_total", "counter",
+	  "Source-hours lost because the buffer was full.", NULL, SNAP(fleet_st.dropped), 0 },
+};
+
+/* The policy server's connections and errors, after the answers by action. */
+static const struct metric policy_metrics[] = {
+	{ "mxthrottle_policy_decide_errors_total", "counter",
+	  "Requests answered DUNNO because the decision failed.", NULL, POL(decide_errors), 0 },
+	{ "mxthrottle_policy_protocol_errors_total", "counter",
+	  "Malformed policy requests (their connection was closed).", NULL, POL(protocol_errors), 0 },
+	{ "mxthrottle_policy_connections_open", "gauge", "Policy connections open now.",
+	  NULL, POL(conn_active), 0 },
+	{ "mxthrottle_policy_connections_accepted_total", "counter",
+	  "Policy connections accepted.", NULL, POL(conn_accepted), 0 },
+	{ "mxthrottle_policy_connections_refused_total", "counter",
+	  "Policy connections closed unanswered at once: no slot or no memory.",
+	  NULL, POL(conn_refused), 0 },
+	{ "mxthrottle_policy_connections_evicted_total", "counter",
+	  "Idle policy connections closed to admit a new one into a full table.",
+	  NULL, POL(conn_evicted), 0 },
+	{ "mxthrottle_policy_connections_idle_closed_total", "counter",
+	  "Policy connections closed after the idle timeout with nothing pending.",
+	  NULL, POL(conn_idle_closed), 0 },
+	{ "mxthrottle_policy_connections_deadline_closed_total", "counter",
+	  "Policy connections closed: a request not done by its absolute deadline.",
+	  NULL, POL(conn_deadline_closed), 0 },
+	{ "mxthrottle_policy_io_errors_total", "counter",
+	  "Policy connection read/write and accept failures.", NULL, POL(io_errors), 0 },
+};
+
+#define EMIT(f, rows, base) emit(f, rows, sizeof(rows) / sizeof((rows)[0]), base)
+
+/* Write every row of 'rows', each read from 'base'. */
+static void emit(FILE *f, const struct metric *rows, size_t n, const void *base)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct metric *r = &rows[i];
+		uint64_t v;
+
+		memcpy(&v, (const char *)base + r->off, sizeof(v));
+		if (r->help)
+			head(f, r->name, r->type, r->help);
+		if (r->labels)
+			fprintf(f, "%s{%s} %llu\n", r->name, r->labels, (unsigned long long)v);
+		else
+			fprintf(f, "%s %.17g\n", r->name, r->div ? (double)v / r->div : (double)v);
+	}
+}
+
 static void render_xdp(struct mxt_metrics *m, FILE *f)
 {
 	__u64 r[MXT_R_MAX] = { 0 };
@@ -211,89 +346,23 @@ static void render_xdp(struct mxt_metrics *m, FILE *f)
 			(unsigned long long)r[i]);
 }
 
-static void render_model(FILE *f, const struct mxt_metrics_snapshot *s)
+/* What the main thread pushed: model, kernel map, controller, fleet. */
+static void render_snapshot(FILE *f, const struct mxt_metrics_snapshot *s, uint64_t now)
 {
-	const struct mxt_model_counts *c = &s->model;
-
 	head(f, "mxthrottle_senders", "gauge", "Senders the model tracks, by state.");
 	for (int st = 0; st < MXT_STATE_MAX; st++)
 		fprintf(f, "mxthrottle_senders{state=\"%s\"} %llu\n", mxt_state_name((enum mxt_state)st),
-			(unsigned long long)c->by_state[st]);
-	one(f, "mxthrottle_senders_capacity", "gauge", "Senders the model's table may hold.",
-	    (double)c->capacity);
-	one(f, "mxthrottle_model_memory_bytes", "gauge", "Memory of the model's table.",
-	    (double)c->memory_bytes);
-	one(f, "mxthrottle_model_evictions_total", "counter",
-	    "Sender records evicted to make room for newcomers.", (double)c->evicted);
-	one(f, "mxthrottle_model_rejected_total", "counter",
-	    "Newcomers not tracked because nothing was evictable.", (double)c->rejected_full);
-	one(f, "mxthrottle_model_expired_total", "counter", "Sender records forgotten by age.",
-	    (double)c->expired);
-	head(f, "mxthrottle_state_transitions_total", "counter",
-	     "Sender state changes, by the state entered.");
-	fprintf(f, "mxthrottle_state_transitions_total{to=\"established\"} %llu\n",
-		(unsigned long long)c->established);
-	fprintf(f, "mxthrottle_state_transitions_total{to=\"throttled\"} %llu\n",
-		(unsigned long long)c->throttles);
-	fprintf(f, "mxthrottle_state_transitions_total{to=\"blocked\"} %llu\n",
-		(unsigned long long)c->blocks);
-	one(f, "mxthrottle_kernel_sources", "gauge",
-	    "Entries of the kernel's per-source LRU map seen by the last sweeps.",
-	    (double)s->kernel_sources);
-	one(f, "mxthrottle_kernel_sources_capacity", "gauge",
-	    "Size (max_entries) of the kernel's per-source LRU map.", (double)s->kernel_capacity);
-}
-
-static void render_ctl(FILE *f, const struct mxt_metrics_snapshot *s, uint64_t now)
-{
-	const struct mxt_ctl_counters *c = &s->ctl;
-
-	one(f, "mxthrottle_ticks_total", "counter", "Controller ticks.", (double)c->ticks);
-	one(f, "mxthrottle_tick_duration_seconds", "gauge", "Wall time of the last controller tick.",
-	    (double)c->tick_usec_last / 1e6);
-	one(f, "mxthrottle_kernel_policy_changes_total", "counter",
-	    "Kernel policy map entries written or deleted.", (double)c->changes_written);
-	one(f, "mxthrottle_map_errors_total", "counter", "Failed kernel map reads or writes.",
-	    (double)c->map_errors);
-	one(f, "mxthrottle_checkpoints_total", "counter", "History checkpoints written.",
-	    (double)c->checkpoints);
-	one(f, "mxthrottle_checkpoint_errors_total", "counter", "History checkpoints that failed.",
-	    (double)c->checkpoint_errors);
-	one(f, "mxthrottle_checkpoint_duration_seconds", "gauge",
-	    "Wall time of the last history checkpoint.", (double)c->checkpoint_usec_last / 1e6);
-	one(f, "mxthrottle_checkpoint_last_timestamp_seconds", "gauge",
-	    "Unix time of the last good checkpoint (or of the start-up, before the first).",
-	    (double)s->last_checkpoint);
+			(unsigned long long)s->model.by_state[st]);
+	EMIT(f, snap_metrics, s);
 	one(f, "mxthrottle_checkpoint_age_seconds", "gauge",
 	    "Seconds since the last good checkpoint (or since the start-up, before the first).",
 	    (double)(now > s->last_checkpoint ? now - s->last_checkpoint : 0));
+	if (s->fleet)
+		EMIT(f, fleet_metrics, s);
 }
 
-/* The fleet's health: Redis reachable, data flowing both ways, nothing lost. */
-static void render_fleet(FILE *f, const struct mxt_fleet_stats *st)
-{
-	one(f, "mxthrottle_fleet_outages_total", "counter",
-	    "Redis shard connections lost or refused.", (double)st->outages);
-	one(f, "mxthrottle_fleet_reconnects_total", "counter",
-	    "Redis shard connections won back after an outage.", (double)st->reconnects);
-	one(f, "mxthrottle_fleet_exchanges_total", "counter",
-	    "Pipelines sent to Redis (all shards).", (double)st->exchanges);
-	one(f, "mxthrottle_fleet_round_trips_total", "counter",
-	    "Pipelines Redis answered.", (double)st->round_trips);
-	one(f, "mxthrottle_fleet_exchange_duration_seconds", "gauge",
-	    "Wall time of the last exchange with every shard.", (double)st->exchange_usec_last / 1e6);
-	one(f, "mxthrottle_fleet_deltas_sent_total", "counter",
-	    "Source-hours of this node written to Redis.", (double)st->deltas_sent);
-	one(f, "mxthrottle_fleet_deltas_applied_total", "counter",
-	    "Source-hours of other nodes applied here.", (double)st->deltas_applied);
-	one(f, "mxthrottle_fleet_bad_entries_total", "counter",
-	    "Undecodable log entries read from Redis.", (double)st->bad);
-	one(f, "mxthrottle_fleet_backlog", "gauge",
-	    "Source-hours waiting for Redis.", (double)st->backlog);
-	one(f, "mxthrottle_fleet_dropped_total", "counter",
-	    "Source-hours lost because the buffer was full.", (double)st->dropped);
-}
-
+/* Decisions and their latency (counted here), then the server's own
+ * counters when there is a server. */
 static void render_policy(struct mxt_metrics *m, FILE *f)
 {
 	struct mxt_policy_stats p;
@@ -340,24 +409,10 @@ static void render_policy(struct mxt_metrics *m, FILE *f)
 		fprintf(f, "mxthrottle_policy_answers_total{action=\"%s\"} %llu\n", lower,
 			(unsigned long long)p.answers[a]);
 	}
-	one(f, "mxthrottle_policy_decide_errors_total", "counter",
-	    "Requests answered DUNNO because the decision failed.", (double)p.decide_errors);
-	one(f, "mxthrottle_policy_protocol_errors_total", "counter",
-	    "Malformed policy requests (their connection was closed).", (double)p.protocol_errors);
-	one(f, "mxthrottle_policy_connections_open", "gauge", "Policy connections open now.",
-	    (double)p.conn_active);
-	one(f, "mxthrottle_policy_connections_accepted_total", "counter",
-	    "Policy connections accepted.", (double)p.conn_accepted);
-	one(f, "mxthrottle_policy_connections_refused_total", "counter",
-	    "Policy connections closed unanswered at once: no slot or no memory.", (double)p.conn_refused);
-	one(f, "mxthrottle_policy_connections_evicted_total", "counter",
-	    "Idle policy connections closed to admit a new one into a full table.", (double)p.conn_evicted);
-	one(f, "mxthrottle_policy_connections_idle_closed_total", "counter",
-	    "Policy connections closed after the idle timeout with nothing pending.", (double)p.conn_idle_closed);
-	one(f, "mxthrottle_policy_connections_deadline_closed_total", "counter",
-	    "Policy connections closed: a request not done by its absolute deadline.", (double)p.conn_deadline_closed);
-	one(f, "mxthrottle_policy_io_errors_total", "counter",
-	    "Policy connection read/write and accept failures.", (double)(p.io_errors + p.accept_errors));
+	/* One family for both kinds of I/O failure: the operator's remedy
+	 * (descriptors, peers) is the same. */
+	p.io_errors += p.accept_errors;
+	EMIT(f, policy_metrics, &p);
 }
 
 int mxt_metrics_render(struct mxt_metrics *m, FILE *f, uint64_t now)
@@ -375,12 +430,8 @@ int mxt_metrics_render(struct mxt_metrics *m, FILE *f, uint64_t now)
 	head(f, "mxthrottle_build_info", "gauge", "Version of the running daemon (always 1).");
 	fprintf(f, "mxthrottle_build_info{version=\"%s\"} 1\n", MXT_VERSION);
 	render_xdp(m, f);
-	if (have) {
-		render_model(f, &s);
-		render_ctl(f, &s, now);
-		if (s.fleet)
-			render_fleet(f, &s.fleet_st);
-	}
+	if (have)
+		render_snapshot(f, &s, now);
 	render_policy(m, f);
 	return ferror(f) ? -EIO : 0;
 }
