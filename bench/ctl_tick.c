@@ -19,9 +19,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 #include <bpf/bpf.h>
 
+#include "bench_util.h"
 #include "controller.h"
 #include "cfgkeys.h"
 #include "model.h"
@@ -50,18 +50,6 @@ static long rss_bytes(void)
 	return resident * sysconf(_SC_PAGESIZE);
 }
 
-/* Key i: 240.0.0.0/4 (reserved; map keys only, never packets). */
-static struct mxt_key key_of(long i)
-{
-	struct mxt_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.family = MXT_FAMILY_IPV4;
-	k.prefixlen = 32;
-	k.addr[0] = htonl(0xf0000000u + (__u32)i);
-	return k;
-}
-
 /* Add 'syns' to every 'step'-th source's counter (batch update). */
 static int bump(int fd, long n, long step, __u64 syns, __u64 now_ns)
 {
@@ -79,7 +67,7 @@ static int bump(int fd, long n, long step, __u64 syns, __u64 now_ns)
 		__u32 cnt = 0;
 
 		for (; i < n && cnt < chunk; i += step, cnt++) {
-			keys[cnt] = key_of(i);
+			keys[cnt] = bench_key_of(i);
 			memset(&vals[cnt], 0, sizeof(vals[cnt]));
 			if (bpf_map_lookup_elem(fd, &keys[cnt], &vals[cnt]))
 				vals[cnt].first_seen_ns = now_ns;
@@ -200,29 +188,29 @@ static int run(long n, int json)
 
 int main(int argc, char **argv)
 {
-	const char *sizes = "10000,100000,1000000";
-	int json = 0;
+	const char *list = "10000,100000,1000000";
+	long sizes[BENCH_SIZES_MAX];
+	int json = 0, nsizes;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = 1;
 		else if (!strcmp(argv[i], "-n") && i + 1 < argc)
-			sizes = argv[++i];
+			list = argv[++i];
 		else {
 			fprintf(stderr, "usage: ctl_tick [-n N[,N...]] [--json]\n");
 			return 1;
 		}
 	}
+	nsizes = bench_sizes("ctl_tick", list, 16, 1L << 26, sizes);
+	if (nsizes < 0)
+		return 1;
 	if (!json)
 		printf("%9s  %5s  %16s  %16s  %16s  %9s  %8s\n", "sources", "ticks", "first: tick/sweep",
 		       "10%: tick/sweep", "idle: tick/sweep", "tracked", "RSS B/src");
-	for (const char *p = sizes; *p;) {
-		long n = strtol(p, (char **)&p, 10);
-
-		if (n < 16 || run(n, json) < 0)
+	for (int i = 0; i < nsizes; i++) {
+		if (run(sizes[i], json) < 0)
 			return 1;
-		if (*p == ',')
-			p++;
 	}
 	return 0;
 }

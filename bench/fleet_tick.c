@@ -20,10 +20,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <hiredis/hiredis.h>
 
+#include "bench_util.h"
 #include "cfgkeys.h"
 #include "controller.h"
 #include "fleet.h"
@@ -38,17 +38,6 @@ static uint64_t mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static struct mxt_key key_of(long i)
-{
-	struct mxt_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.family = MXT_FAMILY_IPV4;
-	k.prefixlen = 32;
-	k.addr[0] = htonl(0xf0000000u + (uint32_t)i);
-	return k;
 }
 
 /* used_memory over every endpoint, bytes. */
@@ -139,7 +128,7 @@ static int run(long n, char eps[][MXT_FLEET_EP_MAX], int neps, int json)
 	/* One session per source, at one node each, as the controller's
 	 * policy path counts it. */
 	for (long i = 0; i < n; i++) {
-		struct session ss = { .fleet = fl[i % NODES], .key = key_of(i), .now = now };
+		struct session ss = { .fleet = fl[i % NODES], .key = bench_key_of(i), .now = now };
 
 		mxt_ctl_with_model(c[i % NODES], session_one, &ss);
 	}
@@ -217,8 +206,10 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 },
 	};
-	char eps[MXT_FLEET_SHARDS_MAX][MXT_FLEET_EP_MAX], ns[256] = "100000,1000000", *tok, *save = NULL;
-	int neps = 0, json = 0, opt, rc = 0;
+	char eps[MXT_FLEET_SHARDS_MAX][MXT_FLEET_EP_MAX];
+	const char *list = "100000,1000000";
+	long sizes[BENCH_SIZES_MAX];
+	int neps = 0, json = 0, opt, rc = 0, nsizes;
 
 	while ((opt = getopt_long(argc, argv, "r:n:j", opts, NULL)) != -1) {
 		switch (opt) {
@@ -228,7 +219,7 @@ int main(int argc, char **argv)
 			snprintf(eps[neps++], MXT_FLEET_EP_MAX, "%s", optarg);
 			break;
 		case 'n':
-			snprintf(ns, sizeof(ns), "%s", optarg);
+			list = optarg;
 			break;
 		case 'j':
 			json = 1;
@@ -245,14 +236,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fleet_tick: -r ENDPOINT (a Redis to use) is required\n");
 		return 2;
 	}
-	for (tok = strtok_r(ns, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		long n = atol(tok);
-
-		if (n < 3 || n > 4000000) {
-			fprintf(stderr, "fleet_tick: -n %s: 3..4000000\n", tok);
-			return 2;
-		}
-		rc |= run(n, eps, neps, json);
-	}
+	nsizes = bench_sizes("fleet_tick", list, 3, 4000000, sizes);
+	if (nsizes < 0)
+		return 2;
+	for (int i = 0; i < nsizes; i++)
+		rc |= run(sizes[i], eps, neps, json);
 	return rc;
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "syn_delta.h"
 
 static struct mxt_key key_of(unsigned n)
@@ -122,6 +124,102 @@ static void capacity_is_bounded(void **state)
 	mxt_syn_delta_free(t);
 }
 
+/* Counters past 2^32 and 2^40 (the table keeps 40 bits): deltas stay
+ * exact, the largest one just under 2^39. */
+static void counter_wrap_exact(void **state)
+{
+	struct mxt_syn_delta *t = mxt_syn_delta_new(16);
+	struct mxt_key k = key_of(3);
+	struct mxt_source v = { .first_seen_ns = 0x123456789ULL };
+	const uint64_t steps[] = { 0xfffffff0ULL, 0x20, (1ULL << 39) - 0x30, 0x40,
+				   (1ULL << 39) - 1, 1ULL << 33, 0, (1ULL << 39) - 1 };
+	uint64_t ds, dd;
+
+	(void)state;
+	v.syns = (1ULL << 40) - 5; /* the first pass: all of it is new */
+	v.dropped = v.syns - 1;
+	mxt_syn_delta_begin(t);
+	assert_int_equal(mxt_syn_delta_update(t, &k, &v, &ds, &dd), 0);
+	CHECK(ds == v.syns && dd == v.dropped, "first pass: got %llu/%llu, want %llu/%llu",
+	      (unsigned long long)ds, (unsigned long long)dd, (unsigned long long)v.syns,
+	      (unsigned long long)v.dropped);
+	mxt_syn_delta_end(t, 3);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		v.syns += steps[i];
+		v.dropped += steps[i] / 2;
+		mxt_syn_delta_begin(t);
+		assert_int_equal(mxt_syn_delta_update(t, &k, &v, &ds, &dd), 0);
+		CHECK(ds == steps[i] && dd == steps[i] / 2, "step %zu: got %llu/%llu, want %llu/%llu", i,
+		      (unsigned long long)ds, (unsigned long long)dd, (unsigned long long)steps[i],
+		      (unsigned long long)(steps[i] / 2));
+		mxt_syn_delta_end(t, 3);
+	}
+	mxt_syn_delta_free(t);
+}
+
+/* A counter that went backwards (by less than 2^39) across a 2^32 or 2^40
+ * boundary is a new life too, not a huge delta. */
+static void backwards_across_wrap(void **state)
+{
+	struct mxt_syn_delta *t = mxt_syn_delta_new(16);
+	struct mxt_key k = key_of(4);
+	struct mxt_source v = { .syns = (1ULL << 40) + 10, .first_seen_ns = 7 };
+	const uint64_t back[] = { (1ULL << 40) - 10, (1ULL << 39) + (1ULL << 32) + 3, 1ULL << 38,
+				  (1ULL << 32) - 3, 2 };
+	uint64_t ds, dd;
+
+	(void)state;
+	mxt_syn_delta_begin(t);
+	mxt_syn_delta_update(t, &k, &v, &ds, &dd);
+	for (size_t i = 0; i < sizeof(back) / sizeof(back[0]); i++) {
+		v.syns = back[i];
+		mxt_syn_delta_begin(t);
+		mxt_syn_delta_update(t, &k, &v, &ds, &dd);
+		CHECK(ds == back[i], "step %zu: got %llu, want %llu", i, (unsigned long long)ds,
+		      (unsigned long long)back[i]);
+		mxt_syn_delta_end(t, 3);
+	}
+	mxt_syn_delta_free(t);
+}
+
+/* The pass number is kept modulo 256: over 600 passes, a source seen in
+ * every other pass keeps exact deltas and one gone for 3 passes is
+ * forgotten, on both sides of every wrap. */
+static void pass_number_wraps(void **state)
+{
+	struct mxt_syn_delta *t = mxt_syn_delta_new(16);
+	struct mxt_key every = key_of(5), other = key_of(6), rare = key_of(7);
+	struct mxt_source ve = { .first_seen_ns = 1 }, vo = { .first_seen_ns = 2 },
+			  vr = { .first_seen_ns = 3 };
+	uint64_t ds, dd;
+
+	(void)state;
+	for (unsigned pass = 0; pass < 600; pass++) {
+		mxt_syn_delta_begin(t);
+		ve.syns += 2;
+		mxt_syn_delta_update(t, &every, &ve, &ds, &dd);
+		CHECK(ds == 2, "pass %u: every: got %llu, want 2", pass,
+		      (unsigned long long)ds);
+		if (pass % 2 == 0) {
+			vo.syns += 3;
+			mxt_syn_delta_update(t, &other, &vo, &ds, &dd);
+			CHECK(ds == 3, "pass %u: other: got %llu, want 3", pass,
+			      (unsigned long long)ds);
+		}
+		if (pass % 100 == 0) {
+			vr.syns += 1;
+			mxt_syn_delta_update(t, &rare, &vr, &ds, &dd);
+			/* forgotten since its last pass: counted whole */
+			CHECK(ds == vr.syns, "pass %u: rare: got %llu, want %llu", pass,
+			      (unsigned long long)ds, (unsigned long long)vr.syns);
+		}
+		mxt_syn_delta_end(t, 3);
+		CHECK(mxt_syn_delta_count(t) == (pass % 100 < 3 ? 3u : 2u), "pass %u: count %zu", pass,
+		      mxt_syn_delta_count(t));
+	}
+	mxt_syn_delta_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +227,9 @@ int main(void)
 		cmocka_unit_test(new_life_counts_whole),
 		cmocka_unit_test(stale_entries_expire),
 		cmocka_unit_test(capacity_is_bounded),
+		cmocka_unit_test(counter_wrap_exact),
+		cmocka_unit_test(backwards_across_wrap),
+		cmocka_unit_test(pass_number_wraps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,10 @@
  * with a new first_seen), so a counter that went backwards, or a new
  * first_seen, means "all of it is new".  Entries not seen for a few ticks
  * are forgotten, so the table never holds more than the kernel map did.
- * About 50 bytes per source (40-byte slots at a 0.8 load).
+ * About 27 bytes per source (24-byte slots at a 0.89 load; IPv6 keys
+ * longer than /64 add 9 more).  Deltas are exact: the table holds each
+ * key whole, and its counters modulo 2^40, which a source's counter does
+ * not outrun between two passes (syn_delta.c says why).
  */
 #ifndef MXT_SYN_DELTA_H
 #define MXT_SYN_DELTA_H
@@ -21,15 +24,28 @@ struct mxt_syn_delta;
 struct mxt_syn_delta *mxt_syn_delta_new(size_t capacity);
 void mxt_syn_delta_free(struct mxt_syn_delta *t);
 
-/* Start a pass over the kernel map (one per tick). */
+/* Seed the key hash (the daemon passes random bytes so that addresses
+ * cannot be chosen to collide); only while empty: 0 or -EBUSY. */
+int mxt_syn_delta_set_hash_seed(struct mxt_syn_delta *t, uint64_t seed);
+
+/* Start a pass over the kernel map (one per sweep); passes and
+ * mxt_syn_delta_end() alternate. */
 void mxt_syn_delta_begin(struct mxt_syn_delta *t);
 
 /* Record one entry's counters; *dsyns and *ddropped get what is new since
- * the previous pass.  -ENOSPC when full (deltas then count as new). */
+ * the previous pass.  -ENOSPC when full, -EINVAL for a key the kernel
+ * does not make (not masked to its prefix, padding set), -ENOMEM: the
+ * deltas then count as new. */
 int mxt_syn_delta_update(struct mxt_syn_delta *t, const struct mxt_key *key,
 			 const struct mxt_source *v, uint64_t *dsyns, uint64_t *ddropped);
 
-/* End the pass: forget entries not seen in the last 'keep' passes. */
+/* Start fetching the slot of 'key' into the cache: a pass over many
+ * sources calls it a few entries ahead of mxt_syn_delta_update() (the
+ * table is far larger than the cache; this halves the time of a pass). */
+void mxt_syn_delta_prefetch(const struct mxt_syn_delta *t, const struct mxt_key *key);
+
+/* End the pass: forget entries not seen in the last 'keep' passes
+ * (at most 255). */
 void mxt_syn_delta_end(struct mxt_syn_delta *t, unsigned keep);
 
 /* Entries held; bytes held. */

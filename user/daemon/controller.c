@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <sys/time.h>
 
 #include <bpf/bpf.h>
@@ -48,6 +49,7 @@ static int opt_path(char *dst, size_t len, const char *src, const char *what, ch
 struct mxt_controller *mxt_ctl_new(const struct mxt_ctl_opts *o, char *err, size_t errlen)
 {
 	struct mxt_controller *c;
+	uint64_t seed;
 
 	if (!o || !o->model || !o->kcfg) {
 		mxt_seterr(err, errlen, "controller: a model and a kernel config are required");
@@ -85,6 +87,9 @@ struct mxt_controller *mxt_ctl_new(const struct mxt_ctl_opts *o, char *err, size
 			   o->max_sources ? o->max_sources : (size_t)MXT_MAX_SOURCES);
 		return NULL;
 	}
+	/* Sources choose their addresses: keep them from choosing collisions. */
+	if (getrandom(&seed, sizeof(seed), 0) == sizeof(seed))
+		mxt_syn_delta_set_hash_seed(c->deltas, seed);
 	return c;
 }
 
@@ -324,42 +329,23 @@ static void change_apply(struct mxt_controller *c, const struct mxt_model_change
 _Static_assert(sizeof(struct mxt_syn_obs) <= sizeof(struct mxt_source_entry),
 	       "tick compacts observations over the dumped entries");
 
-int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
+#define SLICE_PREFETCH 8 /* entries whose delta slot is fetched ahead */
+
+/* Turn n dumped entries into SYN deltas and give the active ones to the
+ * model; under the lock. */
+static void slice_observe(struct mxt_controller *c, struct mxt_source_entry *src, size_t n,
+			  uint64_t now)
 {
-	struct mxt_source_entry *src = NULL;
-	struct change_buf b = { 0 };
-	struct mxt_syn_obs *obs = NULL;
+	struct mxt_syn_obs *obs = (struct mxt_syn_obs *)src;
 	struct mxt_key key;
-	size_t n = 0, nobs = 0;
-	uint64_t t0 = mxt_ctl_usec_now();
-	int err = 0, sweep_start = 0;
+	size_t nobs = 0;
 
-	/* 1. Kernel counters, outside the lock: the next slice of the sweep
-	 * (the whole map, where batch operations are missing). */
-	if (c->maps) {
-		sweep_start = !c->scan.started || c->scan.done;
-		err = mxt_sources_scan(c->maps, &c->scan, c->scan_max, &src, &n);
-		if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */) {
-			memset(&c->scan, 0, sizeof(c->scan));
-			err = mxt_sources_dump(c->maps, &src, &n);
-			sweep_start = 1;
-			c->scan.done = 1;
-		}
-		if (err) {
-			ST_INC(c, map_errors);
-			mxt_log_warnx("cannot read mxt_sources: %s", strerror(-err));
-			n = 0;
-			sweep_start = 0;
-		}
-	}
-
-	/* 2. Model work, under the lock. */
-	pthread_mutex_lock(&c->lock);
-	if (sweep_start)
-		mxt_syn_delta_begin(c->deltas);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t ds, dd;
 
+		/* src[i + SLICE_PREFETCH] lies past what the compaction wrote */
+		if (i + SLICE_PREFETCH < n)
+			mxt_syn_delta_prefetch(c->deltas, &src[i + SLICE_PREFETCH].key);
 		mxt_syn_delta_update(c->deltas, &src[i].key, &src[i].val, &ds, &dd);
 		if (!ds)
 			continue;
@@ -367,24 +353,92 @@ int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
 		 * is ours, an observation is smaller than an entry, and
 		 * obs[nobs] never reaches past src[i] (nobs <= i). */
 		key = src[i].key;
-		obs = (struct mxt_syn_obs *)src;
 		obs[nobs].key = key;
 		obs[nobs].syns = ds;
 		obs[nobs].dropped = dd;
 		nobs++;
 	}
-	/* A kernel entry unseen for 3 sweeps was evicted by the LRU. */
-	if (c->maps && c->scan.done) {
-		mxt_syn_delta_end(c->deltas, 3);
-		ST_INC(c, sweeps);
-	}
 	if (nobs)
 		mxt_model_observe_syns_batch(c->model, obs, nobs, now);
+}
+
+/* Read the next chunk of the sweep into *src (malloc'ed), *n entries;
+ * the whole map where batch operations are missing.  0 or -errno. */
+static int slice_read(struct mxt_controller *c, size_t want, struct mxt_source_entry **src,
+		      size_t *n, int *sweep_start)
+{
+	int err = mxt_sources_scan(c->maps, &c->scan, want, src, n);
+
+	if (err == -EINVAL || err == -EOPNOTSUPP || err == -524 /* ENOTSUPP */) {
+		memset(&c->scan, 0, sizeof(c->scan));
+		err = mxt_sources_dump(c->maps, src, n);
+		*sweep_start = 1;
+		c->scan.done = 1;
+	}
+	return err;
+}
+
+/* The tick's slice of the sweep over mxt_sources, at most c->scan_max
+ * entries, read and observed MXT_CTL_READ_CHUNK at a time so that the
+ * buffers stay small; the lock is taken per chunk, never across a read.
+ * Returns the entries read. */
+static size_t sweep_slice(struct mxt_controller *c, uint64_t now)
+{
+	int sweep_start = !c->scan.started || c->scan.done;
+	size_t total = 0;
+
+	while (total < c->scan_max) {
+		size_t want = c->scan_max - total, n = 0;
+		struct mxt_source_entry *src = NULL;
+		int err;
+
+		if (want > MXT_CTL_READ_CHUNK)
+			want = MXT_CTL_READ_CHUNK;
+		err = slice_read(c, want, &src, &n, &sweep_start);
+		/* The next hash bucket does not fit in what is left: next tick. */
+		if (err == -ENOSPC && total > 0)
+			break;
+		if (err) {
+			ST_INC(c, map_errors);
+			mxt_log_warnx("cannot read mxt_sources: %s", strerror(-err));
+			break;
+		}
+		pthread_mutex_lock(&c->lock);
+		if (sweep_start)
+			mxt_syn_delta_begin(c->deltas);
+		sweep_start = 0;
+		slice_observe(c, src, n, now);
+		/* A kernel entry unseen for 3 sweeps was evicted by the LRU. */
+		if (c->scan.done) {
+			mxt_syn_delta_end(c->deltas, 3);
+			ST_INC(c, sweeps);
+		}
+		pthread_mutex_unlock(&c->lock);
+		free(src);
+		total += n;
+		if (c->scan.done || n == 0)
+			break;
+	}
+	return total;
+}
+
+int mxt_ctl_tick(struct mxt_controller *c, uint64_t now)
+{
+	struct change_buf b = { 0 };
+	size_t n = 0;
+	uint64_t t0 = mxt_ctl_usec_now();
+
+	/* 1. Kernel counters: the next slice of the sweep, read outside the
+	 * lock, deltas and SYN observations under it. */
+	if (c->maps)
+		n = sweep_slice(c, now);
+
+	/* 2. The model's clock, under the lock. */
+	pthread_mutex_lock(&c->lock);
 	mxt_model_tick(c->model, now, change_collect, &b);
 	for (size_t i = 0; i < b.n; i++)
 		mxt_model_decide(c->model, &b.v[i].key, now, &b.why[i]);
 	pthread_mutex_unlock(&c->lock);
-	free(src);
 
 	/* 3. Kernel writes and log lines, outside the lock. */
 	for (size_t i = 0; i < b.n; i++)

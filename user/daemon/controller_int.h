@@ -21,9 +21,14 @@
 #define MXT_CTL_INSTANCES   8192 /* recent message transactions remembered */
 /* Kernel entries read per tick: a sweep over a larger mxt_sources spans
  * several ticks (16 for a million sources), so one tick's work stays
- * bounded (under 0.2 s of CPU here even when every entry is new) and each
- * source is read once per sweep. */
+ * bounded (40 to 60 ms of CPU at a million sources here, more in the first
+ * sweep while the model's and the delta table's pages are first touched)
+ * and each source is read once per sweep. */
 #define MXT_CTL_SCAN_MAX    65536
+/* Entries read at once within a slice: the tick's buffers are sized by
+ * this (about 2 MB), not by the slice; each read also sums mxt_front's
+ * pending refusals (pinned.c), so not much smaller. */
+#define MXT_CTL_READ_CHUNK  16384
 #define MXT_CTL_PATH_MAX    (4096 + 16)
 
 /* A connector CIDR, as the controller keeps it in memory. */

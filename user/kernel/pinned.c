@@ -706,6 +706,28 @@ int mxt_sources_dump(const struct mxt_maps *m, struct mxt_source_entry **out, si
 	return ret;
 }
 
+/* Turn the first n of 'max' values read into the tail of ents (see
+ * mxt_sources_scan) and their keys into entries, in place.  Entry i ends
+ * no later than value i + 1 begins, so no value is overwritten before it
+ * is moved. */
+static void scan_entries(struct mxt_source_entry *ents, size_t max, size_t n, const char *keys,
+			 size_t ksz, __u8 plen)
+{
+	const size_t vsz = sizeof(struct mxt_source), esz = sizeof(*ents);
+	const char *vals = (const char *)ents + max * (esz - vsz);
+
+	_Static_assert(offsetof(struct mxt_source_entry, val) == sizeof(struct mxt_source_entry) -
+		       sizeof(struct mxt_source), "mxt_source_entry: the value comes last");
+	for (size_t i = 0; i < n; i++) {
+		memmove(&ents[i].val, vals + i * vsz, vsz);
+		memset(&ents[i], 0, offsetof(struct mxt_source_entry, val));
+		if (ksz == sizeof(__u32))
+			key4_of(&ents[i].key, *(const __u32 *)(const void *)(keys + i * ksz), plen);
+		else
+			memcpy(&ents[i].key, keys + i * ksz, ksz);
+	}
+}
+
 int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size_t max,
 		     struct mxt_source_entry **out, size_t *n)
 {
@@ -730,12 +752,15 @@ int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size
 		cur->phase = 1;
 	fd = m->fd[cur->phase == 0 ? MXT_MAP_ID_SOURCES4 : MXT_MAP_ID_SOURCES];
 	ksz = cur->phase == 0 ? sizeof(__u32) : sizeof(struct mxt_key);
+	/* Values are read into the tail of the entries and moved into place
+	 * (scan_entries): one buffer of entries, no second copy of the values. */
 	keys = malloc(max * ksz);
-	vals = malloc(max * vsz);
-	if (!keys || !vals) {
+	ents = malloc(max * sizeof(*ents));
+	if (!keys || !ents) {
 		ret = -ENOMEM;
 		goto out;
 	}
+	vals = (char *)ents + max * (sizeof(*ents) - vsz);
 	while (got < max) {
 		__u32 count = (__u32)(max - got);
 
@@ -767,28 +792,16 @@ int mxt_sources_scan(const struct mxt_maps *m, struct mxt_scan_cursor *cur, size
 	}
 	if (ret)
 		goto out;
-	ents = calloc(got ? got : 1, sizeof(*ents));
-	if (!ents) {
-		ret = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < got; i++) {
-		if (ksz == sizeof(__u32))
-			key4_of(&ents[i].key, *(__u32 *)(void *)(keys + i * ksz), plen);
-		else
-			memcpy(&ents[i].key, keys + i * ksz, ksz);
-		memcpy(&ents[i].val, vals + i * vsz, vsz);
-	}
+	scan_entries(ents, max, got, keys, ksz, plen);
 	ret = mxt_sources_add_pending(m, ents, got);
-	if (ret) {
-		free(ents);
+	if (ret)
 		goto out;
-	}
 	*out = ents;
 	*n = got;
+	ents = NULL;
 out:
 	free(keys);
-	free(vals);
+	free(ents);
 	return ret;
 }
 
