@@ -24,7 +24,7 @@ static struct mxt_key key_of(unsigned n)
 
 static void deltas_follow_counters(void **state)
 {
-	struct mxt_syn_delta *t = mxt_syn_delta_new(64);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(64, 64);
 	struct mxt_key k = key_of(1);
 	struct mxt_source v = { .syns = 10, .dropped = 2, .first_seen_ns = 5 };
 	uint64_t ds, dd;
@@ -48,7 +48,7 @@ static void deltas_follow_counters(void **state)
 /* An LRU eviction and re-creation restarts the counters: all of it is new. */
 static void new_life_counts_whole(void **state)
 {
-	struct mxt_syn_delta *t = mxt_syn_delta_new(64);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(64, 64);
 	struct mxt_key k = key_of(2);
 	struct mxt_source v = { .syns = 100, .first_seen_ns = 5 };
 	uint64_t ds, dd;
@@ -73,7 +73,7 @@ static void new_life_counts_whole(void **state)
  * backward-shift deletions around them. */
 static void stale_entries_expire(void **state)
 {
-	struct mxt_syn_delta *t = mxt_syn_delta_new(1000);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(1000, 1000);
 	struct mxt_source v = { .syns = 1, .first_seen_ns = 1 };
 	uint64_t ds, dd;
 
@@ -107,7 +107,7 @@ static void stale_entries_expire(void **state)
 
 static void capacity_is_bounded(void **state)
 {
-	struct mxt_syn_delta *t = mxt_syn_delta_new(4);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(4, 4);
 	struct mxt_source v = { .syns = 1, .first_seen_ns = 1 };
 	uint64_t ds, dd;
 	int rc = 0;
@@ -124,11 +124,59 @@ static void capacity_is_bounded(void **state)
 	mxt_syn_delta_free(t);
 }
 
+/* A table sized for 8 grows to its maximum of 40 (several rehashes, with
+ * long IPv6 keys whose last words live in the side array) and keeps every
+ * entry's counters across the moves; the 41st source is refused. */
+static void grows_to_max(void **state)
+{
+	struct mxt_syn_delta *t = mxt_syn_delta_new(8, 40);
+	size_t small = mxt_syn_delta_memory(t);
+	uint64_t ds, dd;
+	int rc;
+
+	(void)state;
+	for (unsigned pass = 0; pass < 2; pass++) {
+		mxt_syn_delta_begin(t);
+		for (unsigned i = 0; i < 40; i++) {
+			struct mxt_key k = key_of(i);
+			struct mxt_source v = { .syns = 100 + pass * i, .dropped = pass * 2 * i,
+						.first_seen_ns = 7 };
+
+			if (i % 3 == 0) {  /* an IPv6 /128: a long key */
+				memset(&k, 0, sizeof(k));
+				k.family = MXT_FAMILY_IPV6;
+				k.prefixlen = 128;
+				k.addr[0] = 0x02000120u; /* 2001:2::/48 on LE */
+				k.addr[2] = i;
+				k.addr[3] = 0xabcd0000u | i;
+			}
+			rc = mxt_syn_delta_update(t, &k, &v, &ds, &dd);
+			if (rc != 0)
+				fail_msg("pass %u source %u: rc %d", pass, i, rc);
+			/* first pass: all new; second: exactly what was added */
+			if (ds != (pass ? i : 100u) || dd != (pass ? 2u * i : 0u))
+				fail_msg("pass %u source %u: got %llu/%llu", pass, i,
+					 (unsigned long long)ds, (unsigned long long)dd);
+		}
+		mxt_syn_delta_end(t, 3);
+	}
+	assert_int_equal(mxt_syn_delta_count(t), 40);
+	assert_true(mxt_syn_delta_memory(t) > 2 * small);
+	{
+		struct mxt_key k = key_of(40);
+		struct mxt_source v = { .syns = 1, .first_seen_ns = 7 };
+
+		assert_int_equal(mxt_syn_delta_update(t, &k, &v, &ds, &dd), -ENOSPC);
+	}
+	assert_int_equal(mxt_syn_delta_count(t), 40);
+	mxt_syn_delta_free(t);
+}
+
 /* Counters past 2^32 and 2^40 (the table keeps 40 bits): deltas stay
  * exact, the largest one just under 2^39. */
 static void counter_wrap_exact(void **state)
 {
-	struct mxt_syn_delta *t = mxt_syn_delta_new(16);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(16, 16);
 	struct mxt_key k = key_of(3);
 	struct mxt_source v = { .first_seen_ns = 0x123456789ULL };
 	const uint64_t steps[] = { 0xfffffff0ULL, 0x20, (1ULL << 39) - 0x30, 0x40,
@@ -161,7 +209,7 @@ static void counter_wrap_exact(void **state)
  * boundary is a new life too, not a huge delta. */
 static void backwards_across_wrap(void **state)
 {
-	struct mxt_syn_delta *t = mxt_syn_delta_new(16);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(16, 16);
 	struct mxt_key k = key_of(4);
 	struct mxt_source v = { .syns = (1ULL << 40) + 10, .first_seen_ns = 7 };
 	const uint64_t back[] = { (1ULL << 40) - 10, (1ULL << 39) + (1ULL << 32) + 3, 1ULL << 38,
@@ -187,7 +235,7 @@ static void backwards_across_wrap(void **state)
  * forgotten, on both sides of every wrap. */
 static void pass_number_wraps(void **state)
 {
-	struct mxt_syn_delta *t = mxt_syn_delta_new(16);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(16, 16);
 	struct mxt_key every = key_of(5), other = key_of(6), rare = key_of(7);
 	struct mxt_source ve = { .first_seen_ns = 1 }, vo = { .first_seen_ns = 2 },
 			  vr = { .first_seen_ns = 3 };
@@ -227,6 +275,7 @@ int main(void)
 		cmocka_unit_test(new_life_counts_whole),
 		cmocka_unit_test(stale_entries_expire),
 		cmocka_unit_test(capacity_is_bounded),
+		cmocka_unit_test(grows_to_max),
 		cmocka_unit_test(counter_wrap_exact),
 		cmocka_unit_test(backwards_across_wrap),
 		cmocka_unit_test(pass_number_wraps),

@@ -35,7 +35,7 @@ static struct mxt_key key6(uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3, u
  * family and (for long IPv6 keys) the last two words. */
 static void similar_keys_stay_apart(void **state)
 {
-	struct mxt_syn_delta *t = mxt_syn_delta_new(16);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(16, 16);
 	struct mxt_key k[6];
 	struct mxt_source v = { .first_seen_ns = 1 };
 	uint64_t ds, dd;
@@ -67,7 +67,7 @@ static void similar_keys_stay_apart(void **state)
  * folded onto another source. */
 static void foreign_keys_refused(void **state)
 {
-	struct mxt_syn_delta *t = mxt_syn_delta_new(16);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(16, 16);
 	struct mxt_key bad[5];
 	struct mxt_source v = { .syns = 9, .dropped = 4, .first_seen_ns = 1 };
 	uint64_t ds, dd;
@@ -98,7 +98,7 @@ static void foreign_keys_refused(void **state)
 
 static void seed_only_while_empty(void **state)
 {
-	struct mxt_syn_delta *t = mxt_syn_delta_new(16);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(16, 16);
 	struct mxt_key k = key6(7, 0, 0, 0, 64);
 	struct mxt_source v = { .syns = 1, .first_seen_ns = 1 };
 	uint64_t ds, dd;
@@ -217,7 +217,7 @@ static void ref_end(struct ref *refs, unsigned pass, size_t *count)
 static void matches_reference(void **state)
 {
 	static struct ref refs[UNIVERSE];
-	struct mxt_syn_delta *t = mxt_syn_delta_new(CAPACITY);
+	struct mxt_syn_delta *t = mxt_syn_delta_new(CAPACITY, CAPACITY);
 	unsigned order[UNIVERSE];
 	uint64_t rng = 20261204;
 	size_t count = 0, refused = 0, forgotten = 0, relative = 0;

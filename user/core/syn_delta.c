@@ -56,9 +56,10 @@ struct ckey {
 struct mxt_syn_delta {
 	struct slot *slots;
 	uint64_t *tails;        /* words 2-3 of long keys, per slot; NULL until one */
-	size_t nslots;          /* capacity x 9/8 + 1: no power-of-two rounding */
+	size_t nslots;          /* limit x 9/8 + 1: no power-of-two rounding */
 	size_t count;
-	size_t limit;           /* the capacity asked for */
+	size_t limit;           /* entries the slots are sized for */
+	size_t max;             /* what limit may grow to */
 	uint64_t seed;          /* hash seed (mxt_syn_delta_set_hash_seed) */
 	uint8_t pass;
 };
@@ -125,20 +126,62 @@ static size_t next_slot(const struct mxt_syn_delta *t, size_t i)
 	return i + 1 == t->nslots ? 0 : i + 1;
 }
 
-struct mxt_syn_delta *mxt_syn_delta_new(size_t capacity)
+static size_t nslots_for(size_t capacity)
+{
+	return capacity + capacity / 8 + 1;
+}
+
+struct mxt_syn_delta *mxt_syn_delta_new(size_t capacity, size_t max_capacity)
 {
 	struct mxt_syn_delta *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return NULL;
-	t->nslots = capacity + capacity / 8 + 1;
+	t->nslots = nslots_for(capacity);
 	t->slots = calloc(t->nslots, sizeof(*t->slots));
 	if (!t->slots) {
 		free(t);
 		return NULL;
 	}
 	t->limit = capacity;
+	t->max = max_capacity > capacity ? max_capacity : capacity;
 	return t;
+}
+
+/* Move every entry into slots sized for 'capacity' (one rehash); on
+ * failure the table is left as it was. */
+static int grow(struct mxt_syn_delta *t, size_t capacity)
+{
+	struct mxt_syn_delta n = *t;
+
+	n.nslots = nslots_for(capacity);
+	n.slots = calloc(n.nslots, sizeof(*n.slots));
+	n.tails = NULL;
+	if (!n.slots)
+		return -ENOMEM;
+	if (t->tails && !(n.tails = calloc(n.nslots, sizeof(*n.tails)))) {
+		free(n.slots);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < t->nslots; i++) {
+		const struct slot *s = &t->slots[i];
+		uint64_t tail;
+		size_t j;
+
+		if (!s->tag)
+			continue;
+		tail = tag_is_long(s->tag) ? t->tails[i] : 0;
+		for (j = home_of(&n, s->addr, tail, s->tag); n.slots[j].tag; j = next_slot(&n, j))
+			;
+		n.slots[j] = *s;
+		if (tag_is_long(s->tag))
+			n.tails[j] = tail;
+	}
+	free(t->slots);
+	free(t->tails);
+	n.limit = capacity;
+	*t = n;
+	return 0;
 }
 
 int mxt_syn_delta_set_hash_seed(struct mxt_syn_delta *t, uint64_t seed)
@@ -211,8 +254,16 @@ int mxt_syn_delta_update(struct mxt_syn_delta *t, const struct mxt_key *key,
 	i = slot_find(t, &c);
 	s = &t->slots[i];
 	if (!s->tag) {
-		if (t->count >= t->limit)
-			return -ENOSPC;
+		if (t->count >= t->limit) {
+			int err;
+
+			if (t->limit >= t->max)
+				return -ENOSPC;
+			if ((err = grow(t, t->max - t->limit > t->limit ? 2 * t->limit : t->max)) < 0)
+				return err;
+			i = slot_find(t, &c);
+			s = &t->slots[i];
+		}
 		s->addr[0] = c.addr[0];
 		s->addr[1] = c.addr[1];
 		s->tag = c.tag;

@@ -20,8 +20,11 @@
 
 struct mxt_syn_delta;
 
-/* A table for up to 'capacity' sources (the kernel map's max_entries). */
-struct mxt_syn_delta *mxt_syn_delta_new(size_t capacity);
+/* A table sized for 'capacity' sources that grows (doubling, one rehash
+ * each time) up to 'max_capacity' (the daemon: mxt_sources4 and
+ * mxt_sources each hold max_entries, so the sum; only a host that tracks
+ * more than one map's worth pays for the second). */
+struct mxt_syn_delta *mxt_syn_delta_new(size_t capacity, size_t max_capacity);
 void mxt_syn_delta_free(struct mxt_syn_delta *t);
 
 /* Seed the key hash (the daemon passes random bytes so that addresses
@@ -33,9 +36,10 @@ int mxt_syn_delta_set_hash_seed(struct mxt_syn_delta *t, uint64_t seed);
 void mxt_syn_delta_begin(struct mxt_syn_delta *t);
 
 /* Record one entry's counters; *dsyns and *ddropped get what is new since
- * the previous pass.  -ENOSPC when full, -EINVAL for a key the kernel
- * does not make (not masked to its prefix, padding set), -ENOMEM: the
- * deltas then count as new. */
+ * the previous pass.  -ENOSPC when full at max_capacity, -EINVAL for a
+ * key the kernel does not make (not masked to its prefix, padding set),
+ * -ENOMEM when a long key's words or the growth could not be allocated:
+ * the deltas then count as new. */
 int mxt_syn_delta_update(struct mxt_syn_delta *t, const struct mxt_key *key,
 			 const struct mxt_source *v, uint64_t *dsyns, uint64_t *ddropped);
 

@@ -79,7 +79,11 @@ struct mxt_controller *mxt_ctl_new(const struct mxt_ctl_opts *o, char *err, size
 	c->on_config_ctx = o->on_config_ctx;
 	c->db = o->db;
 	c->scan_max = MXT_CTL_SCAN_MAX;
-	c->deltas = mxt_syn_delta_new(o->max_sources ? o->max_sources : MXT_MAX_SOURCES);
+	/* Sized for one map's worth, growing to both maps' (IPv4 and IPv6
+	 * sources are in two maps of max_sources each): a source the table
+	 * could not hold would be counted whole at every sweep. */
+	c->deltas = mxt_syn_delta_new(o->max_sources ? o->max_sources : MXT_MAX_SOURCES,
+				      2 * (o->max_sources ? o->max_sources : (size_t)MXT_MAX_SOURCES));
 	if (!c->deltas) {
 		pthread_mutex_destroy(&c->lock);
 		free(c);
@@ -346,8 +350,9 @@ static void slice_observe(struct mxt_controller *c, struct mxt_source_entry *src
 		/* src[i + SLICE_PREFETCH] lies past what the compaction wrote */
 		if (i + SLICE_PREFETCH < n)
 			mxt_syn_delta_prefetch(c->deltas, &src[i + SLICE_PREFETCH].key);
-		mxt_syn_delta_update(c->deltas, &src[i].key, &src[i].val, &ds, &dd);
-		if (!ds)
+		/* A source the table cannot hold is left out, not counted whole
+		 * at every sweep: a false flood would block a real sender. */
+		if (mxt_syn_delta_update(c->deltas, &src[i].key, &src[i].val, &ds, &dd) < 0 || !ds)
 			continue;
 		/* Compact the active ones in place as observations: the dump
 		 * is ours, an observation is smaller than an entry, and

@@ -82,7 +82,9 @@ struct mxt_ctl_opts {
 	struct mxt_model *model;          /* required; the caller's, outlives the controller */
 	const struct mxt_config *kcfg;    /* required: the kernel config in force (copied) */
 	const struct mxt_maps *maps;      /* NULL: no kernel (tests, simulator, benches) */
-	size_t max_sources;               /* sizes the delta table (the kernel map's size); 0: MXT_MAX_SOURCES */
+	size_t max_sources;               /* sources one kernel map holds (mxt_sources, mxt_sources4:
+					    * the loader sizes both alike); sizes the delta table;
+					    * 0: MXT_MAX_SOURCES */
 	uint64_t (*clock)(void);          /* unix seconds; NULL: time(2).  Tests inject theirs. */
 	int test_mode;                    /* mxthrottled -T: "clock" and "seed" commands */
 	const char *allow_file;           /* runtime connectors persist here; NULL or "": nowhere */
