@@ -14,6 +14,7 @@
 #include "daemon_conf.h"
 #include "errfmt.h"
 #include "pinned.h"
+#include "readfull.h"
 
 static const struct mxt_daemon_key daemon_keys[] = {
 	{ "interface", "(none)", "interface to attach the XDP program to; repeatable (up to 8)" },
@@ -422,7 +423,7 @@ int mxt_daemon_conf_load_runtime(struct mxt_daemon_conf *c, const char *path,
 	char buf[MXT_RUNTIME_FILE_MAX + 1], why[300];
 	struct mxt_config next = c->kernel;
 	struct stat st;
-	size_t len = 0;
+	size_t len;
 	int fd, lineno = 0, applied = 0;
 
 	/* No symlink to follow, no FIFO to block on, as root. */
@@ -441,15 +442,7 @@ int mxt_daemon_conf_load_runtime(struct mxt_daemon_conf *c, const char *path,
 		close(fd);
 		return 0;
 	}
-	while (len < sizeof(buf)) {
-		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
+	len = mxt_read_upto(fd, buf, sizeof(buf));
 	close(fd);
 	if (len > MXT_RUNTIME_FILE_MAX) {
 		rt_warn(warn, ctx, "%s: larger than 64 KiB: ignored", path);

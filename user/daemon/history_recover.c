@@ -13,6 +13,7 @@
 
 #include "errfmt.h"
 #include "history_recover.h"
+#include "readfull.h"
 
 /* LMDB 0.9's on-disk layout (mdb.c): a 16-byte page header (pgno, pad,
  * flags at 10), then on pages 0 and 1 the meta: magic, data version,
@@ -134,7 +135,7 @@ int mxt_hdb_check_file(const char *path, char *why, size_t whylen)
 {
 	uint8_t *buf;
 	struct stat st;
-	size_t len = 0, want;
+	size_t len, want;
 	int fd, rc;
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -158,15 +159,7 @@ int mxt_hdb_check_file(const char *path, char *why, size_t whylen)
 		close(fd);
 		return -ENOMEM;
 	}
-	while (len < want) {
-		ssize_t r = pread(fd, buf + len, want - len, (off_t)len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-	}
+	len = mxt_read_upto(fd, buf, want);  /* a fresh fd: from offset 0 */
 	close(fd);
 	rc = mxt_hdb_check_image(buf, len, (uint64_t)st.st_size, why, whylen);
 	free(buf);
