@@ -11,18 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "fleet_buf.h"
-
-static struct mxt_key key_of(unsigned n)
-{
-	struct mxt_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.family = MXT_FAMILY_IPV4;
-	k.prefixlen = 32;
-	k.addr[0] = 0x000012c6u | ((n & 0xffffu) << 16);
-	return k;
-}
 
 struct seen {
 	int n;
@@ -44,7 +35,7 @@ static int count_pending(void *ctx, struct mxt_fleet_ent *e)
 static void note_ack_delta(void **state)
 {
 	struct mxt_fleet_buf *b = mxt_fleet_buf_new(64);
-	struct mxt_key k = key_of(1);
+	struct mxt_key k = mxt_test_key4(1);
 	struct seen s = { 0 };
 	uint32_t delta[MXT_FLEET_NCNT] = { 2, 5, 0, 0 }, abs[MXT_FLEET_NCNT] = { 2, 5, 0, 0 };
 
@@ -102,7 +93,7 @@ static void bounded_drops_counted(void **state)
 static void gc_keeps_unacknowledged(void **state)
 {
 	struct mxt_fleet_buf *b = mxt_fleet_buf_new(64);
-	struct mxt_key a = key_of(1), c = key_of(2), d = key_of(3);
+	struct mxt_key a = mxt_test_key4(1), c = mxt_test_key4(2), d = mxt_test_key4(3);
 	uint32_t one[MXT_FLEET_NCNT] = { 1, 0, 0, 0 };
 
 	(void)state;

@@ -27,17 +27,6 @@
 #define JUMP_MINE   60   /* sessions of a split jump this node saw */
 #define JUMP_OTHERS 120  /* ... and the other two nodes */
 
-static struct mxt_key key_of(unsigned n)
-{
-	struct mxt_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.family = MXT_FAMILY_IPV4;
-	k.prefixlen = 32;
-	k.addr[0] = 0x000012c6u | ((n & 0xffffu) << 16); /* 198.18.x.y */
-	return k;
-}
-
 static struct mxt_model *model(void)
 {
 	struct mxt_model *m = mxt_model_new(NULL, 1024);
@@ -70,7 +59,7 @@ static const struct mxt_sender *rec(struct mxt_model *m, const struct mxt_key *k
 static void past_hour_graylisted(void **state)
 {
 	struct mxt_model *a = model(), *one = model();
-	struct mxt_key x = key_of(1);
+	struct mxt_key x = mxt_test_key4(1);
 	uint64_t h10 = MON0 + 10 * HOUR, t11 = h10 + HOUR + 120;
 	struct mxt_hour_counts b = { .sessions = 4, .rcpts = 4 };
 	const struct mxt_sender *sa, *so;
@@ -115,7 +104,7 @@ static void past_hour_graylisted(void **state)
 static void past_hour_unseen(void **state)
 {
 	struct mxt_model *c = model(), *one = model();
-	struct mxt_key x = key_of(2);
+	struct mxt_key x = mxt_test_key4(2);
 	uint64_t h10 = MON0 + 10 * HOUR, now = h10 + HOUR + 300;
 	struct mxt_hour_counts a = { .sessions = 3, .rcpts = 3 }, b = { .sessions = 4, .rcpts = 4 };
 	const struct mxt_sender *sc, *so;
@@ -149,7 +138,7 @@ static void past_hour_unseen(void **state)
 static void current_hour(void **state)
 {
 	struct mxt_model *a = model();
-	struct mxt_key x = key_of(3);
+	struct mxt_key x = mxt_test_key4(3);
 	uint64_t t = MON0 + 9 * HOUR + 60;
 	struct mxt_hour_counts adm = { .sessions = 5, .rcpts = 9 }, def = { .dsessions = 2, .drcpts = 2 };
 	const struct mxt_sender *s;
@@ -173,7 +162,7 @@ static void current_hour(void **state)
 static void past_hour_deferred(void **state)
 {
 	struct mxt_model *a = model();
-	struct mxt_key x = key_of(4);
+	struct mxt_key x = mxt_test_key4(4);
 	uint64_t h10 = MON0 + 10 * HOUR, t11 = h10 + HOUR + 60;
 	struct mxt_hour_counts def = { .dsessions = 3 };
 	const struct mxt_sender *s;
@@ -219,7 +208,7 @@ static void past_hour_jump(void **state)
 {
 	struct mxt_model_params p;
 	struct mxt_model *a;
-	struct mxt_key x = key_of(7);
+	struct mxt_key x = mxt_test_key4(7);
 	uint64_t h = MON0 + 14 * 86400ull + 10 * HOUR, t11 = h + HOUR + 30;
 	struct mxt_hour_counts others = { .sessions = JUMP_OTHERS };
 	const struct mxt_sender *s;
@@ -258,7 +247,7 @@ static enum mxt_state after_outage(uint32_t span, uint32_t others, enum mxt_chec
 {
 	struct mxt_model_params p;
 	struct mxt_model *a;
-	struct mxt_key x = key_of(8);
+	struct mxt_key x = mxt_test_key4(8);
 	uint64_t h = MON0 + 14 * 86400ull + 10 * HOUR, now = h + 2400;
 	struct mxt_hour_counts c = { .sessions = others, .span = span };
 	enum mxt_state st;
@@ -323,7 +312,7 @@ static void on_change(void *ctx, const struct mxt_model_change *c)
 static void fleet_block(void **state)
 {
 	struct mxt_model *a = model();
-	struct mxt_key x = key_of(6);
+	struct mxt_key x = mxt_test_key4(6);
 	uint64_t t = MON0 + 60;
 	struct changes ch = { 0 };
 	const struct mxt_sender *s;
@@ -362,7 +351,7 @@ static void budget_fleet_wide(void **state)
 	struct mxt_model *b, *alone;
 	struct mxt_decision d;
 	struct mxt_hour_counts one = { .sessions = 1 };
-	struct mxt_key nk = key_of(200);
+	struct mxt_key nk = mxt_test_key4(200);
 	uint64_t t = MON0 + 9 * HOUR + 60;
 	int rc;
 
@@ -376,7 +365,7 @@ static void budget_fleet_wide(void **state)
 	assert_non_null(b);
 	assert_non_null(alone);
 	for (unsigned i = 0; i < 10; i++) {
-		struct mxt_key k = key_of(100 + i);
+		struct mxt_key k = mxt_test_key4(100 + i);
 
 		assert_int_equal(mxt_model_merge_hour(b, &k, t, (uint32_t)(t / HOUR), &one), 0);
 	}
@@ -399,7 +388,7 @@ static void remote_budget_deferral(void **state)
 	struct mxt_model_params p;
 	struct mxt_model *b, *off;
 	struct mxt_hour_counts adm = { .sessions = 1 }, dfr = { .dsessions = 1 };
-	struct mxt_key x = key_of(300), y = key_of(301);
+	struct mxt_key x = mxt_test_key4(300), y = mxt_test_key4(301);
 	uint64_t t = MON0 + 9 * HOUR + 60;
 	uint32_t H = (uint32_t)(t / HOUR);
 	const struct mxt_sender *s;
@@ -449,7 +438,7 @@ static void remote_budget_deferral(void **state)
 static void bad_input(void **state)
 {
 	struct mxt_model *a = model();
-	struct mxt_key x = key_of(5);
+	struct mxt_key x = mxt_test_key4(5);
 	struct mxt_hour_counts c = { .sessions = 1 };
 	uint64_t t = MON0 + 60;
 

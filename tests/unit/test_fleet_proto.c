@@ -11,18 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "test_util.h"
+
 #include "fleet_proto.h"
-
-static struct mxt_key key_of(unsigned n)
-{
-	struct mxt_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.family = MXT_FAMILY_IPV4;
-	k.prefixlen = 32;
-	k.addr[0] = 0x000012c6u | ((n & 0xffffu) << 16); /* 198.18.x.y */
-	return k;
-}
 
 static void endpoints_parse(void **state)
 {
@@ -77,7 +68,7 @@ static void ring_consistent(void **state)
 	assert_int_equal(mxt_fleet_ring_build(&r3, three, 0), -EINVAL);
 	assert_int_equal(mxt_fleet_ring_build(&r3, three, 3), 0);
 	for (unsigned int i = 0; i < n; i++) {
-		struct mxt_key k = key_of(i);
+		struct mxt_key k = mxt_test_key4(i);
 		unsigned int a = mxt_fleet_ring_shard(&r2, &k), b = mxt_fleet_ring_shard(&r2b, &k),
 			     c = mxt_fleet_ring_shard(&r3, &k);
 
@@ -97,7 +88,7 @@ static void ring_consistent(void **state)
 
 static void key_names(void **state)
 {
-	struct mxt_key k = key_of(0x0102), back;
+	struct mxt_key k = mxt_test_key4(0x0102), back;
 	char hex[MXT_FLEET_KEY_HEX + 1], buf[128];
 
 	(void)state;
@@ -119,20 +110,20 @@ static void key_names(void **state)
 
 static void deltas_roundtrip(void **state)
 {
-	struct mxt_fleet_delta d = { .key = key_of(7), .hour = 491234, .v = { 1, 2, 3, 4000000000u } }, e;
+	struct mxt_fleet_delta d = { .key = mxt_test_key4(7), .hour = 491234, .v = { 1, 2, 3, 4000000000u } }, e;
 	uint8_t blob[2 * MXT_FLEET_DELTA_LEN];
 
 	(void)state;
 	mxt_fleet_delta_encode(&d, blob);
-	d.key = key_of(8);
+	d.key = mxt_test_key4(8);
 	mxt_fleet_delta_encode(&d, blob + MXT_FLEET_DELTA_LEN);
 	assert_int_equal(mxt_fleet_delta_decode(blob, sizeof(blob), 0, &e), 0);
-	assert_int_equal(e.key.addr[0], key_of(7).addr[0]);
+	assert_int_equal(e.key.addr[0], mxt_test_key4(7).addr[0]);
 	assert_int_equal(e.key.family, MXT_FAMILY_IPV4);
 	assert_int_equal(e.hour, 491234);
 	assert_int_equal(e.v[3], 4000000000u);
 	assert_int_equal(mxt_fleet_delta_decode(blob, sizeof(blob), 1, &e), 0);
-	assert_int_equal(e.key.addr[0], key_of(8).addr[0]);
+	assert_int_equal(e.key.addr[0], mxt_test_key4(8).addr[0]);
 	assert_int_equal(mxt_fleet_delta_decode(blob, sizeof(blob), 2, &e), -ERANGE);
 	assert_int_equal(mxt_fleet_delta_decode(blob, sizeof(blob) - 1, 0, &e), -EINVAL);
 	blob[0] = 9; /* no such family */

@@ -11,21 +11,10 @@
 
 #include "syn_delta.h"
 
-static struct mxt_key key_of(unsigned n)
-{
-	struct mxt_key k;
-
-	memset(&k, 0, sizeof(k));
-	k.family = MXT_FAMILY_IPV4;
-	k.prefixlen = 32;
-	k.addr[0] = 0x000012c6u | (n << 16); /* 198.18.x.y, network order on LE */
-	return k;
-}
-
 static void deltas_follow_counters(void **state)
 {
 	struct mxt_syn_delta *t = mxt_syn_delta_new(64, 64);
-	struct mxt_key k = key_of(1);
+	struct mxt_key k = mxt_test_key4(1);
 	struct mxt_source v = { .syns = 10, .dropped = 2, .first_seen_ns = 5 };
 	uint64_t ds, dd;
 
@@ -49,7 +38,7 @@ static void deltas_follow_counters(void **state)
 static void new_life_counts_whole(void **state)
 {
 	struct mxt_syn_delta *t = mxt_syn_delta_new(64, 64);
-	struct mxt_key k = key_of(2);
+	struct mxt_key k = mxt_test_key4(2);
 	struct mxt_source v = { .syns = 100, .first_seen_ns = 5 };
 	uint64_t ds, dd;
 
@@ -80,7 +69,7 @@ static void stale_entries_expire(void **state)
 	(void)state;
 	mxt_syn_delta_begin(t);
 	for (unsigned i = 0; i < 1000; i++) {
-		struct mxt_key k = key_of(i);
+		struct mxt_key k = mxt_test_key4(i);
 		mxt_syn_delta_update(t, &k, &v, &ds, &dd);
 	}
 	mxt_syn_delta_end(t, 2);
@@ -88,7 +77,7 @@ static void stale_entries_expire(void **state)
 	for (int pass = 0; pass < 2; pass++) {
 		mxt_syn_delta_begin(t);
 		for (unsigned i = 0; i < 1000; i += 2) { /* only the even ones stay */
-			struct mxt_key k = key_of(i);
+			struct mxt_key k = mxt_test_key4(i);
 			mxt_syn_delta_update(t, &k, &v, &ds, &dd);
 		}
 		mxt_syn_delta_end(t, 2);
@@ -96,7 +85,7 @@ static void stale_entries_expire(void **state)
 	assert_int_equal(mxt_syn_delta_count(t), 500);
 	mxt_syn_delta_begin(t);
 	for (unsigned i = 0; i < 1000; i++) {
-		struct mxt_key k = key_of(i);
+		struct mxt_key k = mxt_test_key4(i);
 		mxt_syn_delta_update(t, &k, &v, &ds, &dd);
 		/* Survivors are found again (delta 0); forgotten ones count anew. */
 		if (ds != (i % 2 ? 1u : 0u))
@@ -115,7 +104,7 @@ static void capacity_is_bounded(void **state)
 	(void)state;
 	mxt_syn_delta_begin(t);
 	for (unsigned i = 0; i < 5; i++) {
-		struct mxt_key k = key_of(i);
+		struct mxt_key k = mxt_test_key4(i);
 		rc = mxt_syn_delta_update(t, &k, &v, &ds, &dd);
 	}
 	assert_int_equal(rc, -ENOSPC);
@@ -138,7 +127,7 @@ static void grows_to_max(void **state)
 	for (unsigned pass = 0; pass < 2; pass++) {
 		mxt_syn_delta_begin(t);
 		for (unsigned i = 0; i < 40; i++) {
-			struct mxt_key k = key_of(i);
+			struct mxt_key k = mxt_test_key4(i);
 			struct mxt_source v = { .syns = 100 + pass * i, .dropped = pass * 2 * i,
 						.first_seen_ns = 7 };
 
@@ -163,7 +152,7 @@ static void grows_to_max(void **state)
 	assert_int_equal(mxt_syn_delta_count(t), 40);
 	assert_true(mxt_syn_delta_memory(t) > 2 * small);
 	{
-		struct mxt_key k = key_of(40);
+		struct mxt_key k = mxt_test_key4(40);
 		struct mxt_source v = { .syns = 1, .first_seen_ns = 7 };
 
 		assert_int_equal(mxt_syn_delta_update(t, &k, &v, &ds, &dd), -ENOSPC);
@@ -177,7 +166,7 @@ static void grows_to_max(void **state)
 static void counter_wrap_exact(void **state)
 {
 	struct mxt_syn_delta *t = mxt_syn_delta_new(16, 16);
-	struct mxt_key k = key_of(3);
+	struct mxt_key k = mxt_test_key4(3);
 	struct mxt_source v = { .first_seen_ns = 0x123456789ULL };
 	const uint64_t steps[] = { 0xfffffff0ULL, 0x20, (1ULL << 39) - 0x30, 0x40,
 				   (1ULL << 39) - 1, 1ULL << 33, 0, (1ULL << 39) - 1 };
@@ -210,7 +199,7 @@ static void counter_wrap_exact(void **state)
 static void backwards_across_wrap(void **state)
 {
 	struct mxt_syn_delta *t = mxt_syn_delta_new(16, 16);
-	struct mxt_key k = key_of(4);
+	struct mxt_key k = mxt_test_key4(4);
 	struct mxt_source v = { .syns = (1ULL << 40) + 10, .first_seen_ns = 7 };
 	const uint64_t back[] = { (1ULL << 40) - 10, (1ULL << 39) + (1ULL << 32) + 3, 1ULL << 38,
 				  (1ULL << 32) - 3, 2 };
@@ -236,7 +225,7 @@ static void backwards_across_wrap(void **state)
 static void pass_number_wraps(void **state)
 {
 	struct mxt_syn_delta *t = mxt_syn_delta_new(16, 16);
-	struct mxt_key every = key_of(5), other = key_of(6), rare = key_of(7);
+	struct mxt_key every = mxt_test_key4(5), other = mxt_test_key4(6), rare = mxt_test_key4(7);
 	struct mxt_source ve = { .first_seen_ns = 1 }, vo = { .first_seen_ns = 2 },
 			  vr = { .first_seen_ns = 3 };
 	uint64_t ds, dd;
