@@ -50,6 +50,7 @@ struct mxt_controller *mxt_ctl_new(const struct mxt_ctl_opts *o, char *err, size
 {
 	struct mxt_controller *c;
 	uint64_t seed;
+	size_t per_map;
 
 	if (!o || !o->model || !o->kcfg) {
 		mxt_seterr(err, errlen, "controller: a model and a kernel config are required");
@@ -79,16 +80,15 @@ struct mxt_controller *mxt_ctl_new(const struct mxt_ctl_opts *o, char *err, size
 	c->on_config_ctx = o->on_config_ctx;
 	c->db = o->db;
 	c->scan_max = MXT_CTL_SCAN_MAX;
+	per_map = o->max_sources ? o->max_sources : (size_t)MXT_MAX_SOURCES;
 	/* Sized for one map's worth, growing to both maps' (IPv4 and IPv6
 	 * sources are in two maps of max_sources each): a source the table
 	 * could not hold would be counted whole at every sweep. */
-	c->deltas = mxt_syn_delta_new(o->max_sources ? o->max_sources : MXT_MAX_SOURCES,
-				      2 * (o->max_sources ? o->max_sources : (size_t)MXT_MAX_SOURCES));
+	c->deltas = mxt_syn_delta_new(per_map, 2 * per_map);
 	if (!c->deltas) {
 		pthread_mutex_destroy(&c->lock);
 		free(c);
-		mxt_seterr(err, errlen, "controller: out of memory for %zu sources",
-			   o->max_sources ? o->max_sources : (size_t)MXT_MAX_SOURCES);
+		mxt_seterr(err, errlen, "controller: out of memory for %zu sources", per_map);
 		return NULL;
 	}
 	/* Sources choose their addresses: keep them from choosing collisions. */
