@@ -19,6 +19,7 @@
 
 #include "model.h"
 #include "gcra.h"
+#include "rng.h"
 
 #define HOUR 3600u
 #define SYN_TAU 60.0          /* s: time constant of the SYN rate (SYN/min) */
@@ -203,17 +204,6 @@ static int key_norm(const struct mxt_key *in, struct mxt_key *out)
 	return 0;
 }
 
-/* splitmix64 finaliser. */
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	x ^= x >> 31;
-	return x;
-}
-
 /* Seeded hash of a normalised key. */
 static uint64_t key_hash(const struct mxt_model *m, const struct mxt_key *k)
 {
@@ -223,7 +213,7 @@ static uint64_t key_hash(const struct mxt_model *m, const struct mxt_key *k)
 
 	memcpy(w, k, sizeof(w));
 	for (i = 0; i < 5; i++)
-		h = mix64(h ^ w[i] ^ ((uint64_t)(i + 1) << 40));
+		h = mxt_mix64(h ^ w[i] ^ ((uint64_t)(i + 1) << 40));
 	return h;
 }
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rng.h"
 #include "syn_delta.h"
 
 /* Counters are kept modulo 2^40 (CTR_BITS).  A delta is exact while a
@@ -94,23 +95,13 @@ static int ckey_of(const struct mxt_key *k, struct ckey *c)
 	return 0;
 }
 
-/* splitmix64's finaliser. */
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ULL;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
 /* Home slot of a key: seeded hash, multiply-shift range reduction. */
 static size_t home_of(const struct mxt_syn_delta *t, const uint32_t addr[2], uint64_t tail,
 		      uint8_t tag)
 {
-	uint64_t h = mix64(t->seed ^ ((uint64_t)addr[0] | (uint64_t)addr[1] << 32));
+	uint64_t h = mxt_mix64(t->seed ^ ((uint64_t)addr[0] | (uint64_t)addr[1] << 32));
 
-	h = mix64(h ^ tail ^ tag);
+	h = mxt_mix64(h ^ tail ^ tag);
 	return (size_t)(((unsigned __int128)h * t->nslots) >> 64);
 }
 
